@@ -1,0 +1,1 @@
+#include "techdep/scenario/load_scenario.hpp"

@@ -1,0 +1,94 @@
+#pragma once
+// The metric catalogue (model.md section 7): names, units and dimensions. Shared by the scenario
+// loader (outputs, rules, observations name metrics), the model (computes them) and the output
+// writers (label them). docs/output-format.md documents the same table.
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+namespace techdep {
+
+enum class Metric {
+  DomesticShare,
+  ImportShare,
+  Shortage,
+  SupplierShare,
+  ShipperShare,
+  ReroutedShare,
+  BlocShare,
+  Hhi,
+  Critical,
+  Capacity,
+  PriceIndex,
+  TotalDependency,
+  Talent,
+  Emigrants,
+  Returns,
+  Diaspora,
+  Sovereignty,
+};
+
+/// Which index dimensions a metric's values carry.
+enum class MetricShape {
+  CountrySector,         ///< one value per (country, sector)
+  CountrySectorPartner,  ///< one value per (country, sector, partner country)
+  CountrySectorBloc,     ///< one value per (country, sector, bloc)
+  Country,               ///< one value per country
+};
+
+struct MetricInfo {
+  Metric metric;
+  std::string_view name;
+  MetricShape shape;
+  std::string_view unit;
+  std::string_view description;
+};
+
+inline constexpr std::array<MetricInfo, 17> kMetricCatalogue{{
+    {Metric::DomesticShare, "domestic_share", MetricShape::CountrySector, "share",
+     "share of the country's demand for the sector served by its own producers"},
+    {Metric::ImportShare, "import_share", MetricShape::CountrySector, "share",
+     "share of demand served by foreign origins"},
+    {Metric::Shortage, "shortage", MetricShape::CountrySector, "share",
+     "unmet share of demand"},
+    {Metric::SupplierShare, "supplier_share", MetricShape::CountrySectorPartner, "share",
+     "share of demand served by each origin (brand)"},
+    {Metric::ShipperShare, "shipper_share", MetricShape::CountrySectorPartner, "share",
+     "share of demand by the country that ships it (the hub for rerouted flows)"},
+    {Metric::ReroutedShare, "rerouted_share", MetricShape::CountrySector, "share",
+     "share of demand served through transshipment hubs"},
+    {Metric::BlocShare, "bloc_share", MetricShape::CountrySectorBloc, "share",
+     "share of demand served by origins in each bloc"},
+    {Metric::Hhi, "hhi", MetricShape::CountrySector, "index 0-1",
+     "Herfindahl index of import suppliers' shares, normalised over imports"},
+    {Metric::Critical, "critical", MetricShape::CountrySector, "flag 0/1",
+     "1 when hhi > 0.4 and import_share > 0.5"},
+    {Metric::Capacity, "capacity", MetricShape::CountrySector, "share",
+     "domestic capability: largest share of own demand the country can supply itself"},
+    {Metric::PriceIndex, "price_index", MetricShape::CountrySector, "index, t=0 = 1",
+     "CES price index of the supply mix relative to the start"},
+    {Metric::TotalDependency, "total_dependency", MetricShape::CountrySectorPartner, "share",
+     "value-added origin of demand, direct and through inputs; sums to 1 - shortage"},
+    {Metric::Talent, "talent", MetricShape::Country, "persons", "IT/STEM talent stock at home"},
+    {Metric::Emigrants, "emigrants", MetricShape::Country, "persons",
+     "cumulative emigrants since the start"},
+    {Metric::Returns, "returns", MetricShape::Country, "persons", "cumulative returns since the start"},
+    {Metric::Diaspora, "diaspora", MetricShape::Country, "persons",
+     "emigrants abroad now (cumulative emigrants minus returns)"},
+    {Metric::Sovereignty, "sovereignty", MetricShape::Country, "share",
+     "sector-weighted domestic share"},
+}};
+
+constexpr const MetricInfo& metric_info(Metric metric) {
+  return kMetricCatalogue[static_cast<std::size_t>(metric)];
+}
+
+constexpr std::optional<Metric> find_metric(std::string_view name) {
+  for (const MetricInfo& info : kMetricCatalogue) {
+    if (info.name == name) return info.metric;
+  }
+  return std::nullopt;
+}
+
+}  // namespace techdep

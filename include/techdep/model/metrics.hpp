@@ -1,0 +1,34 @@
+#pragma once
+// The metrics of one step (model.md section 7) as dense arrays, indexed like ScenarioSpec tables.
+
+#include <vector>
+
+#include "techdep/core/metric.hpp"
+#include "techdep/scenario/scenario_spec.hpp"
+
+namespace techdep {
+
+struct MetricsFrame {
+  int step = 0;
+  int countries = 0;
+  int sectors = 0;
+  int blocs = 0;
+
+  // [c][s]
+  std::vector<double> domestic_share, import_share, shortage, rerouted_share, hhi, critical,
+      capacity, price_index;
+  // [c][s][k]
+  std::vector<double> supplier_share, shipper_share;
+  /// [c][s][k]; computed only for the output countries when the metric is selected, NaN elsewhere
+  std::vector<double> total_dependency;
+  // [c][s][b]
+  std::vector<double> bloc_share;
+  // [c]
+  std::vector<double> talent, emigrants, returns, diaspora, sovereignty;
+
+  /// The value of a metric at an index; `partner` is a country for partner metrics and a bloc for
+  /// bloc_share; ignored for the others. `sector` is ignored for country metrics.
+  double value(Metric metric, CountryId country, SectorId sector, int partner) const;
+};
+
+}  // namespace techdep

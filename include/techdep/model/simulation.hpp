@@ -1,0 +1,52 @@
+#pragma once
+// The simulation: owns all model state and steps it through the named phases of model.md
+// section 5. No I/O, no global state: two simulations can run side by side.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "techdep/model/metrics.hpp"
+#include "techdep/scenario/scenario_spec.hpp"
+
+namespace techdep {
+
+enum class Phase { Events, Routes, Targets, Shares, Capability, Talent, Metrics, Rules };
+std::string_view phase_name(Phase phase);
+
+struct SimulationOptions {
+  bool check_invariants = false;  ///< after every phase; always on in debug builds
+  int threads = 1;                ///< results do not depend on it
+};
+
+/// A rule that fired: recorded for events.csv and the summary.
+struct RuleFiring {
+  int step = 0;
+  std::string rule_id;
+  double condition_value = 0.0;
+  std::string event_id;  ///< id of the event it applied (rule id + "@" + step)
+};
+
+class Simulation {
+ public:
+  Simulation(const ScenarioSpec& spec, SimulationOptions options = {});
+  ~Simulation();
+  Simulation(Simulation&&) noexcept;
+  Simulation& operator=(Simulation&&) noexcept;
+
+  /// Current step index t (0 before the first step, spec.time.steps at the end).
+  int step_index() const;
+  bool finished() const;
+  /// Advances t -> t + 1 through every phase. Throws NumericalError on a broken invariant.
+  void step();
+  /// Metrics of the current state (computed at construction for t = 0 and after every step).
+  const MetricsFrame& metrics() const;
+  const std::vector<RuleFiring>& rule_firings() const;
+  const ScenarioSpec& spec() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace techdep

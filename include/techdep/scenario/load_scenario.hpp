@@ -1,0 +1,60 @@
+#pragma once
+// Loading a scenario file: parse, resolve `extends`, apply `--set` overrides, read the CSV tables
+// it names, validate everything and produce a ScenarioSpec. The only public door to yaml-cpp,
+// which never appears in a public header.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "techdep/scenario/scenario_spec.hpp"
+
+namespace techdep {
+
+/// One `--set path=value` override, as typed on the command line.
+struct Override {
+  std::string text;  ///< `events[export-controls-2022].intensity=0.5`
+};
+
+struct LoadOptions {
+  std::vector<Override> overrides;
+};
+
+struct LoadedScenario {
+  ScenarioSpec spec;
+  /// The effective scenario after extends and overrides, as a self-contained YAML document
+  /// (tables inlined, no `extends`), which loads back to the same spec. Paths it keeps (`facts`)
+  /// are written relative to the directory passed to `resolved_yaml`.
+  std::string resolved_yaml(const std::string& relative_to_dir) const;
+  /// Every file read: the scenario, its `extends` chain, CSV tables and the facts file.
+  std::vector<std::string> input_files;
+  std::vector<std::string> warnings;
+
+  struct Impl;
+  std::shared_ptr<const Impl> impl;  ///< keeps the merged document for resolved_yaml
+};
+
+/// Loads and validates a scenario. Throws ScenarioError with every problem found (exit 3), or
+/// IoError when the file cannot be read (exit 5).
+LoadedScenario load_scenario(const std::string& path, const LoadOptions& options = {});
+
+/// A JSON Schema (draft 2020-12) of the scenario format, for editors (`techdep schema`).
+std::string scenario_json_schema();
+
+/// Names of the starter templates `techdep init` knows.
+std::vector<std::string> starter_template_names();
+/// A commented starter scenario; throws UsageError for an unknown template name.
+std::string starter_scenario(std::string_view template_name);
+
+/// One entry of the parameter catalogue (`techdep params`).
+struct ParamInfo {
+  std::string path;         ///< e.g. `sectors.<id>.elasticity`
+  std::string unit;
+  std::string default_value;
+  std::string range;        ///< e.g. `(0, 1]`, `> 0, != 1`
+  std::string meaning;
+};
+const std::vector<ParamInfo>& parameter_catalogue();
+
+}  // namespace techdep

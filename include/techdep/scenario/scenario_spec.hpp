@@ -1,0 +1,228 @@
+#pragma once
+// The scenario as plain data: what the loader produces and everything downstream reads.
+// Every name is resolved to a dense integer id; every rate is already per step; every table is
+// dense. Nothing here knows about YAML (docs/architecture.md).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "techdep/core/metric.hpp"
+
+namespace techdep {
+
+using CountryId = int;
+using SectorId = int;
+using BlocId = int;
+using EventId = int;
+
+enum class StepUnit { Month, Quarter, Year };
+enum class Mode { Aggregate, Agents };
+
+/// Calendar: step t covers months [start + t * months_per_step, start + (t+1) * months_per_step).
+struct TimeSpec {
+  int start_year = 2021;
+  int start_month = 1;  ///< 1..12
+  StepUnit step = StepUnit::Month;
+  int months_per_step = 1;
+  int steps = 1;  ///< number of transitions; states t = 0..steps are recorded
+};
+
+struct CountrySpec {
+  std::string id;
+  std::string name;
+  double talent = 0.0;             ///< L0, persons
+  double sanction_push = 0.0;      ///< theta: extra hazard per unit of pressure, per step
+  double base_emigration = 0.0;    ///< h0: hazard beyond what training replaces, per step
+  double return_rate = 0.0;        ///< share of the diaspora returning, per step
+  double training_rate = 0.0;      ///< share of the talent gap L0 - L refilled, per step
+  std::vector<double> attraction;  ///< [destination country], normalised to sum 1 (or all 0)
+  std::vector<double> sector_weights;  ///< d[c][s], normalised to sum 1
+};
+
+struct SectorSpec {
+  std::string id;
+  std::string name;
+  double elasticity = 3.0;            ///< sigma > 0, != 1
+  double adjustment = 0.1;            ///< lambda per step, in (0, 1]
+  double capacity_growth = 0.01;      ///< g per step
+  double depreciation = 0.0;          ///< delta per step
+  double talent_intensity = 0.0;      ///< eta
+  double security_sensitivity = 0.0;  ///< kappa
+  double demand_pull = 0.0;           ///< phi
+  double learning = 0.0;              ///< b
+};
+
+struct BlocSpec {
+  std::string id;
+  std::vector<CountryId> members;  ///< sorted, unique
+};
+
+enum class EventType {
+  ExportControl,
+  ImportBan,
+  Enforcement,
+  Agreement,
+  Investment,
+  Mandate,
+  CyberIncident,
+  EmigrationWave,
+  ExitRestriction,
+  Lift,
+  Set,
+};
+
+/// A parameter an event of type `set` (or a sweep) may change, resolved at load time.
+struct ParamRef {
+  enum class Kind {
+    SectorElasticity,
+    SectorAdjustment,
+    SectorCapacityGrowth,
+    SectorDepreciation,
+    SectorTalentIntensity,
+    SectorSecuritySensitivity,
+    SectorDemandPull,
+    SectorLearning,
+    CountrySanctionPush,
+    CountryBaseEmigration,
+    CountryReturnRate,
+    CountryTrainingRate,
+    Price,           ///< P[country][sector]
+    TradeCost,       ///< tau[country = exporter][partner = importer]
+    RerouteMarkup,
+  };
+  Kind kind = Kind::RerouteMarkup;
+  CountryId country = -1;
+  SectorId sector = -1;
+  CountryId partner = -1;
+};
+
+/// One dated policy change (model.md section 4). Fields a type does not use keep their defaults.
+/// Steps: the event is active for at_step <= t < end_step; between at_step and until_step its
+/// strength ramps linearly from 0 to full (full at until_step); no ramp when until_step <= at_step.
+struct EventSpec {
+  std::string id;
+  EventType type = EventType::Set;
+  int at_step = 0;
+  int until_step = -1;          ///< -1: no ramp
+  int end_step = -1;            ///< -1: never ends (a `lift` event may end it)
+  std::string source;           ///< fact id(s) joined by ',' or "assumption"
+
+  // Country roles. export_control: from = exporters, to = importers. import_ban: to = importer,
+  // from = suppliers. enforcement: from = hubs, to = targets. agreement: from = members.
+  // investment, mandate, emigration_wave, exit_restriction: to = the country.
+  // cyber_incident: to = target, from = attributed_to.
+  std::vector<CountryId> from;
+  std::vector<CountryId> to;
+  std::vector<SectorId> sectors;  ///< empty means every sector for types that take sectors
+
+  double intensity = 0.0;       ///< export_control, import_ban, investment
+  double evasion = 0.0;         ///< export_control: e in [0, 1]
+  double level = 0.0;           ///< enforcement, exit_restriction
+  double trade_cost_cut = 0.0;  ///< agreement: fraction by which tau - 1 falls among members
+  double tech_transfer = 0.0;   ///< agreement, per step
+  double trust = 0.0;           ///< agreement: fraction of distrust among members removed
+  double domestic_share = 0.0;  ///< mandate floor
+  double distrust = 0.0;        ///< cyber_incident: added rho
+  double capacity_hit = 0.0;    ///< cyber_incident: one-off fractional capability loss
+  double rate = 0.0;            ///< emigration_wave: extra hazard per step
+  std::vector<double> destinations;  ///< emigration_wave: [country] weights, normalised; empty = country's attraction
+
+  EventId lifted_event = -1;    ///< lift: the event it ends
+  ParamRef parameter;           ///< set
+  double value = 0.0;           ///< set
+};
+
+enum class RuleComparison { Above, Below };
+
+/// A government's conditional response (model.md section 6): when the metric crosses the
+/// threshold, the event fires (active from the next step).
+struct RuleSpec {
+  std::string id;
+  Metric metric = Metric::Shortage;
+  CountryId country = -1;
+  SectorId sector = -1;    ///< -1 for country metrics, or to average over sectors (weights d)
+  CountryId partner = -1;  ///< partner metrics
+  BlocId bloc = -1;        ///< bloc_share
+  RuleComparison comparison = RuleComparison::Above;
+  double threshold = 0.0;
+  bool once = true;
+  int cooldown_steps = 0;  ///< when !once: steps between firings
+  EventSpec then;          ///< at_step/until_step/end_step relative to the firing step
+  std::string source;
+};
+
+/// An observed value the model should reproduce (calibration target).
+struct ObservationSpec {
+  std::string fact;
+  Metric metric = Metric::Shortage;
+  CountryId country = -1;
+  SectorId sector = -1;
+  CountryId partner = -1;
+  BlocId bloc = -1;
+  int step = 0;
+  std::string date;  ///< as written, for the report
+  double value = 0.0;
+  double tolerance = 0.0;
+};
+
+struct OutputSpec {
+  std::vector<Metric> metrics;       ///< empty: every metric
+  std::vector<CountryId> countries;  ///< empty: every country
+  std::vector<SectorId> sectors;     ///< empty: every sector
+  int every = 1;                     ///< record every N steps (and always the last)
+};
+
+/// The whole scenario. Dense tables use row-major index helpers below.
+struct ScenarioSpec {
+  std::string name;
+  std::string description;
+  std::string file;  ///< path of the scenario file it was loaded from
+  std::uint64_t seed = 1;
+  Mode mode = Mode::Aggregate;
+  TimeSpec time;
+
+  std::vector<CountrySpec> countries;
+  std::vector<SectorSpec> sectors;
+  std::vector<BlocSpec> blocs;
+
+  double reroute_markup = 0.3;  ///< mu
+
+  std::vector<double> supply;        ///< S0[c][s][k], size C*S*C, each (c, s) row sums to 1
+  std::vector<double> inputs;        ///< a[s'][s], size S*S (input s' per unit of output s)
+  std::vector<double> capability;    ///< Cap0[c][s], size C*S
+  std::vector<double> price;         ///< P[k][s], size C*S
+  std::vector<double> trade_cost;    ///< tau[k][c] (exporter k, importer c), size C*C, >= 1
+  std::vector<double> distrust;      ///< rho0[c][k], size C*C, >= 0
+
+  std::vector<EventSpec> events;
+  std::vector<RuleSpec> rules;
+  std::vector<ObservationSpec> observations;
+  OutputSpec outputs;
+
+  int country_count() const { return static_cast<int>(countries.size()); }
+  int sector_count() const { return static_cast<int>(sectors.size()); }
+  int bloc_count() const { return static_cast<int>(blocs.size()); }
+
+  std::size_t supply_index(CountryId buyer, SectorId sector, CountryId origin) const {
+    const std::size_t c = countries.size();
+    const std::size_t s = sectors.size();
+    return (static_cast<std::size_t>(buyer) * s + static_cast<std::size_t>(sector)) * c +
+           static_cast<std::size_t>(origin);
+  }
+  std::size_t cell_index(CountryId country, SectorId sector) const {
+    return static_cast<std::size_t>(country) * sectors.size() + static_cast<std::size_t>(sector);
+  }
+  std::size_t input_index(SectorId input, SectorId output) const {
+    return static_cast<std::size_t>(input) * sectors.size() + static_cast<std::size_t>(output);
+  }
+  std::size_t pair_index(CountryId first, CountryId second) const {
+    return static_cast<std::size_t>(first) * countries.size() + static_cast<std::size_t>(second);
+  }
+};
+
+/// "2022-03" for monthly steps, "2022-Q1" for quarterly, "2022" for yearly.
+std::string step_label(const TimeSpec& time, int step);
+
+}  // namespace techdep
