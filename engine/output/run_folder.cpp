@@ -1,0 +1,148 @@
+#include "techdep/output/run_folder.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "techdep/core/error.hpp"
+
+namespace techdep {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// A unique suffix for temporary names; collisions only need to be unlikely, never reproducible.
+std::string unique_suffix() {
+  std::random_device device;
+  return fmt::format("{}-{:08x}", ::getpid(), device());
+}
+
+void sync_file(std::FILE* file, const fs::path& path) {
+  if (std::fflush(file) != 0 || ::fsync(::fileno(file)) != 0) {
+    throw IoError(fmt::format("{}: cannot write: {}", path.string(), errno_text()));
+  }
+}
+
+// Makes a rename durable: the directory entry itself must reach the disk.
+void sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+StagedFile::StagedFile(fs::path final_path) : final_path_(std::move(final_path)) {
+  temp_path_ = final_path_;
+  temp_path_ += fmt::format(".tmp-{}", unique_suffix());
+  file_ = std::fopen(temp_path_.c_str(), "wbx");
+  if (file_ == nullptr) {
+    throw IoError(fmt::format("{}: cannot create: {}", final_path_.string(), errno_text()));
+  }
+}
+
+StagedFile::~StagedFile() {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    std::error_code ignored;
+    fs::remove(temp_path_, ignored);
+  }
+}
+
+void StagedFile::write(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
+    throw IoError(fmt::format("{}: cannot write: {}", final_path_.string(), errno_text()));
+  }
+}
+
+void StagedFile::commit() {
+  sync_file(file_, final_path_);
+  const int close_status = std::fclose(file_);
+  file_ = nullptr;
+  if (close_status != 0) {
+    throw IoError(fmt::format("{}: cannot write: {}", final_path_.string(), errno_text()));
+  }
+  std::error_code error;
+  fs::rename(temp_path_, final_path_, error);
+  if (error) {
+    fs::remove(temp_path_, error);
+    throw IoError(fmt::format("{}: cannot rename into place: {}", final_path_.string(),
+                              error.message()));
+  }
+  sync_directory(final_path_.parent_path().empty() ? fs::path(".") : final_path_.parent_path());
+}
+
+void write_file_atomically(const fs::path& path, std::string_view content) {
+  StagedFile file(path);
+  file.write(content);
+  file.commit();
+}
+
+RunFolder::RunFolder(fs::path final_dir) : final_dir_(std::move(final_dir)) {
+  std::error_code error;
+  if (fs::exists(final_dir_, error)) {
+    throw IoError(fmt::format("{}: output folder exists already; runs never overwrite "
+                              "(choose another --out)",
+                              final_dir_.string()));
+  }
+  const fs::path parent = final_dir_.has_parent_path() ? final_dir_.parent_path() : fs::path(".");
+  fs::create_directories(parent, error);
+  if (error) {
+    throw IoError(fmt::format("{}: cannot create folder: {}", parent.string(), error.message()));
+  }
+  staging_dir_ = parent / fmt::format(".{}.partial-{}", final_dir_.filename().string(),
+                                      unique_suffix());
+  if (!fs::create_directory(staging_dir_, error) || error) {
+    throw IoError(fmt::format("{}: cannot create folder: {}", staging_dir_.string(),
+                              error ? error.message() : std::string("exists")));
+  }
+}
+
+RunFolder::~RunFolder() {
+  if (!committed_) {
+    std::error_code ignored;
+    fs::remove_all(staging_dir_, ignored);
+  }
+}
+
+void RunFolder::commit() {
+  // RENAME_NOREPLACE: a plain rename(2) would silently replace an empty folder of the same name.
+  if (::renameat2(AT_FDCWD, staging_dir_.c_str(), AT_FDCWD, final_dir_.c_str(),
+                  RENAME_NOREPLACE) != 0) {
+    committed_ = true;  // keep the finished outputs where the message says they are
+    throw IoError(fmt::format("{}: cannot rename the finished run into place ({}); outputs left "
+                              "in {}",
+                              final_dir_.string(), errno_text(), staging_dir_.string()));
+  }
+  committed_ = true;
+  sync_directory(final_dir_.has_parent_path() ? final_dir_.parent_path() : fs::path("."));
+}
+
+fs::path default_run_dir(const fs::path& parent, std::string_view name) {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  const std::string stamp =
+      fmt::format("{:04}-{:02}-{:02}T{:02}-{:02}-{:02}Z_{}", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, name);
+  fs::path candidate = parent / stamp;
+  for (int suffix = 2; fs::exists(candidate); ++suffix) {
+    candidate = parent / fmt::format("{}-{}", stamp, suffix);
+  }
+  return candidate;
+}
+
+}  // namespace techdep

@@ -1,0 +1,193 @@
+#include "techdep/output/timeseries_writer.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace techdep {
+
+namespace {
+
+constexpr std::size_t kFlushBytes = std::size_t{1} << 20;
+
+template <typename Id>
+std::vector<Id> all_or(const std::vector<Id>& chosen, int count) {
+  if (!chosen.empty()) return chosen;
+  std::vector<Id> all(static_cast<std::size_t>(count));
+  for (int index = 0; index < count; ++index) all[static_cast<std::size_t>(index)] = index;
+  return all;
+}
+
+std::vector<Metric> selected_metrics(const ScenarioSpec& spec) {
+  if (!spec.outputs.metrics.empty()) return spec.outputs.metrics;
+  std::vector<Metric> all;
+  for (const MetricInfo& info : kMetricCatalogue) all.push_back(info.metric);
+  return all;
+}
+
+std::string_view partner_label(const ScenarioSpec& spec, Metric metric, int partner) {
+  if (partner < 0) return {};
+  const auto index = static_cast<std::size_t>(partner);
+  return metric_info(metric).shape == MetricShape::CountrySectorBloc ? spec.blocs[index].id
+                                                                     : spec.countries[index].id;
+}
+
+}  // namespace
+
+std::vector<SeriesKey> selected_series(const ScenarioSpec& spec) {
+  const std::vector<Metric> metrics = selected_metrics(spec);
+  const std::vector<CountryId> countries = all_or(spec.outputs.countries, spec.country_count());
+  const std::vector<SectorId> sectors = all_or(spec.outputs.sectors, spec.sector_count());
+  std::vector<SeriesKey> series;
+  for (const CountryId country : countries) {
+    for (const Metric metric : metrics) {
+      if (metric_info(metric).shape == MetricShape::Country) {
+        series.push_back({metric, country, -1, -1});
+      }
+    }
+    for (const SectorId sector : sectors) {
+      for (const Metric metric : metrics) {
+        switch (metric_info(metric).shape) {
+          case MetricShape::Country:
+            break;
+          case MetricShape::CountrySector:
+            series.push_back({metric, country, sector, -1});
+            break;
+          case MetricShape::CountrySectorPartner:
+            for (CountryId partner = 0; partner < spec.country_count(); ++partner) {
+              series.push_back({metric, country, sector, partner});
+            }
+            break;
+          case MetricShape::CountrySectorBloc:
+            for (BlocId bloc = 0; bloc < spec.bloc_count(); ++bloc) {
+              series.push_back({metric, country, sector, bloc});
+            }
+            break;
+        }
+      }
+    }
+  }
+  return series;
+}
+
+std::string series_name(const ScenarioSpec& spec, const SeriesKey& key) {
+  std::string name(metric_info(key.metric).name);
+  name += '.';
+  name += spec.countries[static_cast<std::size_t>(key.country)].id;
+  if (key.sector >= 0) {
+    name += '.';
+    name += spec.sectors[static_cast<std::size_t>(key.sector)].id;
+  }
+  if (key.partner >= 0) {
+    name += '.';
+    name += partner_label(spec, key.metric, key.partner);
+  }
+  return name;
+}
+
+void append_csv_number(std::string& out, double value) {
+  if (std::isnan(value)) return;
+  fmt::format_to(std::back_inserter(out), "{}", value);
+}
+
+void append_csv_field(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += field;
+    return;
+  }
+  out += '"';
+  for (const char character : field) {
+    if (character == '"') out += '"';
+    out += character;
+  }
+  out += '"';
+}
+
+TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFiles& files,
+                                   int point, int replicate)
+    : spec_(spec), series_(selected_series(spec)) {
+  append_csv_field(scenario_point_replicate_, spec.name);
+  fmt::format_to(std::back_inserter(scenario_point_replicate_), ",{},{},", point, replicate);
+
+  row_prefix_.reserve(series_.size());
+  for (const SeriesKey& key : series_) {
+    std::string prefix;
+    prefix += spec.countries[static_cast<std::size_t>(key.country)].id;
+    prefix += ',';
+    if (key.sector >= 0) prefix += spec.sectors[static_cast<std::size_t>(key.sector)].id;
+    prefix += ',';
+    prefix += partner_label(spec, key.metric, key.partner);
+    prefix += ',';
+    prefix += metric_info(key.metric).name;
+    prefix += ',';
+    row_prefix_.push_back(std::move(prefix));
+  }
+
+  if (files.long_csv) {
+    long_file_ = std::make_unique<StagedFile>(*files.long_csv);
+    long_buffer_ = "scenario,point,replicate,step,date,country,sector,partner,metric,value\n";
+  }
+  if (files.wide_csv) {
+    wide_file_ = std::make_unique<StagedFile>(*files.wide_csv);
+    wide_buffer_ = "step,date";
+    for (const SeriesKey& key : series_) {
+      wide_buffer_ += ',';
+      append_csv_field(wide_buffer_, fmt::format("{} [{}]", series_name(spec, key),
+                                                 metric_info(key.metric).unit));
+    }
+    wide_buffer_ += '\n';
+  }
+}
+
+TimeseriesWriter::~TimeseriesWriter() = default;
+
+void TimeseriesWriter::record(const MetricsFrame& frame) {
+  const std::string date = step_label(spec_.time, frame.step);
+  if (long_file_) {
+    for (std::size_t index = 0; index < series_.size(); ++index) {
+      const SeriesKey& key = series_[index];
+      long_buffer_ += scenario_point_replicate_;
+      fmt::format_to(std::back_inserter(long_buffer_), "{},{},", frame.step, date);
+      long_buffer_ += row_prefix_[index];
+      append_csv_number(long_buffer_, frame.value(key.metric, key.country, key.sector, key.partner));
+      long_buffer_ += '\n';
+    }
+    long_rows_ += series_.size();
+  }
+  if (wide_file_) {
+    fmt::format_to(std::back_inserter(wide_buffer_), "{},{}", frame.step, date);
+    for (const SeriesKey& key : series_) {
+      wide_buffer_ += ',';
+      append_csv_number(wide_buffer_, frame.value(key.metric, key.country, key.sector, key.partner));
+    }
+    wide_buffer_ += '\n';
+    ++wide_rows_;
+  }
+  flush_if_large();
+}
+
+void TimeseriesWriter::flush_if_large() {
+  if (long_file_ && long_buffer_.size() >= kFlushBytes) {
+    long_file_->write(long_buffer_);
+    long_buffer_.clear();
+  }
+  if (wide_file_ && wide_buffer_.size() >= kFlushBytes) {
+    wide_file_->write(wide_buffer_);
+    wide_buffer_.clear();
+  }
+}
+
+void TimeseriesWriter::commit() {
+  if (long_file_) {
+    long_file_->write(long_buffer_);
+    long_buffer_.clear();
+    long_file_->commit();
+  }
+  if (wide_file_) {
+    wide_file_->write(wide_buffer_);
+    wide_buffer_.clear();
+    wide_file_->commit();
+  }
+}
+
+}  // namespace techdep

@@ -1,0 +1,61 @@
+#pragma once
+// A run folder that appears complete or not at all: files are written into a hidden staging
+// folder beside the final one, each file through a temporary name, and the folder is renamed
+// into place at the end. An existing folder is never overwritten.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace techdep {
+
+/// Writes `content` to `path` through a temporary file in the same folder, flushed to disk and
+/// renamed over the final name, so a reader never sees a half-written file. Throws IoError.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+
+/// A buffered output file with a temporary name until `commit()`. Throws IoError on any failed
+/// write (a full disk included), naming the file.
+class StagedFile {
+ public:
+  explicit StagedFile(std::filesystem::path final_path);
+  ~StagedFile();
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  void write(std::string_view bytes);
+  /// Flushes, syncs and renames the file to its final name.
+  void commit();
+  const std::filesystem::path& final_path() const { return final_path_; }
+
+ private:
+  std::filesystem::path final_path_;
+  std::filesystem::path temp_path_;
+  std::FILE* file_ = nullptr;
+};
+
+class RunFolder {
+ public:
+  /// Reserves `final_dir`: throws IoError if it exists already. Creates the staging folder.
+  explicit RunFolder(std::filesystem::path final_dir);
+  ~RunFolder();  ///< removes the staging folder unless committed
+  RunFolder(const RunFolder&) = delete;
+  RunFolder& operator=(const RunFolder&) = delete;
+
+  /// Where files go before `commit()`.
+  const std::filesystem::path& staging_dir() const { return staging_dir_; }
+  const std::filesystem::path& final_dir() const { return final_dir_; }
+  std::filesystem::path staged(std::string_view name) const { return staging_dir_ / name; }
+  /// Renames the staging folder to the final name. Throws IoError if the name was taken meanwhile.
+  void commit();
+
+ private:
+  std::filesystem::path final_dir_;
+  std::filesystem::path staging_dir_;
+  bool committed_ = false;
+};
+
+/// A fresh default run folder name under `parent`: `<UTC time>_<scenario name>`, with a numeric
+/// suffix when that name is taken.
+std::filesystem::path default_run_dir(const std::filesystem::path& parent, std::string_view name);
+
+}  // namespace techdep

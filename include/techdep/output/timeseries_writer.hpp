@@ -1,0 +1,72 @@
+#pragma once
+// Writes the recorded metrics as the long (tidy) CSV and, optionally, the wide spreadsheet view
+// (docs/output-format.md). Numbers use fmt's shortest round-trip form; a value that does not
+// exist (NaN) is an empty field.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "techdep/model/metrics.hpp"
+#include "techdep/output/run_folder.hpp"
+#include "techdep/scenario/scenario_spec.hpp"
+
+namespace techdep {
+
+/// One output series: a metric at a (country, sector, partner) index; -1 where a dimension does
+/// not apply. `partner` is a bloc id for bloc_share.
+struct SeriesKey {
+  Metric metric;
+  CountryId country;
+  SectorId sector;
+  int partner;
+};
+
+/// The series `spec.outputs` selects, in the order rows and columns are written.
+std::vector<SeriesKey> selected_series(const ScenarioSpec& spec);
+
+/// `supplier_share.RUS.semiconductors.CHN`: the series' name in the wide CSV and in summaries.
+std::string series_name(const ScenarioSpec& spec, const SeriesKey& key);
+
+struct TimeseriesFiles {
+  std::optional<std::filesystem::path> long_csv;  ///< timeseries.csv
+  std::optional<std::filesystem::path> wide_csv;  ///< wide.csv
+};
+
+class TimeseriesWriter {
+ public:
+  TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFiles& files, int point = 0,
+                   int replicate = 0);
+  ~TimeseriesWriter();
+
+  /// Appends the rows of one recorded step.
+  void record(const MetricsFrame& frame);
+  /// Flushes and renames the files into place. Throws IoError.
+  void commit();
+
+  std::size_t long_rows() const { return long_rows_; }
+  std::size_t wide_rows() const { return wide_rows_; }
+
+ private:
+  void flush_if_large();
+
+  const ScenarioSpec& spec_;
+  std::vector<SeriesKey> series_;
+  std::vector<std::string> row_prefix_;  ///< per series: `country,sector,partner,metric,`
+  std::string scenario_point_replicate_;
+  std::unique_ptr<StagedFile> long_file_;
+  std::unique_ptr<StagedFile> wide_file_;
+  std::string long_buffer_;
+  std::string wide_buffer_;
+  std::size_t long_rows_ = 0;
+  std::size_t wide_rows_ = 0;
+};
+
+/// Appends a value in the CSV number form: shortest round trip, empty for NaN.
+void append_csv_number(std::string& out, double value);
+/// Appends a field quoted per RFC 4180 when it holds a comma, quote or line break.
+void append_csv_field(std::string& out, std::string_view field);
+
+}  // namespace techdep
