@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages techdep needs (only those missing), then configures and builds one
+# CMake preset. Idempotent; run as root (or with sudo) on a fresh Debian 12 machine.
+#   usage: tools/setup.sh [PRESET]     (default: release; see CMakePresets.json)
+set -euo pipefail
+
+preset="${1:-release}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(
+  build-essential cmake ninja-build git pkg-config
+  libeigen3-dev libyaml-cpp-dev libboost-graph-dev catch2 libfmt-dev libcli11-dev
+  nlohmann-json3-dev libssl-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
+    "${missing[@]}"
+fi
+
+cd "$here"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
+echo "setup: built preset '$preset' in build/$preset (binary: build/$preset/engine/techdep)" >&2
