@@ -1,0 +1,204 @@
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "integration/cli_runner.hpp"
+
+namespace fs = std::filesystem;
+using techdep::test::read_text;
+using techdep::test::run_cli;
+using techdep::test::TempDir;
+
+namespace {
+
+const std::string kTiny = "tests/data/cli/tiny.yaml";
+
+std::size_t count_lines(const std::string& text) {
+  std::size_t lines = 0;
+  for (const char character : text) lines += character == '\n' ? 1U : 0U;
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("CLI --version names the version, commit and build type", "[cli]") {
+  const auto result = run_cli("--version");
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("techdep 0.1.0 (commit "));
+  CHECK_THAT(result.out, Catch::Contains(" build, "));
+}
+
+TEST_CASE("CLI maps usage errors to exit code 2 and documents the codes in --help", "[cli]") {
+  CHECK(run_cli("run").exit_code == 2);
+  CHECK(run_cli("no-such-command").exit_code == 2);
+  CHECK(run_cli("run " + kTiny + " --format sideways").exit_code == 2);
+  const auto help = run_cli("--help");
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Catch::Contains("3 invalid scenario"));
+  CHECK_THAT(help.out, Catch::Contains("130 interrupted"));
+}
+
+TEST_CASE("CLI validate answers 0 for a good file and 3 with file:line:col for a bad one", "[cli]") {
+  const auto good = run_cli("validate " + kTiny);
+  CHECK(good.exit_code == 0);
+  CHECK_THAT(good.out, Catch::Contains("tiny.yaml: ok (2 countries, 2 sectors, 2 events"));
+
+  const TempDir dir;
+  const fs::path bad = dir.path() / "bad.yaml";
+  std::string text = read_text(fs::path(TECHDEP_SOURCE_DIR) / kTiny);
+  text.replace(text.find("    elasticity: 3\n"), 18, "    elastcity: 3\n");
+  {
+    std::ofstream stream(bad);
+    stream << text;
+  }
+  const auto result = run_cli("validate '" + bad.string() + "' " + kTiny);
+  CHECK(result.exit_code == 3);
+  CHECK_THAT(result.err, Catch::Contains(bad.string() + ":18:5: error: unknown key 'elastcity'"));
+  CHECK_THAT(result.err, Catch::Contains("did you mean 'elasticity'"));
+  CHECK_THAT(result.out, Catch::Contains("tiny.yaml: ok"));
+  CHECK(run_cli("validate no/such/file.yaml").exit_code == 3);
+}
+
+TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cli]") {
+  const TempDir dir;
+  const fs::path out = dir.path() / "run";
+  const auto result = run_cli("run " + kTiny + " --out '" + out.string() + "' --format both");
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("OK: 24 steps"));
+  CHECK_THAT(result.out, Catch::Contains(out.string()));
+  CHECK_THAT(result.out, Catch::Contains("EST"));
+
+  for (const char* name : {"scenario.resolved.yaml", "timeseries.csv", "wide.csv",
+                           "observations.csv", "events.csv", "manifest.json", "summary.txt"}) {
+    INFO(name);
+    CHECK(fs::is_regular_file(out / name));
+  }
+  // No staging folders or temporary files are left beside or inside the run.
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    CHECK(entry.path().filename() == "run");
+  }
+  for (const auto& entry : fs::directory_iterator(out)) {
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+  }
+
+  const std::string timeseries = read_text(out / "timeseries.csv");
+  CHECK(timeseries.rfind("scenario,point,replicate,step,date,country,sector,partner,metric,value\n",
+                         0) == 0);
+  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,0,2021-01,EST,chips,,domestic_share,0.1\n"));
+  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,24,2022-12,EST,chips,WST,supplier_share,"));
+
+  const nlohmann::json manifest = nlohmann::json::parse(read_text(out / "manifest.json"));
+  CHECK(manifest["status"] == "completed");
+  CHECK(manifest["exit_code"] == 0);
+  CHECK(manifest["base_seed"] == 7);
+  CHECK(manifest["runs"][0]["steps_done"] == 24);
+  std::size_t rows = 0;
+  for (const auto& output : manifest["outputs"]) {
+    if (output["file"] == "timeseries.csv") rows = output["rows"].get<std::size_t>();
+  }
+  CHECK(rows + 1 == count_lines(timeseries));
+  CHECK(count_lines(read_text(out / "wide.csv")) == 26);  // header + steps 0..24
+  REQUIRE(manifest["inputs"].size() == 2);  // the scenario and its facts file
+  CHECK(manifest["inputs"][0]["sha256"].get<std::string>().size() == 64);
+
+  const std::string observations = read_text(out / "observations.csv");
+  CHECK_THAT(observations, Catch::Contains("T1,domestic_share,EST,chips,,2021-01,0,0.1,0.1,0,0.001,1\n"));
+}
+
+TEST_CASE("CLI run is byte-reproducible and replays from its resolved scenario", "[cli]") {
+  const TempDir dir;
+  REQUIRE(run_cli("run " + kTiny + " --out '" + (dir.path() / "a").string() + "'").exit_code == 0);
+  REQUIRE(run_cli("run " + kTiny + " --out '" + (dir.path() / "b").string() + "'").exit_code == 0);
+  const std::string first = read_text(dir.path() / "a" / "timeseries.csv");
+  CHECK(first == read_text(dir.path() / "b" / "timeseries.csv"));
+
+  const fs::path replay = dir.path() / "a" / "scenario.resolved.yaml";
+  REQUIRE(run_cli("run '" + replay.string() + "' --out '" + (dir.path() / "c").string() + "'")
+              .exit_code == 0);
+  CHECK(first == read_text(dir.path() / "c" / "timeseries.csv"));
+}
+
+TEST_CASE("CLI run never overwrites and leaves nothing behind on a bad scenario", "[cli]") {
+  const TempDir dir;
+  const fs::path out = dir.path() / "run";
+  fs::create_directory(out);
+  const auto taken = run_cli("run " + kTiny + " --out '" + out.string() + "'");
+  CHECK(taken.exit_code == 5);
+  CHECK_THAT(taken.err, Catch::Contains("exists already"));
+  CHECK(fs::is_empty(out));
+
+  const fs::path fresh = dir.path() / "fresh";
+  const auto bad = run_cli("run " + kTiny + " --set sectors.chips.elasticity=1 --out '" +
+                           fresh.string() + "'");
+  CHECK(bad.exit_code == 3);
+  CHECK_FALSE(fs::exists(fresh));
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path())) ++entries;
+  CHECK(entries == 1);  // only the pre-existing folder
+}
+
+TEST_CASE("CLI --set changes the run and is recorded in the manifest", "[cli]") {
+  const TempDir dir;
+  REQUIRE(run_cli("run " + kTiny + " --out '" + (dir.path() / "base").string() + "'").exit_code ==
+          0);
+  const auto varied = run_cli("run " + kTiny +
+                              " --set events[chip-controls].intensity=0.2 --out '" +
+                              (dir.path() / "variant").string() + "'");
+  REQUIRE(varied.exit_code == 0);
+  CHECK(read_text(dir.path() / "base" / "timeseries.csv") !=
+        read_text(dir.path() / "variant" / "timeseries.csv"));
+  const nlohmann::json manifest =
+      nlohmann::json::parse(read_text(dir.path() / "variant" / "manifest.json"));
+  CHECK(manifest["overrides"][0] == "events[chip-controls].intensity=0.2");
+
+  const auto unknown = run_cli("run " + kTiny + " --set sectors.chips.elastisity=2 --out '" +
+                               (dir.path() / "unknown").string() + "'");
+  CHECK(unknown.exit_code == 3);
+  CHECK_THAT(unknown.err, Catch::Contains("elasticity"));
+}
+
+TEST_CASE("CLI resolve, schema, init and params print usable documents", "[cli]") {
+  const auto resolved = run_cli("resolve " + kTiny + " --set time.steps=12");
+  CHECK(resolved.exit_code == 0);
+  CHECK_THAT(resolved.out, Catch::Contains("steps: 12"));
+  CHECK_THAT(resolved.out, Catch::Contains("chip-controls"));
+
+  const auto schema = run_cli("schema");
+  CHECK(schema.exit_code == 0);
+  const nlohmann::json parsed = nlohmann::json::parse(schema.out);
+  CHECK(parsed.contains("properties"));
+  CHECK(parsed["properties"].contains("events"));
+
+  const TempDir dir;
+  const fs::path starter = dir.path() / "starter.yaml";
+  const auto init = run_cli("init minimal > '" + starter.string() + "'");
+  CHECK(init.exit_code == 0);
+  CHECK(run_cli("validate '" + starter.string() + "'").exit_code == 0);
+  CHECK(run_cli("init no-such-template").exit_code == 2);
+
+  const auto params = run_cli("params --format json");
+  CHECK(params.exit_code == 0);
+  bool has_elasticity = false;
+  for (const auto& param : nlohmann::json::parse(params.out)) {
+    if (param["path"].get<std::string>().find("elasticity") != std::string::npos) {
+      has_elasticity = true;
+    }
+  }
+  CHECK(has_elasticity);
+}
+
+TEST_CASE("Every shipped scenario validates", "[cli][scenarios]") {
+  const fs::path dir = fs::path(TECHDEP_SOURCE_DIR) / "scenarios";
+  std::size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    INFO(entry.path().string());
+    const auto result = run_cli("validate '" + entry.path().string() + "'");
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.empty());
+    ++checked;
+  }
+  CHECK(checked >= 1);
+}
