@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.hpp"
+#include "techdep/app/compare.hpp"
 #include "techdep/app/run.hpp"
 #include "techdep/core/build_info.hpp"
 #include "techdep/core/error.hpp"
@@ -107,6 +109,8 @@ int run_cli(int argc, char** argv) {
   std::string run_format = "long";
   std::string run_out;
   std::uint64_t run_seed = 0;
+  const int default_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  run_request.threads = default_threads;
   CLI::App* run = app.add_subcommand("run", "Run a scenario and write a run folder");
   run->add_option("scenario", run_request.scenario_path, "Scenario YAML file")->required();
   run->add_option("--set", run_sets, "Override a scenario value: PATH=VALUE (repeatable)");
@@ -143,6 +147,51 @@ int run_cli(int argc, char** argv) {
   params->add_option("--format", params_format, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
 
+  // compare
+  techdep::CompareRequest compare_request;
+  compare_request.threads = default_threads;
+  std::vector<std::string> compare_paths;
+  std::vector<std::string> compare_sets;
+  std::string compare_out;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "Run a base and variants with common random numbers and compare every series");
+  compare->add_option("scenarios", compare_paths, "BASE VARIANT... (scenario files or run folders)")
+      ->required()
+      ->expected(2, 1 << 20);
+  compare->add_option("--set", compare_sets, "Override applied to every scenario (repeatable)");
+  compare->add_option("--threshold", compare_request.threshold,
+                      "Absolute difference that counts as diverging")
+      ->check(CLI::NonNegativeNumber);
+  compare->add_option("--out", compare_out, "Folder for differences.csv and compare_summary.csv");
+  compare->add_option("--threads", compare_request.threads, "Worker threads")
+      ->check(CLI::Range(1, 1024));
+
+  // explain
+  techdep::ExplainRequest explain_request;
+  explain_request.threads = default_threads;
+  std::vector<std::string> explain_sets;
+  std::string explain_out;
+  CLI::App* explain = app.add_subcommand(
+      "explain", "Attribute the change in one metric to each event (Shapley values)");
+  explain->add_option("scenario", explain_request.scenario, "Scenario file or run folder")
+      ->required();
+  explain->add_option("--metric", explain_request.metric, "Metric name")->required();
+  explain->add_option("--country", explain_request.country, "Country id")->required();
+  explain->add_option("--sector", explain_request.sector, "Sector id (sector metrics)");
+  explain->add_option("--partner", explain_request.partner,
+                      "Partner country or bloc (partner metrics)");
+  explain->add_option("--at", explain_request.at, "Date (YYYY-MM) or step; default the last step");
+  explain->add_option("--set", explain_sets, "Override a scenario value (repeatable)");
+  explain->add_option("--exact-limit", explain_request.exact_limit,
+                      "Exact Shapley values up to this many events")
+      ->check(CLI::Range(0, 16));
+  explain->add_option("--samples", explain_request.samples,
+                      "Permutations for sampled Shapley beyond the exact limit")
+      ->check(CLI::Range(1, 100000));
+  explain->add_option("--out", explain_out, "Folder for explain.csv");
+  explain->add_option("--threads", explain_request.threads, "Worker threads")
+      ->check(CLI::Range(1, 1024));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& success) {
@@ -171,6 +220,24 @@ int run_cli(int argc, char** argv) {
     }
     fmt::print("OK: {} steps, {} rows -> {}\n", outcome.steps_done, outcome.timeseries_rows,
                outcome.run_dir.string());
+    return exit_code::kOk;
+  }
+  if (*compare) {
+    compare_request.base = compare_paths.front();
+    compare_request.variants.assign(compare_paths.begin() + 1, compare_paths.end());
+    compare_request.overrides = to_overrides(compare_sets);
+    if (!compare_out.empty()) compare_request.out_dir = std::filesystem::path(compare_out);
+    const techdep::CompareOutcome outcome = techdep::compare_scenarios(compare_request);
+    fmt::print("{}", outcome.table);
+    if (!compare_out.empty()) fmt::print("OK: comparison written to {}\n", compare_out);
+    return exit_code::kOk;
+  }
+  if (*explain) {
+    explain_request.overrides = to_overrides(explain_sets);
+    if (!explain_out.empty()) explain_request.out_dir = std::filesystem::path(explain_out);
+    const techdep::ExplainOutcome outcome = techdep::explain_scenario(explain_request);
+    fmt::print("{}", outcome.table);
+    if (!explain_out.empty()) fmt::print("OK: attribution written to {}\n", explain_out);
     return exit_code::kOk;
   }
   if (*validate) return command_validate(validate_files);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "techdep/core/metric.hpp"
@@ -224,5 +225,13 @@ struct ScenarioSpec {
 
 /// "2022-03" for monthly steps, "2022-Q1" for quarterly, "2022" for yearly.
 std::string step_label(const TimeSpec& time, int step);
+
+}  // namespace techdep
+
+namespace techdep {
+
+/// The step containing a date written `YYYY-MM` or `YYYY-MM-DD`, or a plain step number. Empty
+/// when the text is neither; the step may lie outside the horizon (the caller checks).
+std::optional<int> parse_step(const TimeSpec& time, std::string_view text);
 
 }  // namespace techdep

@@ -1,0 +1,213 @@
+#include "techdep/app/compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "techdep/core/error.hpp"
+#include "techdep/core/parallel.hpp"
+#include "techdep/model/simulation.hpp"
+#include "techdep/output/run_folder.hpp"
+#include "techdep/output/timeseries_writer.hpp"
+
+namespace techdep {
+
+namespace fs = std::filesystem;
+
+SeriesTable simulate_series(const ScenarioSpec& spec, int threads) {
+  if (spec.mode == Mode::Agents) {
+    throw UsageError(fmt::format("{}: mode 'agents' is not available in this build yet",
+                                 spec.name));
+  }
+  const std::vector<SeriesKey> keys = selected_series(spec);
+  SeriesTable table;
+  table.names.reserve(keys.size());
+  for (const SeriesKey& key : keys) table.names.push_back(series_name(spec, key));
+
+  SimulationOptions options;
+  options.threads = threads;
+  Simulation simulation(spec, options);
+  const auto record = [&] {
+    const MetricsFrame& frame = simulation.metrics();
+    std::vector<double>& row = table.values.emplace_back();
+    row.reserve(keys.size());
+    for (const SeriesKey& key : keys) {
+      row.push_back(frame.value(key.metric, key.country, key.sector, key.partner));
+    }
+  };
+  record();
+  while (!simulation.finished()) {
+    simulation.step();
+    record();
+  }
+  return table;
+}
+
+LoadedScenario load_scenario_or_run(const std::string& path,
+                                    const std::vector<Override>& overrides) {
+  LoadOptions options;
+  options.overrides = overrides;
+  if (fs::is_directory(path) && fs::is_regular_file(fs::path(path) / "scenario.resolved.yaml")) {
+    return load_scenario((fs::path(path) / "scenario.resolved.yaml").string(), options);
+  }
+  return load_scenario(path, options);
+}
+
+namespace {
+
+SeriesComparison compare_series(const std::string& variant, const std::string& name,
+                                const SeriesTable& base, std::size_t base_column,
+                                const SeriesTable& other, std::size_t other_column,
+                                double threshold) {
+  SeriesComparison row;
+  row.variant = variant;
+  row.series = name;
+  const std::size_t steps = std::min(base.values.size(), other.values.size());
+  for (std::size_t step = 0; step < steps; ++step) {
+    const double difference = other.values[step][other_column] - base.values[step][base_column];
+    if (std::isnan(difference)) continue;
+    if (std::abs(difference) > std::abs(row.peak_difference)) {
+      row.peak_difference = difference;
+      row.peak_step = static_cast<int>(step);
+    }
+    if (row.first_divergence_step < 0 && std::abs(difference) > threshold) {
+      row.first_divergence_step = static_cast<int>(step);
+    }
+  }
+  row.base_end = base.values[steps - 1][base_column];
+  row.variant_end = other.values[steps - 1][other_column];
+  return row;
+}
+
+std::string format_table(const std::vector<SeriesComparison>& rows, const TimeSpec& time,
+                         std::size_t per_variant) {
+  std::string text;
+  std::string current;
+  std::vector<const SeriesComparison*> group;
+  const auto flush = [&] {
+    if (group.empty()) return;
+    std::stable_sort(group.begin(), group.end(), [](const auto* left, const auto* right) {
+      return std::abs(left->peak_difference) > std::abs(right->peak_difference);
+    });
+    std::size_t diverging = 0;
+    for (const SeriesComparison* row : group) diverging += row->first_divergence_step >= 0 ? 1 : 0;
+    text += fmt::format("variant {}: {} series compared, {} diverge beyond the threshold\n",
+                        group.front()->variant, group.size(), diverging);
+    text += fmt::format("  {:<52} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "series", "base end",
+                        "variant end", "end diff", "peak diff", "diverges");
+    for (std::size_t index = 0; index < std::min(per_variant, group.size()); ++index) {
+      const SeriesComparison& row = *group[index];
+      if (row.peak_difference == 0.0) break;
+      text += fmt::format("  {:<52} {:>10.4g} {:>10.4g} {:>+10.4g} {:>+10.4g} {:>9}\n", row.series,
+                          row.base_end, row.variant_end, row.variant_end - row.base_end,
+                          row.peak_difference,
+                          row.first_divergence_step < 0
+                              ? std::string("never")
+                              : step_label(time, row.first_divergence_step));
+    }
+    group.clear();
+  };
+  for (const SeriesComparison& row : rows) {
+    if (row.variant != current) {
+      flush();
+      current = row.variant;
+    }
+    group.push_back(&row);
+  }
+  flush();
+  return text;
+}
+
+}  // namespace
+
+CompareOutcome compare_scenarios(const CompareRequest& request) {
+  if (request.variants.empty()) throw UsageError("compare: name at least one variant");
+  std::vector<std::string> paths{request.base};
+  paths.insert(paths.end(), request.variants.begin(), request.variants.end());
+
+  std::vector<LoadedScenario> loaded;
+  for (const std::string& path : paths) {
+    loaded.push_back(load_scenario_or_run(path, request.overrides));
+  }
+  // Common random numbers: every variant runs with the base's seed.
+  for (LoadedScenario& scenario : loaded) scenario.spec.seed = loaded.front().spec.seed;
+
+  std::vector<SeriesTable> tables(paths.size());
+  parallel_for(paths.size(), request.threads, [&](std::size_t index) {
+    tables[index] = simulate_series(loaded[index].spec, 1);
+  });
+
+  const SeriesTable& base = tables.front();
+  std::map<std::string, std::size_t> base_columns;
+  for (std::size_t column = 0; column < base.names.size(); ++column) {
+    base_columns.emplace(base.names[column], column);
+  }
+
+  CompareOutcome outcome;
+  for (std::size_t index = 1; index < paths.size(); ++index) {
+    const SeriesTable& other = tables[index];
+    const std::string& variant = loaded[index].spec.name;
+    for (std::size_t column = 0; column < other.names.size(); ++column) {
+      const auto found = base_columns.find(other.names[column]);
+      if (found == base_columns.end()) continue;
+      outcome.rows.push_back(compare_series(variant, other.names[column], base, found->second,
+                                            other, column, request.threshold));
+    }
+  }
+  const TimeSpec& time = loaded.front().spec.time;
+  outcome.table = format_table(outcome.rows, time, 15);
+
+  if (request.out_dir) {
+    RunFolder folder(*request.out_dir);
+    std::string differences = "variant,step,date,series,base,variant_value,difference\n";
+    for (std::size_t index = 1; index < paths.size(); ++index) {
+      const SeriesTable& other = tables[index];
+      const std::size_t steps = std::min(base.values.size(), other.values.size());
+      for (std::size_t column = 0; column < other.names.size(); ++column) {
+        const auto found = base_columns.find(other.names[column]);
+        if (found == base_columns.end()) continue;
+        for (std::size_t step = 0; step < steps; ++step) {
+          const double base_value = base.values[step][found->second];
+          const double variant_value = other.values[step][column];
+          append_csv_field(differences, loaded[index].spec.name);
+          differences += fmt::format(",{},{},{},", step, step_label(time, static_cast<int>(step)),
+                                     other.names[column]);
+          append_csv_number(differences, base_value);
+          differences += ',';
+          append_csv_number(differences, variant_value);
+          differences += ',';
+          append_csv_number(differences, variant_value - base_value);
+          differences += '\n';
+        }
+      }
+    }
+    write_file_atomically(folder.staged("differences.csv"), differences);
+
+    std::string summary =
+        "variant,series,base_end,variant_end,end_difference,peak_difference,peak_date,"
+        "first_divergence_date\n";
+    for (const SeriesComparison& row : outcome.rows) {
+      append_csv_field(summary, row.variant);
+      summary += ',' + row.series + ',';
+      append_csv_number(summary, row.base_end);
+      summary += ',';
+      append_csv_number(summary, row.variant_end);
+      summary += ',';
+      append_csv_number(summary, row.variant_end - row.base_end);
+      summary += ',';
+      append_csv_number(summary, row.peak_difference);
+      summary += fmt::format(",{},{}\n", step_label(time, row.peak_step),
+                             row.first_divergence_step < 0
+                                 ? std::string()
+                                 : step_label(time, row.first_divergence_step));
+    }
+    write_file_atomically(folder.staged("compare_summary.csv"), summary);
+    write_file_atomically(folder.staged("compare.txt"), outcome.table);
+    folder.commit();
+  }
+  return outcome;
+}
+
+}  // namespace techdep

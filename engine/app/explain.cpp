@@ -1,0 +1,293 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "techdep/app/compare.hpp"
+#include "techdep/core/error.hpp"
+#include "techdep/core/parallel.hpp"
+#include "techdep/model/simulation.hpp"
+#include "techdep/output/run_folder.hpp"
+#include "techdep/output/timeseries_writer.hpp"
+
+namespace techdep {
+
+ScenarioSpec with_events(const ScenarioSpec& spec, const std::vector<bool>& keep) {
+  std::vector<EventId> renumbered(spec.events.size(), -1);
+  // A lift of an event that is gone has nothing to lift; dropping it is the same world.
+  const auto kept = [&](std::size_t index) {
+    if (!keep[index]) return false;
+    const EventSpec& event = spec.events[index];
+    return event.type != EventType::Lift || keep[static_cast<std::size_t>(event.lifted_event)];
+  };
+  ScenarioSpec result = spec;
+  result.events.clear();
+  for (std::size_t index = 0; index < spec.events.size(); ++index) {
+    if (!kept(index)) continue;
+    renumbered[index] = static_cast<EventId>(result.events.size());
+    result.events.push_back(spec.events[index]);
+  }
+  for (EventSpec& event : result.events) {
+    if (event.type == EventType::Lift) {
+      event.lifted_event = renumbered[static_cast<std::size_t>(event.lifted_event)];
+    }
+  }
+  result.rules.clear();
+  for (const RuleSpec& rule : spec.rules) {
+    if (rule.then.type == EventType::Lift) {
+      const EventId target = renumbered[static_cast<std::size_t>(rule.then.lifted_event)];
+      if (target < 0) continue;
+      RuleSpec copy = rule;
+      copy.then.lifted_event = target;
+      result.rules.push_back(std::move(copy));
+    } else {
+      result.rules.push_back(rule);
+    }
+  }
+  return result;
+}
+
+namespace {
+
+// splitmix64: a tiny, portable generator; only the permutations of sampled Shapley use it.
+struct SplitMix64 {
+  std::uint64_t state;
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, bound) without modulo bias (rejection of the short top range).
+  std::size_t below(std::size_t bound) {
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    std::uint64_t draw = 0;
+    do {
+      draw = next();
+    } while (draw >= limit);
+    return static_cast<std::size_t>(draw % bound);
+  }
+};
+
+struct Target {
+  Metric metric;
+  CountryId country;
+  SectorId sector;
+  int partner;
+  int step;
+};
+
+template <typename Item>
+int find_id(const std::vector<Item>& items, const std::string& id) {
+  for (std::size_t index = 0; index < items.size(); ++index) {
+    if (items[index].id == id) return static_cast<int>(index);
+  }
+  return -1;
+}
+
+template <typename Item>
+int require_id(const std::vector<Item>& items, const std::string& id, std::string_view what) {
+  const int index = find_id(items, id);
+  if (index < 0) throw UsageError(fmt::format("explain: unknown {} '{}'", what, id));
+  return index;
+}
+
+Target resolve_target(const ScenarioSpec& spec, const ExplainRequest& request) {
+  const std::optional<Metric> metric = find_metric(request.metric);
+  if (!metric) throw UsageError(fmt::format("explain: unknown metric '{}'", request.metric));
+  Target target{*metric, require_id(spec.countries, request.country, "country"), -1, -1,
+                spec.time.steps};
+  const MetricShape shape = metric_info(*metric).shape;
+  if (shape != MetricShape::Country) {
+    if (request.sector.empty()) {
+      throw UsageError(fmt::format("explain: metric '{}' needs --sector", request.metric));
+    }
+    target.sector = require_id(spec.sectors, request.sector, "sector");
+  }
+  if (shape == MetricShape::CountrySectorPartner || shape == MetricShape::CountrySectorBloc) {
+    if (request.partner.empty()) {
+      throw UsageError(fmt::format("explain: metric '{}' needs --partner", request.metric));
+    }
+    target.partner = shape == MetricShape::CountrySectorBloc
+                         ? require_id(spec.blocs, request.partner, "bloc")
+                         : require_id(spec.countries, request.partner, "country");
+  }
+  if (!request.at.empty()) {
+    const std::optional<int> step = parse_step(spec.time, request.at);
+    if (!step || *step < 0 || *step > spec.time.steps) {
+      throw UsageError(fmt::format("explain: --at '{}' is not a date or step within {}..{}",
+                                   request.at, step_label(spec.time, 0),
+                                   step_label(spec.time, spec.time.steps)));
+    }
+    target.step = *step;
+  }
+  return target;
+}
+
+double evaluate(const ScenarioSpec& spec, const Target& target) {
+  Simulation simulation(spec);
+  while (simulation.step_index() < target.step) simulation.step();
+  return simulation.metrics().value(target.metric, target.country, target.sector, target.partner);
+}
+
+}  // namespace
+
+ExplainOutcome explain_scenario(const ExplainRequest& request) {
+  const LoadedScenario loaded = load_scenario_or_run(request.scenario, request.overrides);
+  ScenarioSpec spec = loaded.spec;
+  if (spec.mode == Mode::Agents) {
+    throw UsageError("explain: mode 'agents' is not available in this build yet");
+  }
+  // Outputs do not matter for one metric; total dependency must still be computed if asked.
+  const Target target = resolve_target(spec, request);
+  spec.outputs.metrics = {target.metric};
+  spec.outputs.countries = {target.country};
+
+  // Events that start at or after the target step cannot move it: they are not players.
+  std::vector<std::size_t> players;
+  for (std::size_t index = 0; index < spec.events.size(); ++index) {
+    if (spec.events[index].at_step < target.step) players.push_back(index);
+  }
+  const std::size_t count = players.size();
+  if (count > 62) {
+    throw UsageError(fmt::format("explain: {} events are more than the 62 it can attribute", count));
+  }
+
+  const auto coalition_spec = [&](std::uint64_t mask) {
+    std::vector<bool> keep(spec.events.size(), false);
+    for (std::size_t bit = 0; bit < count; ++bit) {
+      if ((mask >> bit) & 1U) keep[players[bit]] = true;
+    }
+    return with_events(spec, keep);
+  };
+
+  // Collect the coalitions to evaluate, then evaluate them in parallel into their own slots.
+  std::vector<std::uint64_t> masks;
+  const std::uint64_t full = count == 0 ? 0 : (~std::uint64_t{0} >> (64 - count));
+  std::vector<std::vector<std::size_t>> permutations;
+  const bool exact = static_cast<int>(count) <= request.exact_limit;
+  if (exact) {
+    for (std::uint64_t mask = 0; mask <= full; ++mask) masks.push_back(mask);
+  } else {
+    SplitMix64 random{spec.seed ^ 0x5eed5eedULL};
+    std::vector<std::size_t> order(count);
+    for (int sample = 0; sample < request.samples; ++sample) {
+      for (std::size_t index = 0; index < count; ++index) order[index] = index;
+      for (std::size_t index = count - 1; index > 0; --index) {
+        std::swap(order[index], order[random.below(index + 1)]);
+      }
+      permutations.push_back(order);
+      std::uint64_t mask = 0;
+      masks.push_back(mask);
+      for (const std::size_t player : order) masks.push_back(mask |= std::uint64_t{1} << player);
+    }
+    for (std::size_t player = 0; player < count; ++player) {
+      masks.push_back(full & ~(std::uint64_t{1} << player));
+    }
+    std::sort(masks.begin(), masks.end());
+    masks.erase(std::unique(masks.begin(), masks.end()), masks.end());
+  }
+  if (exact) {
+    for (std::size_t player = 0; player < count; ++player) {
+      masks.push_back(full & ~(std::uint64_t{1} << player));
+    }
+    std::sort(masks.begin(), masks.end());
+    masks.erase(std::unique(masks.begin(), masks.end()), masks.end());
+  }
+  std::vector<double> values(masks.size());
+  parallel_for(masks.size(), request.threads, [&](std::size_t index) {
+    values[index] = evaluate(coalition_spec(masks[index]), target);
+  });
+  std::map<std::uint64_t, double> value_of;
+  for (std::size_t index = 0; index < masks.size(); ++index) value_of[masks[index]] = values[index];
+
+  ExplainOutcome outcome;
+  outcome.with_events = evaluate(spec, target);
+  outcome.without_events = value_of.at(0);
+  std::vector<double> shapley(count, 0.0);
+  if (exact) {
+    // weight(|S|) = |S|! (n - |S| - 1)! / n!, built by a recurrence to avoid factorial overflow.
+    std::vector<double> weight(count + 1, 0.0);
+    if (count > 0) {
+      weight[0] = 1.0 / static_cast<double>(count);
+      for (std::size_t size = 1; size < count; ++size) {
+        weight[size] = weight[size - 1] * static_cast<double>(size) /
+                       static_cast<double>(count - size);
+      }
+    }
+    for (std::uint64_t mask = 0; mask <= full && count > 0; ++mask) {
+      const auto size = static_cast<std::size_t>(__builtin_popcountll(mask));
+      for (std::size_t player = 0; player < count; ++player) {
+        const std::uint64_t bit = std::uint64_t{1} << player;
+        if ((mask & bit) != 0) continue;
+        shapley[player] += weight[size] * (value_of.at(mask | bit) - value_of.at(mask));
+      }
+    }
+    outcome.method = "exact Shapley";
+  } else {
+    for (const std::vector<std::size_t>& order : permutations) {
+      std::uint64_t mask = 0;
+      for (const std::size_t player : order) {
+        const std::uint64_t next = mask | (std::uint64_t{1} << player);
+        shapley[player] += value_of.at(next) - value_of.at(mask);
+        mask = next;
+      }
+    }
+    for (double& value : shapley) value /= static_cast<double>(permutations.size());
+    outcome.method = fmt::format("sampled Shapley ({} permutations)", permutations.size());
+  }
+
+  const double full_value = value_of.at(full);
+  for (std::size_t index = 0; index < spec.events.size(); ++index) {
+    EventContribution contribution{spec.events[index].id, 0.0, 0.0};
+    const auto player = std::find(players.begin(), players.end(), index);
+    if (player != players.end()) {
+      const auto bit = static_cast<std::size_t>(player - players.begin());
+      contribution.shapley = shapley[bit];
+      contribution.leave_one_out = full_value - value_of.at(full & ~(std::uint64_t{1} << bit));
+    }
+    outcome.contributions.push_back(contribution);
+  }
+  std::stable_sort(outcome.contributions.begin(), outcome.contributions.end(),
+                   [](const EventContribution& left, const EventContribution& right) {
+                     return std::abs(left.shapley) > std::abs(right.shapley);
+                   });
+
+  const std::string label = fmt::format(
+      "{} {}{}{} at {}", metric_info(target.metric).name, request.country,
+      request.sector.empty() ? "" : " " + request.sector,
+      request.partner.empty() ? "" : " " + request.partner, step_label(spec.time, target.step));
+  outcome.table = fmt::format("{}: {:.6g} with all events, {:.6g} without; change {:+.6g} ({})\n",
+                              label, outcome.with_events, outcome.without_events,
+                              outcome.with_events - outcome.without_events, outcome.method);
+  outcome.table += fmt::format("  {:<36} {:>12} {:>14}\n", "event", "shapley", "leave-one-out");
+  for (const EventContribution& contribution : outcome.contributions) {
+    outcome.table += fmt::format("  {:<36} {:>+12.6g} {:>+14.6g}\n", contribution.event_id,
+                                 contribution.shapley, contribution.leave_one_out);
+  }
+
+  if (request.out_dir) {
+    RunFolder folder(*request.out_dir);
+    std::string csv = "metric,country,sector,partner,date,event,shapley,leave_one_out,method\n";
+    for (const EventContribution& contribution : outcome.contributions) {
+      csv += fmt::format("{},{},{},{},{},", metric_info(target.metric).name, request.country,
+                         request.sector, request.partner, step_label(spec.time, target.step));
+      append_csv_field(csv, contribution.event_id);
+      csv += ',';
+      append_csv_number(csv, contribution.shapley);
+      csv += ',';
+      append_csv_number(csv, contribution.leave_one_out);
+      csv += ',';
+      append_csv_field(csv, outcome.method);
+      csv += '\n';
+    }
+    write_file_atomically(folder.staged("explain.csv"), csv);
+    write_file_atomically(folder.staged("explain.txt"), outcome.table);
+    folder.commit();
+  }
+  return outcome;
+}
+
+}  // namespace techdep

@@ -1,0 +1,90 @@
+#pragma once
+// `techdep compare` and `techdep explain`: what-if analysis on top of the simulation.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "techdep/scenario/load_scenario.hpp"
+
+namespace techdep {
+
+/// Every selected series of a scenario, recorded at every step: values[step][series].
+struct SeriesTable {
+  std::vector<std::string> names;  ///< series_name() of each column
+  std::vector<std::vector<double>> values;
+};
+
+/// Runs the scenario in aggregate mode and records the series its outputs select, every step.
+SeriesTable simulate_series(const ScenarioSpec& spec, int threads = 1);
+
+/// A scenario file, or a run folder (replayed from its scenario.resolved.yaml).
+LoadedScenario load_scenario_or_run(const std::string& path,
+                                    const std::vector<Override>& overrides);
+
+struct CompareRequest {
+  std::string base;
+  std::vector<std::string> variants;
+  std::vector<Override> overrides;  ///< applied to the base and every variant alike
+  double threshold = 0.01;          ///< |difference| that counts as diverging
+  std::optional<std::filesystem::path> out_dir;
+  int threads = 1;
+};
+
+struct SeriesComparison {
+  std::string variant;
+  std::string series;
+  double base_end = 0.0;
+  double variant_end = 0.0;
+  double peak_difference = 0.0;  ///< the signed difference of largest magnitude
+  int peak_step = 0;
+  int first_divergence_step = -1;  ///< first step with |difference| > threshold; -1 never
+};
+
+struct CompareOutcome {
+  std::vector<SeriesComparison> rows;  ///< every common series of every variant
+  std::string table;                   ///< the human-readable summary (largest differences)
+};
+
+/// Runs base and variants with the same seed (common random numbers) and compares every series
+/// they share by name. With out_dir, writes differences.csv and compare_summary.csv atomically.
+CompareOutcome compare_scenarios(const CompareRequest& request);
+
+struct ExplainRequest {
+  std::string scenario;
+  std::vector<Override> overrides;
+  std::string metric;
+  std::string country;
+  std::string sector;   ///< required for sector metrics
+  std::string partner;  ///< required for partner and bloc metrics
+  std::string at;       ///< a date or step; empty: the last step
+  int exact_limit = 10; ///< exact Shapley up to this many events; sampled beyond
+  int samples = 200;    ///< permutations for sampled Shapley
+  std::optional<std::filesystem::path> out_dir;
+  int threads = 1;
+};
+
+struct EventContribution {
+  std::string event_id;
+  double shapley = 0.0;
+  double leave_one_out = 0.0;  ///< full minus the scenario without this event
+};
+
+struct ExplainOutcome {
+  double with_events = 0.0;
+  double without_events = 0.0;
+  std::string method;  ///< "exact Shapley" or "sampled Shapley (N permutations)"
+  std::vector<EventContribution> contributions;  ///< ranked by |shapley|, largest first
+  std::string table;
+};
+
+/// Attributes the change in one metric, between the scenario and the same world without its
+/// events, to each event. Rules stay in every coalition (they are responses, not events).
+ExplainOutcome explain_scenario(const ExplainRequest& request);
+
+/// The scenario with only the events in `keep` (indices into spec.events); lifts of removed
+/// events are dropped and event references renumbered.
+ScenarioSpec with_events(const ScenarioSpec& spec, const std::vector<bool>& keep);
+
+}  // namespace techdep
