@@ -1,0 +1,138 @@
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "integration/cli_runner.hpp"
+#include "techdep/app/compare.hpp"
+#include "techdep/scenario/load_scenario.hpp"
+
+namespace fs = std::filesystem;
+using techdep::test::read_text;
+using techdep::test::run_cli;
+using techdep::test::TempDir;
+
+namespace {
+
+const std::string kTiny = std::string(TECHDEP_SOURCE_DIR) + "/tests/data/cli/tiny.yaml";
+const std::string kWeaker = std::string(TECHDEP_SOURCE_DIR) + "/tests/data/cli/tiny-weaker.yaml";
+
+}  // namespace
+
+TEST_CASE("compare finds no difference between a scenario and itself", "[whatif]") {
+  techdep::CompareRequest request;
+  request.base = kTiny;
+  request.variants = {kTiny};
+  const techdep::CompareOutcome outcome = techdep::compare_scenarios(request);
+  REQUIRE_FALSE(outcome.rows.empty());
+  for (const techdep::SeriesComparison& row : outcome.rows) {
+    CHECK(row.peak_difference == 0.0);
+    CHECK(row.first_divergence_step == -1);
+  }
+}
+
+TEST_CASE("compare dates the divergence of a weaker control no earlier than the control", "[whatif]") {
+  techdep::CompareRequest request;
+  request.base = kTiny;
+  request.variants = {kWeaker};
+  request.threshold = 0.001;
+  const techdep::CompareOutcome outcome = techdep::compare_scenarios(request);
+  const techdep::ScenarioSpec spec = techdep::load_scenario(kTiny).spec;
+  const int control_step = spec.events[0].at_step;
+  bool found = false;
+  for (const techdep::SeriesComparison& row : outcome.rows) {
+    if (row.series != "shortage.EST.chips") continue;
+    found = true;
+    // The weaker control cuts less: less shortage, first visible after the control starts.
+    CHECK(row.peak_difference < -0.01);
+    CHECK(row.first_divergence_step > control_step);
+    CHECK(row.variant_end - row.base_end <= 0.0);
+  }
+  CHECK(found);
+  for (const techdep::SeriesComparison& row : outcome.rows) {
+    if (row.first_divergence_step >= 0) CHECK(row.first_divergence_step > control_step);
+  }
+}
+
+TEST_CASE("compare writes its tables atomically through the CLI", "[whatif][cli]") {
+  const TempDir dir;
+  const fs::path out = dir.path() / "cmp";
+  const auto result = run_cli("compare '" + kTiny + "' '" + kWeaker + "' --out '" + out.string() + "'");
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("variant tiny-weaker"));
+  const std::string summary = read_text(out / "compare_summary.csv");
+  CHECK(summary.rfind("variant,series,base_end,variant_end,end_difference,peak_difference,"
+                      "peak_date,first_divergence_date\n", 0) == 0);
+  CHECK_THAT(summary, Catch::Contains("tiny-weaker,shortage.EST.chips,"));
+  CHECK(fs::is_regular_file(out / "differences.csv"));
+}
+
+TEST_CASE("explain's Shapley values add up to the change, exact and sampled", "[whatif]") {
+  techdep::ExplainRequest request;
+  request.scenario = kTiny;
+  request.metric = "shortage";
+  request.country = "EST";
+  request.sector = "chips";
+  const techdep::ExplainOutcome exact = techdep::explain_scenario(request);
+  CHECK(exact.method == "exact Shapley");
+  REQUIRE(exact.contributions.size() == 2);
+  double total = 0.0;
+  for (const auto& contribution : exact.contributions) total += contribution.shapley;
+  CHECK(total == Approx(exact.with_events - exact.without_events).margin(1e-12));
+  // The control causes the shortage; it must rank first and push shortage up.
+  CHECK(exact.contributions[0].event_id == "chip-controls");
+  CHECK(exact.contributions[0].shapley > 0.01);
+  CHECK(exact.without_events == Approx(0.0).margin(1e-12));
+
+  request.exact_limit = 0;
+  request.samples = 50;
+  const techdep::ExplainOutcome sampled = techdep::explain_scenario(request);
+  CHECK(sampled.method == "sampled Shapley (50 permutations)");
+  double sampled_total = 0.0;
+  for (const auto& contribution : sampled.contributions) sampled_total += contribution.shapley;
+  CHECK(sampled_total == Approx(sampled.with_events - sampled.without_events).margin(1e-12));
+  // Same seed, same permutations: the sampled answer is reproducible.
+  const techdep::ExplainOutcome again = techdep::explain_scenario(request);
+  CHECK(again.contributions[0].shapley == sampled.contributions[0].shapley);
+}
+
+TEST_CASE("explain ignores events that start after the date asked about", "[whatif]") {
+  techdep::ExplainRequest request;
+  request.scenario = kTiny;
+  request.metric = "capacity";
+  request.country = "EST";
+  request.sector = "chips";
+  request.at = "2021-08";  // after the control (2021-07), before the programme (2021-09)
+  const techdep::ExplainOutcome outcome = techdep::explain_scenario(request);
+  for (const auto& contribution : outcome.contributions) {
+    if (contribution.event_id == "chip-programme") {
+      CHECK(contribution.shapley == 0.0);
+      CHECK(contribution.leave_one_out == 0.0);
+    }
+  }
+}
+
+TEST_CASE("with_events drops lifts whose target is gone and renumbers the rest", "[whatif]") {
+  techdep::ScenarioSpec spec;
+  spec.events.resize(3);
+  spec.events[0].id = "control";
+  spec.events[0].type = techdep::EventType::ExportControl;
+  spec.events[1].id = "programme";
+  spec.events[1].type = techdep::EventType::Investment;
+  spec.events[2].id = "thaw";
+  spec.events[2].type = techdep::EventType::Lift;
+  spec.events[2].lifted_event = 0;
+
+  const techdep::ScenarioSpec without_control = techdep::with_events(spec, {false, true, true});
+  REQUIRE(without_control.events.size() == 1);
+  CHECK(without_control.events[0].id == "programme");
+
+  const techdep::ScenarioSpec without_programme = techdep::with_events(spec, {true, false, true});
+  REQUIRE(without_programme.events.size() == 2);
+  CHECK(without_programme.events[1].id == "thaw");
+  CHECK(without_programme.events[1].lifted_event == 0);
+
+  const techdep::ScenarioSpec only_thaw = techdep::with_events(spec, {false, false, true});
+  CHECK(only_thaw.events.empty());
+}
