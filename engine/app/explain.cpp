@@ -8,6 +8,7 @@
 #include "techdep/app/compare.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/core/parallel.hpp"
+#include "techdep/core/rng.hpp"
 #include "techdep/model/simulation.hpp"
 #include "techdep/output/run_folder.hpp"
 #include "techdep/output/timeseries_writer.hpp"
@@ -50,26 +51,6 @@ ScenarioSpec with_events(const ScenarioSpec& spec, const std::vector<bool>& keep
 }
 
 namespace {
-
-// splitmix64: a tiny, portable generator; only the permutations of sampled Shapley use it.
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, bound) without modulo bias (rejection of the short top range).
-  std::size_t below(std::size_t bound) {
-    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    std::uint64_t draw = 0;
-    do {
-      draw = next();
-    } while (draw >= limit);
-    return static_cast<std::size_t>(draw % bound);
-  }
-};
 
 struct Target {
   Metric metric;
@@ -171,12 +152,12 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
   if (exact) {
     for (std::uint64_t mask = 0; mask <= full; ++mask) masks.push_back(mask);
   } else {
-    SplitMix64 random{spec.seed ^ 0x5eed5eedULL};
+    SplitMix64 random(stream_key(spec.seed, Population::Permutations, 0, 0));
     std::vector<std::size_t> order(count);
     for (int sample = 0; sample < request.samples; ++sample) {
       for (std::size_t index = 0; index < count; ++index) order[index] = index;
       for (std::size_t index = count - 1; index > 0; --index) {
-        std::swap(order[index], order[random.below(index + 1)]);
+        std::swap(order[index], order[static_cast<std::size_t>(random.below(index + 1))]);
       }
       permutations.push_back(order);
       std::uint64_t mask = 0;
