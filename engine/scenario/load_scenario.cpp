@@ -1,1 +1,75 @@
 #include "techdep/scenario/load_scenario.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "scenario/build_spec.hpp"
+#include "scenario/merge.hpp"
+#include "scenario/tables.hpp"
+
+namespace techdep {
+
+namespace fs = std::filesystem;
+
+/// The effective document, kept so that `resolved_yaml` can write it out.
+struct LoadedScenario::Impl {
+  detail::NodePtr root;
+  std::string facts_path;  ///< as read; empty when the scenario names no facts file
+};
+
+namespace {
+
+std::string relative_to(const std::string& path, const std::string& directory) {
+  std::error_code error;
+  const fs::path absolute = fs::absolute(path, error);
+  const fs::path base = fs::absolute(directory.empty() ? "." : directory, error);
+  const fs::path relative = absolute.lexically_normal().lexically_relative(base.lexically_normal());
+  return relative.empty() ? absolute.string() : relative.generic_string();
+}
+
+}  // namespace
+
+std::string LoadedScenario::resolved_yaml(const std::string& relative_to_dir) const {
+  if (!impl || !impl->root) return {};
+  detail::Node root = *impl->root;
+  if (!impl->facts_path.empty()) {
+    if (detail::MapEntry* facts = root.find("facts")) {
+      auto rewritten = std::make_shared<detail::Node>(*facts->value);
+      rewritten->text = relative_to(impl->facts_path, relative_to_dir);
+      rewritten->quoted = true;
+      facts->value = rewritten;
+    }
+  }
+  return "# effective scenario: extends merged, --set overrides applied, tables inlined\n" +
+         detail::emit_yaml(root);
+}
+
+LoadedScenario load_scenario(const std::string& path, const LoadOptions& options) {
+  std::error_code error;
+  if (!fs::exists(path, error)) throw IoError(fmt::format("{}: no such file", path));
+
+  detail::Diagnostics diagnostics;
+  LoadedScenario loaded;
+  const detail::NodePtr merged = detail::load_with_extends(path, diagnostics, loaded.input_files);
+  if (!merged) throw ScenarioError(diagnostics.take());
+
+  // Overrides and tables edit the tree in place; the merged tree may share nodes via aliases.
+  const detail::NodePtr root = detail::clone(*merged);
+  detail::apply_overrides(*root, options.overrides, diagnostics);
+  auto impl = std::make_shared<LoadedScenario::Impl>();
+  const detail::FactsIndex facts =
+      detail::load_facts(*root, diagnostics, loaded.input_files, impl->facts_path);
+  detail::inline_tables(*root, diagnostics, loaded.input_files);
+
+  detail::Checker checker(diagnostics, facts);
+  loaded.spec = detail::build_spec(*root, checker);
+  if (!diagnostics.empty()) throw ScenarioError(diagnostics.take());
+
+  loaded.spec.file = path;
+  impl->root = root;
+  loaded.impl = std::move(impl);
+  return loaded;
+}
+
+}  // namespace techdep

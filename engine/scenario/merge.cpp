@@ -1,0 +1,358 @@
+#include "scenario/merge.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "scenario/checker.hpp"
+#include "scenario/schema.hpp"
+
+namespace techdep::detail {
+
+namespace fs = std::filesystem;
+
+std::string directory_of(const Loc& loc) {
+  if (!loc.source || loc.source->name.empty() || loc.source->name.front() == '<') return ".";
+  const fs::path parent = fs::path(loc.source->name).parent_path();
+  return parent.empty() ? std::string{"."} : parent.string();
+}
+
+namespace {
+
+constexpr int kMaxExtendsDepth = 32;
+
+const Node* item_id(const Node& item) {
+  if (!item.is_map()) return nullptr;
+  const Node* id = item.get("id");
+  return id != nullptr && id->is_scalar() ? id : nullptr;
+}
+
+bool is_id_list(const Node& node) {
+  return node.is_seq() && !node.items.empty() &&
+         std::all_of(node.items.begin(), node.items.end(),
+                     [](const NodePtr& item) { return item_id(*item) != nullptr; });
+}
+
+NodePtr merge_id_lists(const Node& base, const Node& over) {
+  auto out = std::make_shared<Node>(base);
+  for (const NodePtr& item : over.items) {
+    const std::string& id = item_id(*item)->text;
+    const auto same = std::find_if(out->items.begin(), out->items.end(), [&](const NodePtr& old) {
+      return item_id(*old)->text == id;
+    });
+    if (same != out->items.end()) {
+      *same = merge_nodes(*same, item);
+    } else {
+      out->items.push_back(item);
+    }
+  }
+  return out;
+}
+
+std::string lexically_joined(const std::string& directory, const std::string& relative) {
+  const fs::path path(relative);
+  if (path.is_absolute()) return path.lexically_normal().string();
+  return (fs::path(directory) / path).lexically_normal().string();
+}
+
+std::string canonical_name(const std::string& path) {
+  std::error_code error;
+  const fs::path canonical = fs::weakly_canonical(path, error);
+  return error ? path : canonical.string();
+}
+
+struct ChainLoader {
+  Diagnostics& diagnostics;
+  std::vector<std::string>& input_files;
+  std::vector<std::string> chain;  // canonical paths, outermost first
+  std::vector<std::string> shown;  // as written, for the cycle message
+
+  NodePtr load(const std::string& path) {
+    input_files.push_back(path);
+    NodePtr root = parse_yaml_file(path, diagnostics);
+    if (!root || !root->is_map()) return root;
+    MapEntry* extends = root->find("extends");
+    if (extends == nullptr) return root;
+    auto child = std::make_shared<Node>(*root);
+    child->entries.erase(child->entries.begin() + (extends - root->entries.data()));
+    const Node& target = *extends->value;
+    if (target.is_null()) return child;
+    if (!target.is_scalar()) {
+      diagnostics.add("wrong-type", target.loc, "extends",
+                      fmt::format("extends: expected a file path, got {}", target.describe()));
+      return child;
+    }
+    const std::string parent = lexically_joined(directory_of(target.loc), target.text);
+    const std::string parent_canonical = canonical_name(parent);
+    if (const auto cycle = std::find(chain.begin(), chain.end(), parent_canonical);
+        cycle != chain.end()) {
+      std::string text;
+      for (auto it = shown.begin() + (cycle - chain.begin()); it != shown.end(); ++it) {
+        text += *it + " -> ";
+      }
+      diagnostics.add("extends-cycle", target.loc, "extends",
+                      fmt::format("extends: cycle {}{}", text, parent));
+      return child;
+    }
+    if (static_cast<int>(chain.size()) >= kMaxExtendsDepth) {
+      diagnostics.add("extends-cycle", target.loc, "extends",
+                      fmt::format("extends: chain deeper than {} files", kMaxExtendsDepth));
+      return child;
+    }
+    std::error_code error;
+    if (!fs::is_regular_file(parent, error)) {
+      diagnostics.add("missing-file", target.loc, "extends",
+                      fmt::format("extends: cannot read '{}': {}", parent,
+                                  fs::exists(parent, error) ? "not a regular file"
+                                                            : "no such file"));
+      return child;
+    }
+    chain.push_back(parent_canonical);
+    shown.push_back(parent);
+    NodePtr base = load(parent);
+    chain.pop_back();
+    shown.pop_back();
+    if (!base) return child;
+    return merge_nodes(base, child);
+  }
+};
+
+// ---- overrides --------------------------------------------------------------------------------
+
+struct Segment {
+  std::string text;
+  bool bracket = false;
+  int column = 1;  // 1-based, in the override text
+};
+
+enum class Level { Object, IdMap, List, Free };
+
+struct Cursor {
+  Node* node;
+  Level level;
+  const ObjectSpec* object;  // Object: its keys; IdMap/List: the element's
+};
+
+bool parse_segments(const std::string& path, std::vector<Segment>& out, std::string& problem) {
+  std::size_t i = 0;
+  while (i < path.size()) {
+    Segment segment;
+    segment.column = static_cast<int>(i) + 1;
+    if (path[i] == '[') {
+      const std::size_t close = path.find(']', i);
+      if (close == std::string::npos) {
+        problem = "unclosed '['";
+        return false;
+      }
+      segment.text = path.substr(i + 1, close - i - 1);
+      segment.bracket = true;
+      i = close + 1;
+      if (i < path.size() && path[i] == '.') ++i;
+    } else {
+      const std::size_t stop = path.find_first_of(".[", i);
+      segment.text = path.substr(i, stop == std::string::npos ? std::string::npos : stop - i);
+      i = stop == std::string::npos ? path.size() : stop + (path[stop] == '.' ? 1 : 0);
+    }
+    if (segment.text.empty()) {
+      problem = "empty path segment";
+      return false;
+    }
+    out.push_back(segment);
+  }
+  if (out.empty()) problem = "empty path";
+  return !out.empty();
+}
+
+class OverrideApplier {
+ public:
+  OverrideApplier(Node& root, Diagnostics& diagnostics) : root_(root), diagnostics_(diagnostics) {}
+
+  void apply(const Override& override_arg, std::size_t number) {
+    source_ = std::make_shared<const SourceText>(fmt::format("<--set {}>", number), override_arg.text);
+    const std::string& text = override_arg.text;
+    const std::size_t equals = text.find('=');
+    std::vector<Segment> segments;
+    std::string problem = "expected path=value";
+    if (equals == std::string::npos ||
+        !parse_segments(text.substr(0, equals), segments, problem)) {
+      diagnostics_.add("bad-override", Loc{source_, 1, 1}, "",
+                       fmt::format("--set '{}': {}, e.g. sectors.software.elasticity=4", text,
+                                   problem));
+      return;
+    }
+    NodePtr value;
+    if (text.find_first_not_of(" \t", equals + 1) == std::string::npos) {
+      value = std::make_shared<Node>();
+      value->loc = Loc{source_, 1, static_cast<int>(equals) + 2};
+    } else {
+      value = parse_yaml_text(source_, diagnostics_, {}, equals + 1);
+      if (!value) return;
+    }
+    set(segments, value);
+  }
+
+ private:
+  void unknown(const Segment& segment, const std::string& path, const std::string& why,
+               const std::vector<std::string>& candidates) {
+    diagnostics_.add("unknown-path", Loc{source_, 1, segment.column}, path,
+                     fmt::format("--set: unknown path '{}': {}{}", path, why,
+                                 did_you_mean(segment.text, candidates)));
+  }
+
+  static Cursor descend(Node& node, const Cursor& from, const FieldSpec* field) {
+    if (from.level == Level::IdMap || from.level == Level::List) {
+      return Cursor{&node, Level::Object, from.object};
+    }
+    if (from.level == Level::Object && field != nullptr) {
+      switch (field->type) {
+        case FieldType::Object:
+          return Cursor{&node, Level::Object, field->object};
+        case FieldType::IdMap:
+          return Cursor{&node, Level::IdMap, field->object};
+        case FieldType::ObjectList:
+          return Cursor{&node, Level::List, field->object};
+        default:
+          break;
+      }
+    }
+    return Cursor{&node, Level::Free, nullptr};
+  }
+
+  void set(const std::vector<Segment>& segments, const NodePtr& value) {
+    Cursor cursor{&root_, Level::Object, &kScenarioObject};
+    std::string path;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      const Segment& segment = segments[i];
+      const bool last = i + 1 == segments.size();
+      const std::string parent_path = path;
+      path = segment.bracket ? fmt::format("{}[{}]", path, segment.text)
+                             : join_path(path, segment.text);
+      Node& node = *cursor.node;
+      if (segment.bracket) {
+        if (!node.is_seq()) {
+          unknown(segment, path, fmt::format("{} is not a list", path_text(parent_path)), {});
+          return;
+        }
+        const auto item = find_item(node, segment.text);
+        if (item == node.items.end()) {
+          std::vector<std::string> ids;
+          for (const NodePtr& candidate : node.items) {
+            if (const Node* id = item_id(*candidate)) ids.push_back(id->text);
+          }
+          unknown(segment, path,
+                  fmt::format("no item '{}' in {} ({} items)", segment.text, parent_path,
+                              node.items.size()),
+                  ids);
+          return;
+        }
+        if (last) {
+          if (value->is_null()) {
+            node.items.erase(item);
+          } else {
+            *item = value;
+          }
+          return;
+        }
+        cursor = descend(**item, cursor, nullptr);
+        continue;
+      }
+      if (!node.is_map()) {
+        unknown(segment, path, fmt::format("{} is not a map", path_text(parent_path)), {});
+        return;
+      }
+      const FieldSpec* field =
+          cursor.level == Level::Object ? cursor.object->find(segment.text) : nullptr;
+      MapEntry* entry = node.find(segment.text);
+      if (entry == nullptr) {
+        const bool may_add = cursor.level == Level::Object ? field != nullptr
+                             : cursor.level == Level::IdMap ? last
+                                                            : cursor.level == Level::Free;
+        if (!may_add) {
+          std::vector<std::string> candidates;
+          for (const MapEntry& existing : node.entries) candidates.push_back(existing.key);
+          if (cursor.level == Level::Object) {
+            for (const std::string& key : cursor.object->keys()) candidates.push_back(key);
+          }
+          unknown(segment, path, fmt::format("no key '{}' in {}", segment.text,
+                                             path_text(parent_path)),
+                  candidates);
+          return;
+        }
+        if (last && value->is_null()) return;
+        auto created = std::make_shared<Node>();
+        created->kind = Node::Kind::Map;
+        created->loc = Loc{source_, 1, segment.column};
+        node.entries.push_back(MapEntry{segment.text, created->loc, created});
+        entry = &node.entries.back();
+      }
+      if (last) {
+        if (value->is_null()) {
+          node.entries.erase(node.entries.begin() + (entry - node.entries.data()));
+        } else {
+          entry->value = value;
+          entry->key_loc = Loc{source_, 1, segment.column};
+        }
+        return;
+      }
+      cursor = descend(*entry->value, cursor, field);
+    }
+  }
+
+  static std::vector<NodePtr>::iterator find_item(Node& list, const std::string& key) {
+    const bool numeric = std::all_of(key.begin(), key.end(), [](char ch) {
+      return ch >= '0' && ch <= '9';
+    });
+    if (numeric && key.size() < 9) {
+      const std::size_t index = std::stoul(key);
+      if (index < list.items.size()) return list.items.begin() + static_cast<std::ptrdiff_t>(index);
+    }
+    return std::find_if(list.items.begin(), list.items.end(), [&](const NodePtr& item) {
+      const Node* id = item_id(*item);
+      return id != nullptr && id->text == key;
+    });
+  }
+
+  Node& root_;
+  Diagnostics& diagnostics_;
+  std::shared_ptr<const SourceText> source_;
+};
+
+}  // namespace
+
+NodePtr merge_nodes(const NodePtr& base, const NodePtr& over) {
+  if (base->is_map() && over->is_map()) {
+    auto out = std::make_shared<Node>(*base);
+    for (const MapEntry& entry : over->entries) {
+      MapEntry* existing = out->find(entry.key);
+      if (entry.value->is_null()) {
+        if (existing != nullptr) out->entries.erase(out->entries.begin() + (existing - out->entries.data()));
+        continue;
+      }
+      if (existing != nullptr) {
+        existing->value = merge_nodes(existing->value, entry.value);
+        existing->key_loc = entry.key_loc;
+      } else {
+        out->entries.push_back(entry);
+      }
+    }
+    return out;
+  }
+  if (is_id_list(*base) && is_id_list(*over)) return merge_id_lists(*base, *over);
+  return over;
+}
+
+NodePtr load_with_extends(const std::string& path, Diagnostics& diagnostics,
+                          std::vector<std::string>& input_files) {
+  ChainLoader loader{diagnostics, input_files, {canonical_name(path)}, {path}};
+  return loader.load(path);
+}
+
+void apply_overrides(Node& root, const std::vector<Override>& overrides,
+                     Diagnostics& diagnostics) {
+  if (!root.is_map()) return;
+  OverrideApplier applier(root, diagnostics);
+  for (std::size_t i = 0; i < overrides.size(); ++i) applier.apply(overrides[i], i + 1);
+}
+
+}  // namespace techdep::detail

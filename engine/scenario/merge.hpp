@@ -1,0 +1,30 @@
+#pragma once
+// Building the effective document: the `extends` chain merged into one tree, then `--set`
+// overrides applied to it. Nodes keep their own locations, so a value that came from a base file
+// or from an override still points there.
+
+#include <string>
+#include <vector>
+
+#include "scenario/yaml_tree.hpp"
+#include "techdep/scenario/load_scenario.hpp"
+
+namespace techdep::detail {
+
+/// Reads `path` and every file it extends, merged (maps merge, lists of items with `id` merge by
+/// id, other lists replace, null deletes). Appends each file read to `input_files`. Returns null
+/// when the scenario file itself could not be parsed.
+NodePtr load_with_extends(const std::string& path, Diagnostics& diagnostics,
+                          std::vector<std::string>& input_files);
+
+/// Merges `over` onto `base` without modifying either.
+NodePtr merge_nodes(const NodePtr& base, const NodePtr& over);
+
+/// Applies `--set path=value` overrides in order. `root` must not share nodes with other trees
+/// (see clone()). Each override's errors point at `<--set N>`.
+void apply_overrides(Node& root, const std::vector<Override>& overrides, Diagnostics& diagnostics);
+
+/// The directory of the file a node came from, for resolving relative paths.
+std::string directory_of(const Loc& loc);
+
+}  // namespace techdep::detail
