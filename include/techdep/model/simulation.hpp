@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "techdep/graph/supply_network.hpp"
 #include "techdep/model/metrics.hpp"
 #include "techdep/scenario/scenario_spec.hpp"
 
@@ -43,6 +44,9 @@ class Simulation {
   const MetricsFrame& metrics() const;
   const std::vector<RuleFiring>& rule_firings() const;
   const ScenarioSpec& spec() const;
+  /// The supply network of one sector in the current state: every buyer's foreign shares, split
+  /// into direct flows and flows through their hub. Throws std::out_of_range for a bad sector.
+  SupplyNetwork supply_network(SectorId sector) const;
 
  private:
   struct Impl;

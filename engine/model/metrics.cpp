@@ -1,0 +1,157 @@
+#include "techdep/model/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include "model/phases.hpp"
+#include "techdep/matrix/ces_targets.hpp"
+#include "techdep/matrix/total_dependency.hpp"
+
+namespace techdep {
+
+double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, int partner) const {
+  const auto c = static_cast<std::size_t>(country);
+  const auto cell = c * static_cast<std::size_t>(sectors) + static_cast<std::size_t>(sector);
+  const auto pair = cell * static_cast<std::size_t>(countries) + static_cast<std::size_t>(partner);
+  const auto bloc = cell * static_cast<std::size_t>(blocs) + static_cast<std::size_t>(partner);
+  switch (metric) {
+    case Metric::DomesticShare: return domestic_share[cell];
+    case Metric::ImportShare: return import_share[cell];
+    case Metric::Shortage: return shortage[cell];
+    case Metric::SupplierShare: return supplier_share[pair];
+    case Metric::ShipperShare: return shipper_share[pair];
+    case Metric::ReroutedShare: return rerouted_share[cell];
+    case Metric::BlocShare: return bloc_share[bloc];
+    case Metric::Hhi: return hhi[cell];
+    case Metric::Critical: return critical[cell];
+    case Metric::Capacity: return capacity[cell];
+    case Metric::PriceIndex: return price_index[cell];
+    case Metric::TotalDependency: return total_dependency[pair];
+    case Metric::Talent: return talent[c];
+    case Metric::Emigrants: return emigrants[c];
+    case Metric::Returns: return returns[c];
+    case Metric::Diaspora: return diaspora[c];
+    case Metric::Sovereignty: return sovereignty[c];
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+namespace detail {
+
+// Thresholds of the GeoDep-style criticality flag (model.md section 7).
+constexpr double kCriticalHhi = 0.4;
+constexpr double kCriticalImportShare = 0.5;
+
+double log_price_level(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                       const RouteTable& routes, const Calibration& calibration, CountryId buyer,
+                       SectorId sector, std::span<const double> log_price) {
+  const double sigma = params.sectors[static_cast<std::size_t>(sector)].elasticity;
+  const double exponent = 1.0 - sigma;
+  // log-sum-exp: p^(1 - sigma) overflows for large elasticities.
+  double top = -std::numeric_limits<double>::infinity();
+  auto term = [&](CountryId k) {
+    const std::size_t i = spec.supply_index(buyer, sector, k);
+    const double wedge =
+        k == buyer ? 1.0
+                   : restriction_wedge(policy.restriction[i], policy.evasion[i],
+                                       routes.multiplier[i], exponent);
+    if (!(wedge > 0.0) || calibration.log_alpha[i] == -std::numeric_limits<double>::infinity()) {
+      return -std::numeric_limits<double>::infinity();
+    }
+    return calibration.log_alpha[i] + exponent * log_price[static_cast<std::size_t>(k)] +
+           std::log(wedge);
+  };
+  for (CountryId k = 0; k < spec.country_count(); ++k) top = std::max(top, term(k));
+  // Nothing available at any price: +inf for sigma > 1 (NaN stays NaN for the checks).
+  if (!std::isfinite(top)) return top / exponent;
+  double sum = 0.0;
+  for (CountryId k = 0; k < spec.country_count(); ++k) sum += std::exp(term(k) - top);
+  return (top + std::log(sum)) / exponent;
+}
+
+void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     const RouteTable& routes, const Calibration& calibration,
+                     const ModelState& state, TotalDependencySolver* solver,
+                     std::span<double> log_price, MetricsFrame& frame) {
+  const int countries = spec.country_count();
+  const int sectors = spec.sector_count();
+  const auto cn = static_cast<std::size_t>(countries);
+  std::fill(frame.shipper_share.begin(), frame.shipper_share.end(), 0.0);
+  std::fill(frame.bloc_share.begin(), frame.bloc_share.end(), 0.0);
+
+  for (CountryId c = 0; c < countries; ++c) {
+    for (SectorId s = 0; s < sectors; ++s) {
+      const std::size_t cell = spec.cell_index(c, s);
+      double imports = 0.0;
+      double rerouted = 0.0;
+      for (CountryId k = 0; k < countries; ++k) {
+        const std::size_t i = spec.supply_index(c, s, k);
+        const double share = state.share[i];
+        frame.supplier_share[i] = share;
+        frame.shipper_share[i] += share - state.rerouted[i];
+        if (state.rerouted[i] > 0.0) {
+          const int hub = routes.hub[i];
+          frame.shipper_share[spec.supply_index(c, s, hub)] += state.rerouted[i];
+        }
+        rerouted += state.rerouted[i];
+        if (k != c) imports += share;
+      }
+      double concentration = 0.0;
+      if (imports > 0.0) {
+        for (CountryId k = 0; k < countries; ++k) {
+          if (k == c) continue;
+          const double part = state.share[spec.supply_index(c, s, k)] / imports;
+          concentration += part * part;
+        }
+      }
+      for (int b = 0; b < spec.bloc_count(); ++b) {
+        double sum = 0.0;
+        for (const CountryId member : spec.blocs[static_cast<std::size_t>(b)].members) {
+          sum += state.share[spec.supply_index(c, s, member)];
+        }
+        frame.bloc_share[cell * static_cast<std::size_t>(spec.bloc_count()) +
+                         static_cast<std::size_t>(b)] = sum;
+      }
+      frame.domestic_share[cell] = state.share[spec.supply_index(c, s, c)];
+      frame.import_share[cell] = imports;
+      frame.shortage[cell] = state.shortage[cell];
+      frame.rerouted_share[cell] = rerouted;
+      frame.hhi[cell] = concentration;
+      frame.critical[cell] =
+          (concentration > kCriticalHhi && imports > kCriticalImportShare) ? 1.0 : 0.0;
+      frame.capacity[cell] = state.capability[cell];
+
+      fill_log_prices(spec, params, policy, state.capability, c, s, log_price);
+      const double level =
+          log_price_level(spec, params, policy, routes, calibration, c, s, log_price);
+      frame.price_index[cell] = std::exp(level - calibration.log_price_level0[cell]);
+    }
+  }
+
+  for (CountryId c = 0; c < countries; ++c) {
+    const auto ci = static_cast<std::size_t>(c);
+    double sovereignty = 0.0;
+    for (SectorId s = 0; s < sectors; ++s) {
+      sovereignty += sector_weight(spec.countries[ci], s, sectors) *
+                     state.share[spec.supply_index(c, s, c)];
+    }
+    double abroad = 0.0;
+    for (std::size_t j = 0; j < cn; ++j) abroad += state.diaspora[ci * cn + j];
+    frame.sovereignty[ci] = sovereignty;
+    frame.talent[ci] = state.talent[ci];
+    frame.emigrants[ci] = state.emigrants[ci];
+    frame.returns[ci] = state.returns[ci];
+    frame.diaspora[ci] = abroad;
+  }
+
+  if (solver != nullptr) {
+    const DependencyInputs inputs{countries, sectors, state.share, state.shortage, spec.supply,
+                                  spec.inputs};
+    solver->solve(inputs, frame.total_dependency);
+  }
+}
+
+}  // namespace detail
+}  // namespace techdep

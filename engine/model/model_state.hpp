@@ -1,0 +1,73 @@
+#pragma once
+// Private to the engine: the state a Simulation owns, as contiguous arrays indexed like the
+// ScenarioSpec tables ([c][s][k] for pair-sector values, [c][s] for cells, [k][c] for pairs).
+
+#include <cstdint>
+#include <vector>
+
+#include "techdep/graph/routes.hpp"
+#include "techdep/scenario/scenario_spec.hpp"
+
+namespace techdep::detail {
+
+/// Parameters a `set` event may change, rebuilt from the spec each step (so lifting a `set`
+/// restores the original value).
+struct Parameters {
+  std::vector<SectorSpec> sectors;
+  std::vector<double> sanction_push, base_emigration, return_rate, training_rate;  // [c]
+  std::vector<double> price;       // P[k][s]
+  std::vector<double> trade_cost;  // tau[k][c], after agreements
+  double reroute_markup = 0.0;
+};
+
+/// Policy instruments, rebuilt by the events phase every step from the active events.
+struct Policy {
+  std::vector<double> restriction;       // R[c][s][k]
+  std::vector<double> evasion;           // e[c][s][k]
+  std::vector<double> distrust;          // rho[c][k]
+  std::vector<double> investment;        // I[c][s]
+  std::vector<double> mandate;           // M[c][s]
+  std::vector<double> exit_restriction;  // x[c]
+  std::vector<double> event_strength;    // per event (spec events, then rule events); 0 inactive
+  std::uint64_t route_version = 0;       // bumped whenever R, e, tau or mu change
+};
+
+/// Per-cell results of the targets phase, read by the shares and capability phases.
+struct Targets {
+  std::vector<double> target;            // S*[c][s][k]
+  std::vector<double> cap;               // quantity cap per option (kUncapped when none)
+  std::vector<double> reroute_share;     // part of an option's flow that goes through its hub
+  std::vector<double> domestic_demand;   // D[c][s]
+  std::vector<double> input_availability;  // In[c][s], from the shortage at the start of the step
+  std::vector<double> log_price;         // log p[c][s][k]
+};
+
+/// Fixed at construction: the t = 0 equilibrium.
+struct Calibration {
+  std::vector<double> log_alpha;         // [c][s][k], -inf where alpha = 0
+  std::vector<double> cap_scale;         // [c][s][k], >= 1
+  std::vector<double> log_price_level0;  // [c][s]: log of the CES price index at t = 0
+};
+
+struct ModelState {
+  std::vector<double> share;      // S[c][s][k]
+  std::vector<double> shortage;   // U[c][s]
+  std::vector<double> rerouted;   // V[c][s][k]: part of S shipped via the route's hub
+  std::vector<double> capability; // Cap[c][s]
+  std::vector<double> talent;     // L[c]
+  std::vector<double> emigrants;  // cumulative [c]
+  std::vector<double> returns;    // cumulative [c]
+  std::vector<double> diaspora;   // [origin][destination]; destination == origin: unknown
+};
+
+/// Scratch space of the hot loops, sized once.
+struct Scratch {
+  std::vector<double> unrestricted_weight, weight, simple_cap, trial_weight, trial_cap,
+      trial_share, multiplier;
+  std::vector<unsigned char> fixed;
+  std::vector<double> capability_next, talent_flow, leavers;
+  std::vector<double> restriction_prev, evasion_prev, trade_cost_prev;
+  double reroute_markup_prev = -1.0;
+};
+
+}  // namespace techdep::detail

@@ -1,0 +1,508 @@
+#include "model/phases.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include "techdep/matrix/ces_targets.hpp"
+
+namespace techdep::detail {
+namespace {
+
+// Rounding may leave shares a few ulps below zero; anything lower is a real error for the
+// invariant check to report.
+constexpr double kRoundingSlack = 1e-12;
+
+double clamp_rounding(double value) {
+  return (value < 0.0 && value > -kRoundingSlack) ? 0.0 : value;
+}
+
+std::size_t idx(std::size_t row, std::size_t width, std::size_t column) {
+  return row * width + column;
+}
+
+// Calls fn(sector) for each sector an event names, or for every sector when it names none.
+template <class Fn>
+void for_sectors(const EventSpec& event, int sectors, Fn&& fn) {
+  if (event.sectors.empty()) {
+    for (SectorId s = 0; s < sectors; ++s) fn(s);
+  } else {
+    for (const SectorId s : event.sectors) fn(s);
+  }
+}
+
+double* parameter_slot(const ParamRef& ref, Parameters& params, int sectors, int countries) {
+  const auto c = static_cast<std::size_t>(ref.country);
+  const auto s = static_cast<std::size_t>(ref.sector);
+  switch (ref.kind) {
+    case ParamRef::Kind::SectorElasticity: return &params.sectors[s].elasticity;
+    case ParamRef::Kind::SectorAdjustment: return &params.sectors[s].adjustment;
+    case ParamRef::Kind::SectorCapacityGrowth: return &params.sectors[s].capacity_growth;
+    case ParamRef::Kind::SectorDepreciation: return &params.sectors[s].depreciation;
+    case ParamRef::Kind::SectorTalentIntensity: return &params.sectors[s].talent_intensity;
+    case ParamRef::Kind::SectorSecuritySensitivity: return &params.sectors[s].security_sensitivity;
+    case ParamRef::Kind::SectorDemandPull: return &params.sectors[s].demand_pull;
+    case ParamRef::Kind::SectorLearning: return &params.sectors[s].learning;
+    case ParamRef::Kind::CountrySanctionPush: return &params.sanction_push[c];
+    case ParamRef::Kind::CountryBaseEmigration: return &params.base_emigration[c];
+    case ParamRef::Kind::CountryReturnRate: return &params.return_rate[c];
+    case ParamRef::Kind::CountryTrainingRate: return &params.training_rate[c];
+    case ParamRef::Kind::Price:
+      return &params.price[idx(c, static_cast<std::size_t>(sectors), s)];
+    case ParamRef::Kind::TradeCost:
+      return &params.trade_cost[idx(c, static_cast<std::size_t>(countries),
+                                    static_cast<std::size_t>(ref.partner))];
+    case ParamRef::Kind::RerouteMarkup: return &params.reroute_markup;
+  }
+  return nullptr;
+}
+
+void reset_parameters(const ScenarioSpec& spec, Parameters& params) {
+  const std::size_t countries = spec.countries.size();
+  params.sectors.resize(spec.sectors.size());
+  for (std::size_t s = 0; s < spec.sectors.size(); ++s) {
+    // Numeric fields only: copying the strings would allocate every step.
+    SectorSpec& to = params.sectors[s];
+    const SectorSpec& from = spec.sectors[s];
+    to.elasticity = from.elasticity;
+    to.adjustment = from.adjustment;
+    to.capacity_growth = from.capacity_growth;
+    to.depreciation = from.depreciation;
+    to.talent_intensity = from.talent_intensity;
+    to.security_sensitivity = from.security_sensitivity;
+    to.demand_pull = from.demand_pull;
+    to.learning = from.learning;
+  }
+  params.sanction_push.resize(countries);
+  params.base_emigration.resize(countries);
+  params.return_rate.resize(countries);
+  params.training_rate.resize(countries);
+  for (std::size_t c = 0; c < countries; ++c) {
+    params.sanction_push[c] = spec.countries[c].sanction_push;
+    params.base_emigration[c] = spec.countries[c].base_emigration;
+    params.return_rate[c] = spec.countries[c].return_rate;
+    params.training_rate[c] = spec.countries[c].training_rate;
+  }
+  params.price.assign(spec.price.begin(), spec.price.end());
+  params.trade_cost.assign(spec.trade_cost.begin(), spec.trade_cost.end());
+  params.reroute_markup = spec.reroute_markup;
+}
+
+// Copies `now` into `prev` and says whether anything differed.
+bool changed(std::span<const double> now, std::vector<double>& prev) {
+  const bool same = prev.size() == now.size() && std::equal(now.begin(), now.end(), prev.begin());
+  if (!same) prev.assign(now.begin(), now.end());
+  return !same;
+}
+
+// Destination weights of leavers from `origin`: `weights` when it has mass abroad, else none (the
+// leavers are counted in the diaspora with an unknown destination).
+double abroad_weight(std::span<const double> weights, std::size_t origin) {
+  double total = 0.0;
+  for (std::size_t j = 0; j < weights.size(); ++j) {
+    if (j != origin) total += weights[j];
+  }
+  return total;
+}
+
+void send_leavers(std::span<const double> weights, std::size_t origin, double leavers,
+                  std::span<double> diaspora_row, std::span<double> flow) {
+  const double total = abroad_weight(weights, origin);
+  if (!(total > 0.0)) {
+    diaspora_row[origin] += leavers;
+    return;
+  }
+  for (std::size_t j = 0; j < weights.size(); ++j) {
+    if (j == origin || weights[j] <= 0.0) continue;
+    const double moved = leavers * weights[j] / total;
+    diaspora_row[j] += moved;
+    flow[j] += moved;
+  }
+}
+
+}  // namespace
+
+double sector_weight(const CountrySpec& country, SectorId sector, int sectors) {
+  // Specs built in code may leave the weights out; the loader's default is equal weights.
+  if (country.sector_weights.empty()) return 1.0 / static_cast<double>(sectors);
+  return country.sector_weights[static_cast<std::size_t>(sector)];
+}
+
+double event_strength(const EventSpec& event, int effective_end, int step) {
+  if (step < event.at_step || step >= effective_end) return 0.0;
+  if (event.until_step <= event.at_step) return 1.0;
+  return std::min(1.0, static_cast<double>(step - event.at_step) /
+                           static_cast<double>(event.until_step - event.at_step));
+}
+
+void effective_ends(std::span<const EventSpec> events, std::vector<int>& ends) {
+  ends.resize(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ends[i] = events[i].end_step >= 0 ? events[i].end_step : kNoEnd;
+  }
+  for (const EventSpec& event : events) {
+    if (event.type != EventType::Lift || event.lifted_event < 0) continue;
+    const auto target = static_cast<std::size_t>(event.lifted_event);
+    if (target < ends.size()) ends[target] = std::min(ends[target], event.at_step);
+  }
+}
+
+void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
+                  std::span<const int> ends, int step, bool apply_one_offs, Parameters& params,
+                  Policy& policy, std::span<double> capability, Scratch& scratch) {
+  const int countries = spec.country_count();
+  const int sectors = spec.sector_count();
+  const auto cn = static_cast<std::size_t>(countries);
+  const auto sn = static_cast<std::size_t>(sectors);
+
+  policy.event_strength.resize(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    policy.event_strength[i] = event_strength(events[i], ends[i], step);
+  }
+
+  reset_parameters(spec, params);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventSpec& event = events[i];
+    const double strength = policy.event_strength[i];
+    if (event.type != EventType::Set || strength <= 0.0) continue;
+    if (double* slot = parameter_slot(event.parameter, params, sectors, countries)) {
+      *slot += strength * (event.value - *slot);
+    }
+  }
+
+  // `restriction` first holds the open fraction prod(1 - r) of every flow: independent controls
+  // on the same flow compound (R = 1 - (1 - Re)(1 - Ri), model.md section 3).
+  policy.restriction.assign(cn * sn * cn, 1.0);
+  policy.evasion.assign(cn * sn * cn, 0.0);
+  policy.distrust.assign(spec.distrust.begin(), spec.distrust.end());
+  policy.investment.assign(cn * sn, 0.0);
+  policy.mandate.assign(cn * sn, 0.0);
+  policy.exit_restriction.assign(cn, 0.0);
+
+  auto restrict = [&](CountryId origin, CountryId buyer, SectorId sector, double amount) {
+    if (origin == buyer) return;
+    policy.restriction[spec.supply_index(buyer, sector, origin)] *= 1.0 - amount;
+  };
+
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventSpec& event = events[i];
+    const double strength = policy.event_strength[i];
+    if (event.type == EventType::CyberIncident && apply_one_offs && step == event.at_step &&
+        step < ends[i] && event.capacity_hit > 0.0) {
+      for (const CountryId target : event.to) {
+        for_sectors(event, sectors, [&](SectorId s) {
+          capability[spec.cell_index(target, s)] *= 1.0 - event.capacity_hit;
+        });
+      }
+    }
+    if (strength <= 0.0) continue;
+    switch (event.type) {
+      case EventType::ExportControl:
+        for (const CountryId origin : event.from) {
+          for (const CountryId buyer : event.to) {
+            for_sectors(event, sectors, [&](SectorId s) {
+              restrict(origin, buyer, s, event.intensity * strength);
+              double& evasion = policy.evasion[spec.supply_index(buyer, s, origin)];
+              evasion = std::max(evasion, event.evasion);
+            });
+          }
+        }
+        break;
+      case EventType::ImportBan:
+      case EventType::Enforcement: {
+        // import_ban: `to` bans imports from `from`; enforcement: hubs `from` may no longer ship
+        // to the targets `to`. Both restrict the flow from -> to.
+        const double amount =
+            (event.type == EventType::ImportBan ? event.intensity : event.level) * strength;
+        for (const CountryId origin : event.from) {
+          for (const CountryId buyer : event.to) {
+            for_sectors(event, sectors, [&](SectorId s) { restrict(origin, buyer, s, amount); });
+          }
+        }
+        break;
+      }
+      case EventType::CyberIncident:
+        for (const CountryId target : event.to) {
+          for (const CountryId attributed : event.from) {
+            policy.distrust[spec.pair_index(target, attributed)] += event.distrust * strength;
+          }
+        }
+        break;
+      case EventType::Investment:
+        for (const CountryId c : event.to) {
+          for_sectors(event, sectors, [&](SectorId s) {
+            double& value = policy.investment[spec.cell_index(c, s)];
+            value = std::min(1.0, value + event.intensity * strength);
+          });
+        }
+        break;
+      case EventType::Mandate:
+        for (const CountryId c : event.to) {
+          for_sectors(event, sectors, [&](SectorId s) {
+            double& value = policy.mandate[spec.cell_index(c, s)];
+            value = std::max(value, event.domestic_share * strength);
+          });
+        }
+        break;
+      case EventType::ExitRestriction:
+        for (const CountryId c : event.to) {
+          double& value = policy.exit_restriction[static_cast<std::size_t>(c)];
+          value = std::max(value, event.level * strength);
+        }
+        break;
+      case EventType::Agreement:
+      case EventType::EmigrationWave:
+      case EventType::Lift:
+      case EventType::Set:
+        break;
+    }
+  }
+
+  // Agreements act after the incidents so that `trust` removes a share of all distrust, old and
+  // new. tau has no sector index, so the cut applies to every sector.
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventSpec& event = events[i];
+    const double strength = policy.event_strength[i];
+    if (event.type != EventType::Agreement || strength <= 0.0) continue;
+    for (const CountryId a : event.from) {
+      for (const CountryId b : event.from) {
+        if (a == b) continue;
+        double& tau = params.trade_cost[spec.pair_index(a, b)];
+        tau = 1.0 + (tau - 1.0) * (1.0 - event.trade_cost_cut * strength);
+        policy.distrust[spec.pair_index(a, b)] *= 1.0 - event.trust * strength;
+      }
+    }
+  }
+
+  for (double& value : policy.restriction) value = 1.0 - value;
+
+  bool routes_changed = changed(policy.restriction, scratch.restriction_prev);
+  routes_changed = changed(policy.evasion, scratch.evasion_prev) || routes_changed;
+  routes_changed = changed(params.trade_cost, scratch.trade_cost_prev) || routes_changed;
+  if (params.reroute_markup != scratch.reroute_markup_prev) {
+    scratch.reroute_markup_prev = params.reroute_markup;
+    routes_changed = true;
+  }
+  if (routes_changed) ++policy.route_version;
+}
+
+void update_routes(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                   RouteTable& routes, std::uint64_t& version) {
+  if (version == policy.route_version && !routes.multiplier.empty()) return;
+  const RouteInputs inputs{spec.country_count(), spec.sector_count(), policy.restriction,
+                           policy.evasion, params.trade_cost, params.reroute_markup};
+  find_routes(inputs, routes);
+  version = policy.route_version;
+}
+
+void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     std::span<const double> capability, CountryId buyer, SectorId sector,
+                     std::span<double> log_price) {
+  const SectorSpec& sec = params.sectors[static_cast<std::size_t>(sector)];
+  const std::size_t sn = spec.sectors.size();
+  for (CountryId k = 0; k < spec.country_count(); ++k) {
+    const double base = std::log(params.price[idx(static_cast<std::size_t>(k), sn,
+                                                  static_cast<std::size_t>(sector))]);
+    if (k == buyer) {
+      // Learning: capability built lowers the domestic price, which keeps import substitution
+      // alive after sanctions are lifted.
+      const std::size_t cell = spec.cell_index(buyer, sector);
+      log_price[static_cast<std::size_t>(k)] =
+          base - sec.learning * (capability[cell] - spec.capability[cell]);
+    } else {
+      log_price[static_cast<std::size_t>(k)] =
+          base + std::log(params.trade_cost[spec.pair_index(k, buyer)]) +
+          std::log1p(sec.security_sensitivity * policy.distrust[spec.pair_index(buyer, k)]);
+    }
+  }
+}
+
+void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     const RouteTable& routes, const Calibration& calibration,
+                     const ModelState& state, Targets& targets, Scratch& scratch) {
+  const int countries = spec.country_count();
+  const int sectors = spec.sector_count();
+  const auto cn = static_cast<std::size_t>(countries);
+  for (CountryId c = 0; c < countries; ++c) {
+    for (SectorId s = 0; s < sectors; ++s) {
+      double lost = 0.0;
+      for (SectorId input = 0; input < sectors; ++input) {
+        lost += spec.inputs[spec.input_index(input, s)] * state.shortage[spec.cell_index(c, input)];
+      }
+      targets.input_availability[spec.cell_index(c, s)] = std::clamp(1.0 - lost, 0.0, 1.0);
+    }
+  }
+
+  for (CountryId c = 0; c < countries; ++c) {
+    for (SectorId s = 0; s < sectors; ++s) {
+      const std::size_t cell = spec.cell_index(c, s);
+      const std::size_t row = spec.supply_index(c, s, 0);
+      const std::span<double> log_price(targets.log_price.data() + row, cn);
+      fill_log_prices(spec, params, policy, state.capability, c, s, log_price);
+      auto row_of = [&](const std::vector<double>& v) {
+        return std::span<const double>(v.data() + row, cn);
+      };
+      auto out_row = [&](std::vector<double>& v) { return std::span<double>(v.data() + row, cn); };
+      const CellTargetInputs inputs{
+          c,
+          params.sectors[static_cast<std::size_t>(s)].elasticity,
+          row_of(calibration.log_alpha),
+          log_price,
+          row_of(policy.restriction),
+          row_of(policy.evasion),
+          row_of(routes.multiplier),
+          row_of(calibration.cap_scale),
+          state.capability[cell] * targets.input_availability[cell],
+          policy.mandate[cell]};
+      CellTargetScratch cell_scratch{scratch.unrestricted_weight, scratch.weight,
+                                     scratch.simple_cap,          scratch.trial_weight,
+                                     scratch.trial_cap,           scratch.trial_share,
+                                     scratch.fixed};
+      CellTargetOutputs outputs{out_row(targets.target), out_row(targets.cap),
+                                out_row(targets.reroute_share), 0.0};
+      compute_cell_targets(inputs, cell_scratch, outputs);
+      targets.domestic_demand[cell] = outputs.domestic_demand;
+    }
+  }
+}
+
+void update_shares(const ScenarioSpec& spec, const Parameters& params, const Targets& targets,
+                   ModelState& state) {
+  const int countries = spec.country_count();
+  for (CountryId c = 0; c < countries; ++c) {
+    for (SectorId s = 0; s < spec.sector_count(); ++s) {
+      const double lambda = params.sectors[static_cast<std::size_t>(s)].adjustment;
+      double served = 0.0;
+      for (CountryId k = 0; k < countries; ++k) {
+        const std::size_t i = spec.supply_index(c, s, k);
+        // The cut is immediate (a quantity limit binds at once); the rest moves gradually.
+        const double kept = std::min(state.share[i], targets.cap[i]);
+        const double next = clamp_rounding(kept + lambda * (targets.target[i] - kept));
+        state.share[i] = next;
+        state.rerouted[i] = next * targets.reroute_share[i];
+        served += next;
+      }
+      state.shortage[spec.cell_index(c, s)] = clamp_rounding(1.0 - served);
+    }
+  }
+}
+
+void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                       std::span<const EventSpec> events, const Targets& targets,
+                       ModelState& state, Scratch& scratch) {
+  const int countries = spec.country_count();
+  const int sectors = spec.sector_count();
+  scratch.capability_next.resize(state.capability.size());
+  for (CountryId c = 0; c < countries; ++c) {
+    const double initial_talent = spec.countries[static_cast<std::size_t>(c)].talent;
+    const double talent_ratio =
+        initial_talent > 0.0 ? state.talent[static_cast<std::size_t>(c)] / initial_talent : 1.0;
+    for (SectorId s = 0; s < sectors; ++s) {
+      const SectorSpec& sec = params.sectors[static_cast<std::size_t>(s)];
+      const std::size_t cell = spec.cell_index(c, s);
+      const double cap = state.capability[cell];
+
+      double transfer = 0.0;
+      for (std::size_t e = 0; e < events.size(); ++e) {
+        const EventSpec& event = events[e];
+        const double strength = policy.event_strength[e];
+        if (event.type != EventType::Agreement || strength <= 0.0 || event.tech_transfer <= 0.0) {
+          continue;
+        }
+        if (!event.sectors.empty() &&
+            std::find(event.sectors.begin(), event.sectors.end(), s) == event.sectors.end()) {
+          continue;
+        }
+        if (std::find(event.from.begin(), event.from.end(), c) == event.from.end()) continue;
+        for (const CountryId partner : event.from) {
+          const double lead = state.capability[spec.cell_index(partner, s)] - cap;
+          transfer = std::max(transfer, event.tech_transfer * strength * std::max(0.0, lead));
+        }
+      }
+
+      const double gap = std::max(0.0, targets.domestic_demand[cell] - cap);
+      const double talent_factor =
+          sec.talent_intensity == 0.0 ? 1.0 : std::pow(talent_ratio, sec.talent_intensity);
+      const double growth = sec.capacity_growth * (policy.investment[cell] + sec.demand_pull * gap) *
+                                talent_factor * targets.input_availability[cell] * (1.0 - cap) +
+                            transfer;
+      // Only capability idle beyond the initial slack erodes: a world at rest stays at rest.
+      const double domestic = state.share[spec.supply_index(c, s, c)];
+      const double initial_slack =
+          spec.capability[cell] - spec.supply[spec.supply_index(c, s, c)];
+      const double idle = std::max(0.0, (cap - domestic) - initial_slack);
+      scratch.capability_next[cell] =
+          std::clamp(cap + std::min(1.0 - cap, growth) - sec.depreciation * idle, 0.0, 1.0);
+    }
+  }
+  state.capability.swap(scratch.capability_next);
+}
+
+void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                   std::span<const EventSpec> events, ModelState& state, Scratch& scratch) {
+  const auto cn = spec.countries.size();
+  const int sectors = spec.sector_count();
+  scratch.talent_flow.assign(cn, 0.0);
+
+  // Returns come from the diaspora at the start of the step, before this step's leavers join it.
+  for (std::size_t c = 0; c < cn; ++c) {
+    const double rate = params.return_rate[c];
+    if (!(rate > 0.0)) continue;
+    double back = 0.0;
+    for (std::size_t j = 0; j < cn; ++j) {
+      const double returning = rate * state.diaspora[c * cn + j];
+      state.diaspora[c * cn + j] -= returning;
+      if (j != c) scratch.talent_flow[j] -= returning;
+      back += returning;
+    }
+    state.returns[c] += back;
+    scratch.talent_flow[c] += back;
+  }
+
+  for (std::size_t c = 0; c < cn; ++c) {
+    const CountrySpec& country = spec.countries[c];
+    const auto cid = static_cast<CountryId>(c);
+    double pressure = 0.0;
+    for (SectorId s = 0; s < sectors; ++s) {
+      double exposure = state.shortage[spec.cell_index(cid, s)];
+      for (CountryId k = 0; k < spec.country_count(); ++k) {
+        const std::size_t i = spec.supply_index(cid, s, k);
+        exposure += spec.supply[i] * policy.restriction[i];
+      }
+      pressure += sector_weight(country, s, sectors) * exposure;
+    }
+    const double stay = 1.0 - policy.exit_restriction[c];
+    const double talent = state.talent[c];
+    const std::span<double> diaspora_row(state.diaspora.data() + c * cn, cn);
+
+    const double base_hazard =
+        std::clamp((params.base_emigration[c] + params.sanction_push[c] * pressure) * stay, 0.0, 1.0);
+    double hazard_left = 1.0 - base_hazard;
+    double leavers = talent * base_hazard;
+    send_leavers(country.attraction, c, leavers, diaspora_row, scratch.talent_flow);
+    for (std::size_t e = 0; e < events.size(); ++e) {
+      const EventSpec& event = events[e];
+      const double strength = policy.event_strength[e];
+      if (event.type != EventType::EmigrationWave || strength <= 0.0) continue;
+      if (std::find(event.to.begin(), event.to.end(), cid) == event.to.end()) continue;
+      // Hazards add but never take more than everyone.
+      const double hazard = std::min(hazard_left, event.rate * strength * stay);
+      hazard_left -= hazard;
+      const double wave_leavers = talent * hazard;
+      leavers += wave_leavers;
+      const std::span<const double> weights =
+          event.destinations.empty() ? std::span<const double>(country.attraction)
+                                     : std::span<const double>(event.destinations);
+      send_leavers(weights, c, wave_leavers, diaspora_row, scratch.talent_flow);
+    }
+    state.emigrants[c] += leavers;
+    const double initial = country.talent;
+    scratch.talent_flow[c] += params.training_rate[c] * std::max(0.0, initial - talent) - leavers;
+  }
+
+  for (std::size_t c = 0; c < cn; ++c) {
+    state.talent[c] = std::max(0.0, state.talent[c] + scratch.talent_flow[c]);
+  }
+}
+
+}  // namespace techdep::detail

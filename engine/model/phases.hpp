@@ -1,0 +1,81 @@
+#pragma once
+// The named phases of one step (model.md section 5), as free functions over explicit inputs and
+// outputs. The Simulation calls them in order; tests may call them one by one.
+
+#include <span>
+
+#include "model/model_state.hpp"
+#include "techdep/model/metrics.hpp"
+#include "techdep/scenario/scenario_spec.hpp"
+
+namespace techdep::detail {
+
+/// Largest step number; an event without an end is active up to it.
+inline constexpr int kNoEnd = 1 << 30;
+
+/// d[c][s]; equal weights when the spec leaves them out.
+double sector_weight(const CountrySpec& country, SectorId sector, int sectors);
+
+/// Ramp strength in [0, 1] of an event at `step`; 0 outside [at_step, effective_end).
+double event_strength(const EventSpec& event, int effective_end, int step);
+
+/// The step from which each event is inactive: its own end or the start of a `lift` naming it.
+void effective_ends(std::span<const EventSpec> events, std::vector<int>& ends);
+
+/// Phase 1. Rebuilds parameters and policy from the spec and the events active at `step`.
+/// One-off effects (a cyber incident's capacity hit) are applied to `capability` only when
+/// `apply_one_offs`, at the incident's start step. Bumps policy.route_version when R, e, tau or
+/// mu changed.
+void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
+                  std::span<const int> ends, int step, bool apply_one_offs, Parameters& params,
+                  Policy& policy, std::span<double> capability, Scratch& scratch);
+
+/// Phase 2. Recomputes the reroute table when the policy's route version moved past `version`.
+void update_routes(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                   RouteTable& routes, std::uint64_t& version);
+
+/// Effective log prices of one (buyer, sector) cell, one per origin (model.md section 5.3).
+void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     std::span<const double> capability, CountryId buyer, SectorId sector,
+                     std::span<double> log_price);
+
+/// Phase 3. CES targets, caps, reroute split and domestic demand of every cell.
+void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     const RouteTable& routes, const Calibration& calibration,
+                     const ModelState& state, Targets& targets, Scratch& scratch);
+
+/// Phase 4. The immediate cut to the caps, then the geometric approach to the targets.
+void update_shares(const ScenarioSpec& spec, const Parameters& params, const Targets& targets,
+                   ModelState& state);
+
+/// Phase 5. Capability growth, transfer and depreciation.
+void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                       std::span<const EventSpec> events, const Targets& targets,
+                       ModelState& state, Scratch& scratch);
+
+/// Phase 6. Emigration, returns and training.
+void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                   std::span<const EventSpec> events, ModelState& state, Scratch& scratch);
+
+}  // namespace techdep::detail
+
+namespace techdep {
+class TotalDependencySolver;
+}
+
+namespace techdep::detail {
+
+/// log of the CES price index [sum_k alpha_k omega'_k]^(1/(1-sigma)) of one cell (model.md
+/// section 7); `log_price` as filled by fill_log_prices. -inf/+inf when nothing is available.
+double log_price_level(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                       const RouteTable& routes, const Calibration& calibration, CountryId buyer,
+                       SectorId sector, std::span<const double> log_price);
+
+/// Phase 7. Fills every metric of the frame from the state. Total dependency only when `solver`
+/// is given (for its focus buyers). `log_price` is scratch of one row.
+void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     const RouteTable& routes, const Calibration& calibration,
+                     const ModelState& state, TotalDependencySolver* solver,
+                     std::span<double> log_price, MetricsFrame& frame);
+
+}  // namespace techdep::detail

@@ -1,0 +1,448 @@
+#include "techdep/model/simulation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "model/model_state.hpp"
+#include "model/phases.hpp"
+#include "techdep/core/error.hpp"
+#include "techdep/matrix/ces_targets.hpp"
+#include "techdep/matrix/total_dependency.hpp"
+
+namespace techdep {
+
+std::string_view phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::Events: return "events";
+    case Phase::Routes: return "routes";
+    case Phase::Targets: return "targets";
+    case Phase::Shares: return "shares";
+    case Phase::Capability: return "capability";
+    case Phase::Talent: return "talent";
+    case Phase::Metrics: return "metrics";
+    case Phase::Rules: return "rules";
+  }
+  return "unknown";
+}
+
+namespace {
+
+#ifdef TECHDEP_CHECK_INVARIANTS_ALWAYS
+constexpr bool kAlwaysCheck = true;
+#else
+constexpr bool kAlwaysCheck = false;
+#endif
+
+// model.md section 5: tolerance of the share identity and of the bounds.
+constexpr double kSumTolerance = 1e-9;
+constexpr double kBoundSlack = 1e-12;
+
+bool metric_selected(const OutputSpec& outputs, Metric metric) {
+  return outputs.metrics.empty() ||
+         std::find(outputs.metrics.begin(), outputs.metrics.end(), metric) != outputs.metrics.end();
+}
+
+}  // namespace
+
+struct Simulation::Impl {
+  ScenarioSpec spec;
+  SimulationOptions options;
+  bool checks = false;
+  int step = 0;
+  std::vector<EventSpec> events;  // the spec's, then those rules fired
+  std::vector<int> ends;
+  detail::Parameters params;
+  detail::Policy policy;
+  RouteTable routes;
+  std::uint64_t routes_version = 0;
+  detail::Targets targets;
+  detail::Calibration calibration;
+  detail::ModelState state;
+  detail::Scratch scratch;
+  MetricsFrame frame;
+  std::optional<TotalDependencySolver> dependency;
+  std::vector<RuleFiring> firings;
+  std::vector<int> last_fired;  // per rule, -1 never
+
+  Impl(const ScenarioSpec& scenario, SimulationOptions opts);
+  void calibrate();
+  void run_step();
+  void evaluate_rules();
+  double rule_value(const RuleSpec& rule) const;
+  void record_metrics();
+  void check(Phase phase);
+
+  // Entity names for error messages: names are only built when something broke.
+  std::string cell_name(std::size_t cell) const;
+  std::string flow_name(std::size_t index) const;
+  [[noreturn]] void fail(Phase phase, std::string_view quantity, const std::string& entity,
+                         double value, std::string_view expected) const;
+  void check_finite(Phase phase, std::string_view quantity, std::span<const double> values,
+                    std::string (Impl::*name)(std::size_t) const, bool allow_infinite = false) const;
+  void check_unit(Phase phase, std::string_view quantity, std::vector<double>& values,
+                  std::string (Impl::*name)(std::size_t) const);
+  std::string country_name(std::size_t c) const { return spec.countries[c].id; }
+  std::string pair_name(std::size_t index) const {
+    return country_name(index / spec.countries.size()) + "/" +
+           country_name(index % spec.countries.size());
+  }
+  std::string sector_name(std::size_t s) const { return spec.sectors[s].id; }
+  std::string price_name(std::size_t index) const {
+    return country_name(index / spec.sectors.size()) + "/" +
+           sector_name(index % spec.sectors.size());
+  }
+};
+
+std::string Simulation::Impl::cell_name(std::size_t cell) const {
+  return country_name(cell / spec.sectors.size()) + "/" + sector_name(cell % spec.sectors.size());
+}
+
+std::string Simulation::Impl::flow_name(std::size_t index) const {
+  const std::size_t cn = spec.countries.size();
+  return cell_name(index / cn) + "/" + country_name(index % cn);
+}
+
+void Simulation::Impl::fail(Phase phase, std::string_view quantity, const std::string& entity,
+                            double value, std::string_view expected) const {
+  throw NumericalError(fmt::format("step {}, phase {}: {} {} = {}; expected {}", step,
+                                   phase_name(phase), quantity, entity, value, expected));
+}
+
+void Simulation::Impl::check_finite(Phase phase, std::string_view quantity,
+                                    std::span<const double> values,
+                                    std::string (Impl::*name)(std::size_t) const,
+                                    bool allow_infinite) const {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double v = values[i];
+    if (std::isnan(v) || (!allow_infinite && !std::isfinite(v))) {
+      fail(phase, quantity, (this->*name)(i), v, "a finite value");
+    }
+  }
+}
+
+void Simulation::Impl::check_unit(Phase phase, std::string_view quantity,
+                                  std::vector<double>& values,
+                                  std::string (Impl::*name)(std::size_t) const) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    double& v = values[i];
+    if (v < 0.0 && v > -kBoundSlack) v = 0.0;
+    if (v > 1.0 && v < 1.0 + kBoundSlack) v = 1.0;
+    if (!(v >= 0.0 && v <= 1.0)) fail(phase, quantity, (this->*name)(i), v, "a value in [0, 1]");
+  }
+}
+
+void Simulation::Impl::check(Phase phase) {
+  if (!checks) return;
+  const std::size_t cn = spec.countries.size();
+  switch (phase) {
+    case Phase::Events:
+      check_finite(phase, "price", params.price, &Impl::price_name);
+      check_finite(phase, "trade_cost", params.trade_cost, &Impl::pair_name);
+      check_finite(phase, "distrust", policy.distrust, &Impl::pair_name);
+      check_unit(phase, "restriction", policy.restriction, &Impl::flow_name);
+      check_unit(phase, "evasion", policy.evasion, &Impl::flow_name);
+      check_unit(phase, "investment", policy.investment, &Impl::cell_name);
+      check_unit(phase, "mandate", policy.mandate, &Impl::cell_name);
+      for (std::size_t s = 0; s < spec.sectors.size(); ++s) {
+        const SectorSpec& sec = params.sectors[s];
+        for (const double v : {sec.elasticity, sec.adjustment, sec.capacity_growth,
+                               sec.depreciation, sec.talent_intensity, sec.security_sensitivity,
+                               sec.demand_pull, sec.learning}) {
+          if (!std::isfinite(v)) fail(phase, "sector parameter", sector_name(s), v, "a finite value");
+        }
+      }
+      if (!std::isfinite(params.reroute_markup)) {
+        fail(phase, "reroute_markup", "(world)", params.reroute_markup, "a finite value");
+      }
+      break;
+    case Phase::Routes:
+      check_finite(phase, "reroute multiplier", routes.multiplier, &Impl::flow_name);
+      break;
+    case Phase::Targets:
+      check_unit(phase, "target share", targets.target, &Impl::flow_name);
+      check_finite(phase, "cap", targets.cap, &Impl::flow_name, true);
+      check_finite(phase, "domestic demand", targets.domestic_demand, &Impl::cell_name);
+      break;
+    case Phase::Shares:
+    case Phase::Capability:
+    case Phase::Talent:
+    case Phase::Rules:
+      break;
+    case Phase::Metrics:
+      check_finite(phase, "price_index", frame.price_index, &Impl::cell_name, true);
+      check_finite(phase, "hhi", frame.hhi, &Impl::cell_name);
+      check_finite(phase, "shipper_share", frame.shipper_share, &Impl::flow_name);
+      break;
+  }
+  check_unit(phase, "share", state.share, &Impl::flow_name);
+  check_unit(phase, "shortage", state.shortage, &Impl::cell_name);
+  check_unit(phase, "capacity", state.capability, &Impl::cell_name);
+  check_finite(phase, "rerouted", state.rerouted, &Impl::flow_name);
+  for (std::size_t cell = 0; cell < state.shortage.size(); ++cell) {
+    double sum = state.shortage[cell];
+    for (std::size_t k = 0; k < cn; ++k) sum += state.share[cell * cn + k];
+    if (!(std::abs(sum - 1.0) < kSumTolerance)) {
+      fail(phase, "sum of shares and shortage", cell_name(cell), sum, "1 within 1e-9");
+    }
+  }
+  for (std::size_t c = 0; c < cn; ++c) {
+    const double values[] = {state.talent[c], state.emigrants[c], state.returns[c]};
+    for (const double v : values) {
+      if (!(v >= 0.0) || !std::isfinite(v)) {
+        fail(phase, "talent", country_name(c), v, "a finite value >= 0");
+      }
+    }
+  }
+  check_finite(phase, "diaspora", state.diaspora, &Impl::pair_name);
+}
+
+Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
+    : spec(scenario), options(opts), checks(opts.check_invariants || kAlwaysCheck),
+      events(scenario.events) {
+  const std::size_t cn = spec.countries.size();
+  const std::size_t sn = spec.sectors.size();
+  const std::size_t flows = cn * sn * cn;
+  const std::size_t cells = cn * sn;
+
+  state.share = spec.supply;
+  state.shortage.assign(cells, 0.0);
+  for (std::size_t cell = 0; cell < cells; ++cell) {
+    double served = 0.0;
+    for (std::size_t k = 0; k < cn; ++k) served += state.share[cell * cn + k];
+    state.shortage[cell] = std::max(0.0, 1.0 - served);
+  }
+  state.rerouted.assign(flows, 0.0);
+  state.capability = spec.capability;
+  state.talent.resize(cn);
+  for (std::size_t c = 0; c < cn; ++c) state.talent[c] = spec.countries[c].talent;
+  state.emigrants.assign(cn, 0.0);
+  state.returns.assign(cn, 0.0);
+  state.diaspora.assign(cn * cn, 0.0);
+
+  targets.target.assign(flows, 0.0);
+  targets.cap.assign(flows, kUncapped);
+  targets.reroute_share.assign(flows, 0.0);
+  targets.domestic_demand.assign(cells, 0.0);
+  targets.input_availability.assign(cells, 1.0);
+  targets.log_price.assign(flows, 0.0);
+  for (std::vector<double>* v :
+       {&scratch.unrestricted_weight, &scratch.weight, &scratch.simple_cap, &scratch.trial_weight,
+        &scratch.trial_cap, &scratch.trial_share, &scratch.multiplier}) {
+    v->assign(cn, 0.0);
+  }
+  scratch.fixed.assign(cn, 0);
+  last_fired.assign(spec.rules.size(), -1);
+
+  frame.countries = spec.country_count();
+  frame.sectors = spec.sector_count();
+  frame.blocs = spec.bloc_count();
+  for (std::vector<double>* v :
+       {&frame.domestic_share, &frame.import_share, &frame.shortage, &frame.rerouted_share,
+        &frame.hhi, &frame.critical, &frame.capacity, &frame.price_index}) {
+    v->assign(cells, 0.0);
+  }
+  frame.supplier_share.assign(flows, 0.0);
+  frame.shipper_share.assign(flows, 0.0);
+  frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
+  frame.bloc_share.assign(cells * static_cast<std::size_t>(spec.bloc_count()), 0.0);
+  for (std::vector<double>* v :
+       {&frame.talent, &frame.emigrants, &frame.returns, &frame.diaspora, &frame.sovereignty}) {
+    v->assign(cn, 0.0);
+  }
+
+  // Total dependency only where someone reads it: the recorded outputs or a rule's condition.
+  bool dependency_wanted = metric_selected(spec.outputs, Metric::TotalDependency);
+  std::vector<int> focus = spec.outputs.countries;
+  bool rules_read_it = false;
+  for (const RuleSpec& rule : spec.rules) {
+    if (rule.metric != Metric::TotalDependency) continue;
+    rules_read_it = true;
+    focus.push_back(rule.country);
+  }
+  if (dependency_wanted && spec.outputs.countries.empty()) focus.clear();
+  if (!dependency_wanted && rules_read_it) {
+    focus.erase(focus.begin(), focus.begin() + static_cast<std::ptrdiff_t>(spec.outputs.countries.size()));
+  }
+  std::sort(focus.begin(), focus.end());
+  focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
+  if (dependency_wanted || rules_read_it) {
+    dependency.emplace(spec.country_count(), spec.sector_count(), std::move(focus));
+  }
+
+  detail::effective_ends(events, ends);
+  detail::apply_events(spec, events, ends, 0, false, params, policy, state.capability, scratch);
+  check(Phase::Events);
+  detail::update_routes(spec, params, policy, routes, routes_version);
+  check(Phase::Routes);
+  calibrate();
+  record_metrics();
+  check(Phase::Metrics);
+}
+
+void Simulation::Impl::calibrate() {
+  const std::size_t cn = spec.countries.size();
+  const std::size_t flows = cn * spec.sectors.size() * cn;
+  calibration.log_alpha.assign(flows, -std::numeric_limits<double>::infinity());
+  calibration.cap_scale.assign(flows, 1.0);
+  calibration.log_price_level0.assign(spec.sectors.size() * cn, 0.0);
+  std::vector<Diagnostic> problems;
+
+  for (CountryId c = 0; c < spec.country_count(); ++c) {
+    for (SectorId s = 0; s < spec.sector_count(); ++s) {
+      const double sigma = params.sectors[static_cast<std::size_t>(s)].elasticity;
+      const std::size_t row = spec.supply_index(c, s, 0);
+      const std::span<double> log_price(targets.log_price.data() + row, cn);
+      detail::fill_log_prices(spec, params, policy, state.capability, c, s, log_price);
+      for (CountryId k = 0; k < spec.country_count(); ++k) {
+        const std::size_t i = row + static_cast<std::size_t>(k);
+        if (!(spec.supply[i] > 0.0)) continue;
+        const double wedge =
+            k == c ? 1.0
+                   : restriction_wedge(policy.restriction[i], policy.evasion[i],
+                                       routes.multiplier[i], -sigma);
+        if (!(wedge > 0.0)) {
+          problems.push_back(
+              {{spec.file, 0, 0}, "supply", "restricted-initial-supply",
+               fmt::format("supply {}: initial share {} from an origin that is fully restricted "
+                           "at the start with no route; expected 0",
+                           flow_name(i), spec.supply[i]),
+               {}});
+          continue;
+        }
+        // alpha = S0 / omega0 in log space: omega0 = p0^-sigma * wedge.
+        calibration.log_alpha[i] =
+            std::log(spec.supply[i]) + sigma * log_price[static_cast<std::size_t>(k)] -
+            std::log(wedge);
+      }
+    }
+  }
+  if (!problems.empty()) throw ScenarioError(std::move(problems));
+
+  // Restrictions in force at t = 0 must not push the start off its shares: where a cap computed
+  // from the nominal restriction is below the observed share, scale it up to that share
+  // (docs/model.md, "caps at t = 0").
+  detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
+  for (std::size_t i = 0; i < flows; ++i) {
+    const double cap = targets.cap[i];
+    if (std::isfinite(cap) && (i % cn) != (i / cn) / spec.sectors.size() && cap > 0.0) {
+      calibration.cap_scale[i] = std::max(1.0, spec.supply[i] / cap);
+    }
+  }
+  detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
+  check(Phase::Targets);
+
+  for (CountryId c = 0; c < spec.country_count(); ++c) {
+    for (SectorId s = 0; s < spec.sector_count(); ++s) {
+      const std::span<const double> log_price(targets.log_price.data() + spec.supply_index(c, s, 0),
+                                              cn);
+      calibration.log_price_level0[spec.cell_index(c, s)] =
+          detail::log_price_level(spec, params, policy, routes, calibration, c, s, log_price);
+    }
+  }
+}
+
+void Simulation::Impl::record_metrics() {
+  frame.step = step;
+  detail::compute_metrics(spec, params, policy, routes, calibration, state,
+                          dependency ? &*dependency : nullptr, scratch.multiplier, frame);
+}
+
+void Simulation::Impl::run_step() {
+  detail::apply_events(spec, events, ends, step, true, params, policy, state.capability, scratch);
+  check(Phase::Events);
+  detail::update_routes(spec, params, policy, routes, routes_version);
+  check(Phase::Routes);
+  detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
+  check(Phase::Targets);
+  detail::update_shares(spec, params, targets, state);
+  check(Phase::Shares);
+  detail::update_capability(spec, params, policy, events, targets, state, scratch);
+  check(Phase::Capability);
+  detail::update_talent(spec, params, policy, events, state, scratch);
+  check(Phase::Talent);
+  ++step;
+  record_metrics();
+  check(Phase::Metrics);
+  evaluate_rules();
+  check(Phase::Rules);
+}
+
+double Simulation::Impl::rule_value(const RuleSpec& rule) const {
+  const MetricShape shape = metric_info(rule.metric).shape;
+  const int partner = shape == MetricShape::CountrySectorBloc ? rule.bloc : rule.partner;
+  if (shape == MetricShape::Country) return frame.value(rule.metric, rule.country, 0, 0);
+  if (rule.sector >= 0) return frame.value(rule.metric, rule.country, rule.sector, partner);
+  // No sector named: the sector-weighted mean (weights d of the country).
+  double sum = 0.0;
+  const CountrySpec& country = spec.countries[static_cast<std::size_t>(rule.country)];
+  for (SectorId s = 0; s < spec.sector_count(); ++s) {
+    sum += detail::sector_weight(country, s, spec.sector_count()) *
+           frame.value(rule.metric, rule.country, s, partner);
+  }
+  return sum;
+}
+
+void Simulation::Impl::evaluate_rules() {
+  bool added = false;
+  for (std::size_t r = 0; r < spec.rules.size(); ++r) {
+    const RuleSpec& rule = spec.rules[r];
+    const double value = rule_value(rule);
+    const bool holds = rule.comparison == RuleComparison::Above ? value > rule.threshold
+                                                                 : value < rule.threshold;
+    if (!holds) continue;
+    if (last_fired[r] >= 0 && (rule.once || step - last_fired[r] < rule.cooldown_steps)) continue;
+    last_fired[r] = step;
+    EventSpec event = rule.then;
+    event.id = fmt::format("{}@{}", rule.id, step);
+    event.at_step = step + rule.then.at_step;
+    event.until_step = rule.then.until_step >= 0 ? step + rule.then.until_step : -1;
+    event.end_step = rule.then.end_step >= 0 ? step + rule.then.end_step : -1;
+    if (event.source.empty()) event.source = rule.source;
+    firings.push_back({step, rule.id, value, event.id});
+    events.push_back(std::move(event));
+    added = true;
+  }
+  if (added) detail::effective_ends(events, ends);
+}
+
+Simulation::Simulation(const ScenarioSpec& spec, SimulationOptions options)
+    : impl_(std::make_unique<Impl>(spec, options)) {}
+Simulation::~Simulation() = default;
+Simulation::Simulation(Simulation&&) noexcept = default;
+Simulation& Simulation::operator=(Simulation&&) noexcept = default;
+
+int Simulation::step_index() const { return impl_->step; }
+bool Simulation::finished() const { return impl_->step >= impl_->spec.time.steps; }
+void Simulation::step() { impl_->run_step(); }
+const MetricsFrame& Simulation::metrics() const { return impl_->frame; }
+const std::vector<RuleFiring>& Simulation::rule_firings() const { return impl_->firings; }
+const ScenarioSpec& Simulation::spec() const { return impl_->spec; }
+
+SupplyNetwork Simulation::supply_network(SectorId sector) const {
+  const Impl& self = *impl_;
+  const ScenarioSpec& spec = self.spec;
+  SupplyNetwork network;
+  network.step = self.step;
+  network.date = step_label(spec.time, self.step);
+  network.sector = spec.sectors.at(static_cast<std::size_t>(sector)).id;
+  for (const CountrySpec& country : spec.countries) network.countries.push_back(country.id);
+  for (CountryId c = 0; c < spec.country_count(); ++c) {
+    for (CountryId k = 0; k < spec.country_count(); ++k) {
+      if (k == c) continue;
+      const std::size_t i = spec.supply_index(c, sector, k);
+      const double rerouted = self.state.rerouted[i];
+      const double direct = self.state.share[i] - rerouted;
+      if (direct > 0.0) network.flows.push_back({k, -1, c, direct});
+      if (rerouted > 0.0) network.flows.push_back({k, self.routes.hub[i], c, rerouted});
+    }
+  }
+  return network;
+}
+
+}  // namespace techdep

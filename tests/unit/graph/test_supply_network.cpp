@@ -1,0 +1,69 @@
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "techdep/graph/supply_network.hpp"
+
+namespace {
+
+// USA and EU supply RUS directly and through KAZ; CHN and KAZ itself supply RUS directly.
+techdep::SupplyNetwork example() {
+  techdep::SupplyNetwork net;
+  net.step = 3;
+  net.date = "2022-04";
+  net.sector = "chips";
+  net.countries = {"USA", "EU", "KAZ", "RUS", "CHN"};
+  net.flows = {{0, -1, 3, 0.1}, {0, 2, 3, 0.2}, {1, 2, 3, 0.15}, {4, -1, 3, 0.4},
+               {0, -1, 1, 0.3}, {2, -1, 3, 0.05}};
+  return net;
+}
+
+}  // namespace
+
+TEST_CASE("Supply network aggregates rerouted flows onto hub edges", "[graph]") {
+  const std::vector<techdep::SupplyEdge> edges = techdep::supply_edges(example());
+  REQUIRE(edges.size() == 6);
+  double kaz_to_rus = 0.0;
+  for (const auto& e : edges) {
+    if (e.from == 2 && e.to == 3) kaz_to_rus = e.weight;
+  }
+  CHECK(kaz_to_rus == Approx(0.4).margin(1e-15));
+}
+
+TEST_CASE("Supply network betweenness singles out the transshipment hub", "[graph]") {
+  const std::vector<double> b = techdep::betweenness(example());
+  // EU reaches RUS only through KAZ; every other shortest path is a single edge.
+  CHECK(b[2] == Approx(1.0 / 12.0).margin(1e-15));
+  CHECK(b[2] > 0.0);
+  CHECK(b[2] >= b[0]);
+  CHECK(b[3] == 0.0);  // a sink
+}
+
+TEST_CASE("Supply network min cut between a bloc and a buyer finds the bottleneck", "[graph]") {
+  const techdep::SupplyNetwork net = example();
+  const std::vector<int> west{0, 1};
+  const techdep::MinCut cut = techdep::min_cut(net, west, 3);
+  // West reaches RUS by USA->RUS (0.1) and into KAZ (0.2 + 0.15); KAZ->RUS (0.4) also carries
+  // KAZ's own product, so the cheapest cut is the three edges out of the bloc: 0.45.
+  CHECK(cut.capacity == Approx(0.45).margin(1e-12));
+  REQUIRE(cut.edges.size() == 3);
+  double sum = 0.0;
+  for (const auto& e : cut.edges) {
+    CHECK((e.from == 0 || e.from == 1));
+    sum += e.weight;
+  }
+  CHECK(sum == Approx(cut.capacity).margin(1e-12));
+}
+
+TEST_CASE("Supply network writes GraphML and DOT", "[graph]") {
+  std::ostringstream graphml;
+  techdep::write_graphml(graphml, example());
+  CHECK(graphml.str().find("<edge source=\"KAZ\" target=\"RUS\">") != std::string::npos);
+  CHECK(graphml.str().find("</graphml>") != std::string::npos);
+  std::ostringstream dot;
+  techdep::write_dot(dot, example());
+  CHECK(dot.str().find("\"USA\" -> \"KAZ\"") != std::string::npos);
+  CHECK(dot.str().find("style=dashed") != std::string::npos);
+}

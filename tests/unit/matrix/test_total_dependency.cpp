@@ -1,0 +1,176 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "techdep/matrix/total_dependency.hpp"
+
+namespace {
+
+using techdep::DependencyInputs;
+
+struct World {
+  int countries = 0;
+  int sectors = 0;
+  std::vector<double> share, shortage, initial, inputs;
+  DependencyInputs view() const { return {countries, sectors, share, shortage, initial, inputs}; }
+  std::size_t at(int c, int s, int k) const {
+    return (static_cast<std::size_t>(c) * static_cast<std::size_t>(sectors) +
+            static_cast<std::size_t>(s)) * static_cast<std::size_t>(countries) +
+           static_cast<std::size_t>(k);
+  }
+};
+
+// Three countries, three sectors, uneven shares, some shortage, one cell fully short (U = 1:
+// the initial mix stands in for it).
+World small_world() {
+  World w;
+  w.countries = 3;
+  w.sectors = 3;
+  const double a[3][3] = {{0.10, 0.30, 0.05}, {0.20, 0.05, 0.25}, {0.00, 0.15, 0.10}};
+  for (const auto& row : a) w.inputs.insert(w.inputs.end(), row, row + 3);
+  w.share.assign(27, 0.0);
+  w.initial.assign(27, 0.0);
+  w.shortage.assign(9, 0.0);
+  unsigned seed = 7;
+  for (int c = 0; c < 3; ++c) {
+    for (int s = 0; s < 3; ++s) {
+      double raw[3];
+      double total = 0.0;
+      for (double& v : raw) {
+        seed = seed * 1103515245u + 12345u;
+        v = 0.1 + static_cast<double>((seed >> 8) % 1000) / 1000.0;
+        total += v;
+      }
+      const double short_share = (c + s) % 3 == 0 ? 0.2 : 0.0;
+      for (int k = 0; k < 3; ++k) {
+        w.initial[w.at(c, s, k)] = raw[k] / total;
+        w.share[w.at(c, s, k)] = raw[k] / total * (1.0 - short_share);
+      }
+      w.shortage[static_cast<std::size_t>(c * 3 + s)] = short_share;
+    }
+  }
+  for (int k = 0; k < 3; ++k) w.share[w.at(2, 1, k)] = 0.0;
+  w.shortage[7] = 1.0;
+  return w;
+}
+
+// The dense reference: forms G and solves (I - G) x = f with an LU factorisation.
+std::vector<double> dense_total_dependency(const World& w) {
+  const int n = w.countries * w.sectors;
+  Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
+  Eigen::VectorXd v(n);
+  auto row = [&](int k, int s) { return k * w.sectors + s; };
+  for (int k = 0; k < w.countries; ++k) {
+    for (int s = 0; s < w.sectors; ++s) {
+      double used = 0.0;
+      for (int i = 0; i < w.sectors; ++i) used += w.inputs[static_cast<std::size_t>(i * w.sectors + s)];
+      v(row(k, s)) = 1.0 - used;
+    }
+  }
+  for (int c = 0; c < w.countries; ++c) {
+    for (int s = 0; s < w.sectors; ++s) {
+      for (int input = 0; input < w.sectors; ++input) {
+        const double served = 1.0 - w.shortage[static_cast<std::size_t>(c * w.sectors + input)];
+        for (int k = 0; k < w.countries; ++k) {
+          const double mix = served > 0.0 ? w.share[w.at(c, input, k)] / served
+                                          : w.initial[w.at(c, input, k)];
+          g(row(k, input), row(c, s)) += w.inputs[static_cast<std::size_t>(input * w.sectors + s)] * mix;
+        }
+      }
+    }
+  }
+  const Eigen::PartialPivLU<Eigen::MatrixXd> lu(Eigen::MatrixXd::Identity(n, n) - g);
+  std::vector<double> out(w.share.size());
+  for (int c = 0; c < w.countries; ++c) {
+    for (int s = 0; s < w.sectors; ++s) {
+      Eigen::VectorXd f = Eigen::VectorXd::Zero(n);
+      for (int k = 0; k < w.countries; ++k) f(row(k, s)) = w.share[w.at(c, s, k)];
+      const Eigen::VectorXd va = v.cwiseProduct(lu.solve(f));
+      for (int k = 0; k < w.countries; ++k) {
+        double sum = 0.0;
+        for (int i = 0; i < w.sectors; ++i) sum += va(row(k, i));
+        out[w.at(c, s, k)] = sum;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Total dependency reproduces a hand-worked Leontief inverse", "[matrix]") {
+  // One country, three sectors: a[0][0] = 0.2, a[0][1] = 0.5, a[1][2] = 0.5. (I - A) is upper
+  // triangular; its inverse by back substitution: column 0 = (1.25, 0, 0), column 1 =
+  // (0.625, 1, 0), column 2 = (0.3125, 0.5, 1).
+  World w;
+  w.countries = 1;
+  w.sectors = 3;
+  w.inputs = {0.2, 0.5, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0};
+  w.share = {1.0, 1.0, 1.0};
+  w.initial = w.share;
+  w.shortage = {0.0, 0.0, 0.0};
+  const double expected[3][3] = {{1.25, 0.0, 0.0}, {0.625, 1.0, 0.0}, {0.3125, 0.5, 1.0}};
+  for (int s = 0; s < 3; ++s) {
+    const std::vector<double> x = techdep::gross_requirements(w.view(), 0, s);
+    for (int i = 0; i < 3; ++i) CHECK(x[static_cast<std::size_t>(i)] == Approx(expected[s][i]).margin(1e-13));
+  }
+  // All value added is domestic: total dependency on the country itself is 1 - U = 1.
+  techdep::TotalDependencySolver solver(1, 3, {});
+  std::vector<double> td(3);
+  solver.solve(w.view(), td);
+  for (const double v : td) CHECK(v == Approx(1.0).margin(1e-12));
+}
+
+TEST_CASE("Total dependency sums to 1 - U and matches a dense solve to 1e-12", "[matrix]") {
+  const World w = small_world();
+  const std::vector<double> dense = dense_total_dependency(w);
+
+  SECTION("transposed solves (every buyer)") {
+    techdep::TotalDependencySolver solver(3, 3, {});
+    std::vector<double> td(w.share.size());
+    const techdep::DependencySolveReport report = solver.solve(w.view(), td);
+    CHECK(report.transposed);
+    CHECK(report.residual < techdep::kDependencyTolerance);
+    for (std::size_t i = 0; i < td.size(); ++i) CHECK(std::abs(td[i] - dense[i]) < 1e-12);
+    for (int c = 0; c < 3; ++c) {
+      for (int s = 0; s < 3; ++s) {
+        double sum = 0.0;
+        for (int k = 0; k < 3; ++k) sum += td[w.at(c, s, k)];
+        CHECK(std::abs(sum - (1.0 - w.shortage[static_cast<std::size_t>(c * 3 + s)])) < 1e-12);
+      }
+    }
+    // Warm start: the same system again converges at once.
+    const techdep::DependencySolveReport again = solver.solve(w.view(), td);
+    CHECK(again.iterations <= 2);
+    CHECK(again.iterations < report.iterations);
+  }
+  SECTION("forward solves (one focus buyer, fewer right-hand sides)") {
+    World wide = w;
+    techdep::TotalDependencySolver solver(3, 3, {1});
+    std::vector<double> td(w.share.size(), -1.0);
+    // 1 buyer x 3 sectors = 3 right-hand sides, not fewer than 3 origins: transposed still.
+    CHECK(solver.solve(wide.view(), td).transposed);
+    techdep::TotalDependencySolver forward(3, 1, {1});
+    World one_sector;
+    one_sector.countries = 3;
+    one_sector.sectors = 1;
+    one_sector.inputs = {0.4};
+    for (int c = 0; c < 3; ++c) {
+      for (int k = 0; k < 3; ++k) one_sector.share.push_back(w.share[w.at(c, 0, k)]);
+      one_sector.shortage.push_back(w.shortage[static_cast<std::size_t>(c * 3)]);
+    }
+    one_sector.initial = one_sector.share;
+    std::vector<double> td1(9, -1.0);
+    const techdep::DependencySolveReport report = forward.solve(one_sector.view(), td1);
+    CHECK_FALSE(report.transposed);
+    const std::vector<double> dense1 = dense_total_dependency(one_sector);
+    for (int k = 0; k < 3; ++k) {
+      CHECK(std::abs(td1[static_cast<std::size_t>(3 + k)] - dense1[static_cast<std::size_t>(3 + k)]) < 1e-12);
+      CHECK(td1[static_cast<std::size_t>(k)] == -1.0);  // not a focus buyer: untouched
+    }
+  }
+}
