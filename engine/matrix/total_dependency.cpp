@@ -59,19 +59,29 @@ double value_added(const DependencyInputs& in, int sector) {
 
 // Y = B + G^T Y, one column per origin k: Y[(s, j), k] is the value added by k per unit of j's
 // output of s. G^T Y = sum over s' of a[s'][s] * (mix_{s'} Y_{s'}).
-DependencySolveReport solve_transposed(const DependencyInputs& in, const MatrixXd& mix, MatrixXd& y) {
+// Work matrices kept between calls, so a step allocates nothing once they are sized.
+struct Workspace {
+  MatrixXd base, mixed, next;
+  std::vector<double> value_added;
+};
+
+DependencySolveReport solve_transposed(const DependencyInputs& in, const MatrixXd& mix, MatrixXd& y,
+                                       Workspace& work) {
   const int countries = in.countries;
   const int sectors = in.sectors;
   const Index rows = static_cast<Index>(sectors) * countries;
-  MatrixXd base = MatrixXd::Zero(rows, countries);
+  MatrixXd& base = work.base;
+  base.setZero(rows, countries);
   for (int s = 0; s < sectors; ++s) {
     const double v = value_added(in, s);
     for (int k = 0; k < countries; ++k) base(row_of(s, k, countries), k) = v;
   }
   if (y.rows() != rows || y.cols() != countries) y = base;
 
-  MatrixXd mixed(rows, countries);
-  MatrixXd next(rows, countries);
+  MatrixXd& mixed = work.mixed;
+  MatrixXd& next = work.next;
+  mixed.resize(rows, countries);
+  next.resize(rows, countries);
   DependencySolveReport report;
   report.transposed = true;
   for (int iteration = 1; iteration <= kDependencyMaxIterations; ++iteration) {
@@ -100,11 +110,12 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, const MatrixX
 // X = F + G X for one buyer, one column per demanded sector: X[(s', k), s0] is the output of s'
 // by origin k that one unit of the buyer's demand for s0 requires.
 DependencySolveReport solve_forward(const DependencyInputs& in, const MatrixXd& mix, int buyer,
-                                    MatrixXd& x) {
+                                    MatrixXd& x, Workspace& work) {
   const int countries = in.countries;
   const int sectors = in.sectors;
   const Index rows = static_cast<Index>(sectors) * countries;
-  MatrixXd demand = MatrixXd::Zero(rows, sectors);
+  MatrixXd& demand = work.base;
+  demand.setZero(rows, sectors);
   for (int s = 0; s < sectors; ++s) {
     for (int k = 0; k < countries; ++k) {
       demand(row_of(s, k, countries), s) =
@@ -116,8 +127,10 @@ DependencySolveReport solve_forward(const DependencyInputs& in, const MatrixXd& 
   }
   if (x.rows() != rows || x.cols() != sectors) x = demand;
 
-  MatrixXd used(rows, sectors);
-  MatrixXd next(rows, sectors);
+  MatrixXd& used = work.mixed;
+  MatrixXd& next = work.next;
+  used.resize(rows, sectors);
+  next.resize(rows, sectors);
   DependencySolveReport report;
   report.transposed = false;
   for (int iteration = 1; iteration <= kDependencyMaxIterations; ++iteration) {
@@ -153,6 +166,7 @@ struct TotalDependencySolver::Impl {
   MatrixXd mix;
   MatrixXd per_origin;              // warm start of the transposed solves
   std::vector<MatrixXd> per_buyer;  // warm starts of the forward solves, one per focus buyer
+  Workspace work;
 };
 
 TotalDependencySolver::TotalDependencySolver(int countries, int sectors, std::vector<int> focus)
@@ -189,7 +203,7 @@ DependencySolveReport TotalDependencySolver::solve(const DependencyInputs& in,
   const bool transposed =
       static_cast<std::size_t>(countries) <= self.focus.size() * static_cast<std::size_t>(sectors);
   if (transposed) {
-    DependencySolveReport report = solve_transposed(in, self.mix, self.per_origin);
+    DependencySolveReport report = solve_transposed(in, self.mix, self.per_origin, self.work);
     for (const int c : self.focus) {
       for (int s = 0; s < sectors; ++s) {
         for (int k = 0; k < countries; ++k) {
@@ -204,18 +218,21 @@ DependencySolveReport TotalDependencySolver::solve(const DependencyInputs& in,
     return report;
   }
 
+  std::vector<double>& value = self.work.value_added;
+  value.resize(static_cast<std::size_t>(sectors));
+  for (int s = 0; s < sectors; ++s) value[static_cast<std::size_t>(s)] = value_added(in, s);
   DependencySolveReport worst;
   worst.transposed = false;
   for (std::size_t f = 0; f < self.focus.size(); ++f) {
     const int c = self.focus[f];
     MatrixXd& x = self.per_buyer[f];
-    const DependencySolveReport report = solve_forward(in, self.mix, c, x);
+    const DependencySolveReport report = solve_forward(in, self.mix, c, x, self.work);
     if (report.iterations > worst.iterations) worst = report;
     for (int s = 0; s < sectors; ++s) {
       for (int k = 0; k < countries; ++k) {
         double sum = 0.0;
         for (int input = 0; input < sectors; ++input) {
-          sum += value_added(in, input) * x(row_of(input, k, countries), s);
+          sum += value[static_cast<std::size_t>(input)] * x(row_of(input, k, countries), s);
         }
         total_dependency[out_index(c, s, k)] = sum;
       }
@@ -228,7 +245,8 @@ std::vector<double> gross_requirements(const DependencyInputs& in, int buyer, in
   MatrixXd mix;
   build_mix(in, mix);
   MatrixXd x;
-  solve_forward(in, mix, buyer, x);
+  Workspace work;
+  solve_forward(in, mix, buyer, x, work);
   std::vector<double> out(static_cast<std::size_t>(in.countries) * static_cast<std::size_t>(in.sectors));
   for (int k = 0; k < in.countries; ++k) {
     for (int s = 0; s < in.sectors; ++s) {

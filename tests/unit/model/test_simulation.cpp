@@ -157,6 +157,8 @@ TEST_CASE("Simulation closes the gap to the target shortage by (1 - lambda) per 
   Simulation sim(b.build());
   run_to(sim, 20);
   CHECK(at(sim, Metric::Shortage, b, "C", "chips") == Approx(0.6).margin(1e-15));
+  // Price index with only the domestic option available: (0.4)^(1 / (1 - 3)).
+  CHECK(at(sim, Metric::PriceIndex, b, "C", "chips") == Approx(std::pow(0.4, -0.5)).epsilon(1e-14));
   // Target: domestic capped at 0.4; A's cap = avail (R e = 0.8) x S^ (0.6) = 0.48; U* = 0.12.
   const double target_shortage = 0.12;
   double gap = at(sim, Metric::Shortage, b, "C", "chips") - target_shortage;
@@ -168,6 +170,9 @@ TEST_CASE("Simulation closes the gap to the target shortage by (1 - lambda) per 
   }
   CHECK(at(sim, Metric::ShipperShare, b, "C", "chips", "H") ==
         Approx(at(sim, Metric::SupplierShare, b, "C", "chips", "A")).margin(1e-15));
+  // With the hub open: (0.4 + 0.6 R e psi^(1 - sigma))^(1 / (1 - sigma)), psi = 1.3.
+  const double open = std::pow(0.4 + 0.6 * 0.8 * std::pow(1.3, -2.0), -0.5);
+  CHECK(at(sim, Metric::PriceIndex, b, "C", "chips") == Approx(open).epsilon(1e-14));
 }
 
 TEST_CASE("Simulation forgets a lifted and re-imposed full control when nothing else moved",
