@@ -769,7 +769,7 @@ class SpecBuilder {
       }
       const EventTypeSpec* type = event_type(item, path, event);
       if (type == nullptr) {
-        check_.check_keys(item, kAnyEventObject, path);
+        check_.check_keys(item, kAnyEventObject, path, true);
         continue;
       }
       check_.check_keys(item, *type->object, path);
@@ -1094,7 +1094,7 @@ class SpecBuilder {
     rule.then.source = rule.source;
     const EventTypeSpec* type = event_type(*then, then_path, rule.then);
     if (type == nullptr) {
-      check_.check_keys(*then, kAnyThenObject, then_path);
+      check_.check_keys(*then, kAnyThenObject, then_path, true);
       return;
     }
     check_.check_keys(*then, *type->rule_object, then_path);

@@ -38,7 +38,8 @@ bool Checker::expect_list(const Node& node, std::string_view path) {
   return false;
 }
 
-void Checker::check_keys(const Node& map, const ObjectSpec& spec, std::string_view path) {
+void Checker::check_keys(const Node& map, const ObjectSpec& spec, std::string_view path,
+                         bool common_only) {
   const std::vector<std::string> keys = spec.keys();
   for (const MapEntry& entry : map.entries) {
     if (spec.find(entry.key) != nullptr) continue;
@@ -53,6 +54,7 @@ void Checker::check_keys(const Node& map, const ObjectSpec& spec, std::string_vi
     }
   };
   for (const FieldSpec& field : spec.common) require(field);
+  if (common_only) return;
   for (const FieldSpec& field : spec.specific) require(field);
 }
 

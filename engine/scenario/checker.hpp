@@ -41,8 +41,10 @@ class Checker {
 
   bool expect_map(const Node& node, std::string_view path);
   bool expect_list(const Node& node, std::string_view path);
-  /// Unknown keys (with a suggestion) and missing required keys of a map.
-  void check_keys(const Node& map, const ObjectSpec& spec, std::string_view path);
+  /// Unknown keys (with a suggestion) and missing required keys of a map. `common_only`: only
+  /// the shared keys are required (an event whose type is unknown).
+  void check_keys(const Node& map, const ObjectSpec& spec, std::string_view path,
+                  bool common_only = false);
   /// A present, non-null value, or nullptr.
   static const Node* value_of(const Node& map, std::string_view key);
 

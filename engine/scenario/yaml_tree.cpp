@@ -382,22 +382,26 @@ class TreeBuilder : public YAML::EventHandler {
   }
 
   void add_key(Frame& parent, const Node& key) {
+    const std::string where = path();
     parent.have_key = true;
     parent.key_loc = key.loc;
     parent.key = key.is_scalar() ? key.text : std::string{};
     if (!key.is_scalar() && !key.is_null()) {
-      diagnostics_.add("wrong-type", key.loc, path(),
+      diagnostics_.add("wrong-type", key.loc, where,
                        fmt::format("map key: expected a name, got {}", key.describe()));
       parent.skip_value = true;
       return;
     }
     if (const MapEntry* first = parent.node->find(parent.key); first != nullptr) {
-      std::string where = path();
-      diagnostics_.add("duplicate-key", key.loc, where,
+      diagnostics_.add("duplicate-key", key.loc, join_key(where, parent.key),
                        fmt::format("duplicate key '{}' in {} (first given at line {})", parent.key,
                                    where_text(where), first->key_loc.line));
       parent.skip_value = true;
     }
+  }
+
+  static std::string join_key(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
   }
 
   static std::string where_text(const std::string& path) {
@@ -608,18 +612,20 @@ NodePtr clone(const Node& node) {
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  // Optimal string alignment: a swap of two neighbours ("stpes") costs one edit, like a typo.
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {

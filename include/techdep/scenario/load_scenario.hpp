@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "techdep/core/error.hpp"
 #include "techdep/scenario/scenario_spec.hpp"
 
 namespace techdep {
