@@ -117,10 +117,11 @@ void compute_cell_targets(const CellTargetInputs& in, CellTargetScratch& scratch
     out.cap[k] = in.cap_scale[k] * availability(k) * scratch.trial_share[k];
 
     if (in.multiplier[k] > 0.0 && in.evasion[k] > 0.0) {
-      const double wedge = restriction_wedge(in.restriction[k], in.evasion[k], in.multiplier[k], -sigma);
-      out.reroute_share[k] =
-          wedge > 0.0 ? in.restriction[k] * in.evasion[k] * std::pow(in.multiplier[k], -sigma) / wedge
-                      : 0.0;
+      const double wedge =
+          restriction_wedge(in.restriction[k], in.evasion[k], in.multiplier[k], -sigma);
+      const double rerouted =
+          in.restriction[k] * in.evasion[k] * std::pow(in.multiplier[k], -sigma);
+      out.reroute_share[k] = wedge > 0.0 ? rerouted / wedge : 0.0;
     }
   }
 

@@ -32,7 +32,8 @@ void build_mix(const DependencyInputs& in, MatrixXd& mix) {
       const double served = 1.0 - in.shortage[cell];
       const bool none = !(served > 0.0);
       for (int k = 0; k < countries; ++k) {
-        const std::size_t idx = cell * static_cast<std::size_t>(countries) + static_cast<std::size_t>(k);
+        const std::size_t idx =
+            cell * static_cast<std::size_t>(countries) + static_cast<std::size_t>(k);
         mix(row_of(s, c, countries), k) = none ? in.initial_share[idx] : in.share[idx] / served;
       }
     }
@@ -57,6 +58,24 @@ double value_added(const DependencyInputs& in, int sector) {
       iterations, residual));
 }
 
+// Jacobi sweeps y <- base + G(y) until the sweep changes nothing beyond the tolerance;
+// `add_coupling(y, next)` adds G(y) to next (G or G^T, applied block by block).
+template <class AddCoupling>
+DependencySolveReport sweep_until_converged(const MatrixXd& base, MatrixXd& y, MatrixXd& next,
+                                            bool transposed, AddCoupling&& add_coupling) {
+  DependencySolveReport report;
+  report.transposed = transposed;
+  for (int iteration = 1; iteration <= kDependencyMaxIterations; ++iteration) {
+    next = base;
+    add_coupling(y, next);
+    report.residual = (next - y).cwiseAbs().maxCoeff();
+    report.iterations = iteration;
+    y.swap(next);
+    if (report.residual < kDependencyTolerance) return report;
+  }
+  throw_divergence(report.iterations, report.residual);
+}
+
 // Y = B + G^T Y, one column per origin k: Y[(s, j), k] is the value added by k per unit of j's
 // output of s. G^T Y = sum over s' of a[s'][s] * (mix_{s'} Y_{s'}).
 // Work matrices kept between calls, so a step allocates nothing once they are sized.
@@ -79,18 +98,13 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, const MatrixX
   if (y.rows() != rows || y.cols() != countries) y = base;
 
   MatrixXd& mixed = work.mixed;
-  MatrixXd& next = work.next;
   mixed.resize(rows, countries);
-  next.resize(rows, countries);
-  DependencySolveReport report;
-  report.transposed = true;
-  for (int iteration = 1; iteration <= kDependencyMaxIterations; ++iteration) {
+  auto add_coupling = [&](const MatrixXd& current, MatrixXd& next) {
     for (int s = 0; s < sectors; ++s) {
       mixed.middleRows(row_of(s, 0, countries), countries).noalias() =
           mix.middleRows(row_of(s, 0, countries), countries) *
-          y.middleRows(row_of(s, 0, countries), countries);
+          current.middleRows(row_of(s, 0, countries), countries);
     }
-    next = base;
     for (int s = 0; s < sectors; ++s) {
       for (int input = 0; input < sectors; ++input) {
         const double a = coefficient(in, input, s);
@@ -99,12 +113,8 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, const MatrixX
             a * mixed.middleRows(row_of(input, 0, countries), countries);
       }
     }
-    report.residual = (next - y).cwiseAbs().maxCoeff();
-    report.iterations = iteration;
-    y.swap(next);
-    if (report.residual < kDependencyTolerance) return report;
-  }
-  throw_divergence(report.iterations, report.residual);
+  };
+  return sweep_until_converged(base, y, work.next, true, add_coupling);
 }
 
 // X = F + G X for one buyer, one column per demanded sector: X[(s', k), s0] is the output of s'
@@ -128,33 +138,24 @@ DependencySolveReport solve_forward(const DependencyInputs& in, const MatrixXd& 
   if (x.rows() != rows || x.cols() != sectors) x = demand;
 
   MatrixXd& used = work.mixed;
-  MatrixXd& next = work.next;
   used.resize(rows, sectors);
-  next.resize(rows, sectors);
-  DependencySolveReport report;
-  report.transposed = false;
-  for (int iteration = 1; iteration <= kDependencyMaxIterations; ++iteration) {
+  auto add_coupling = [&](const MatrixXd& current, MatrixXd& next) {
     used.setZero();
     for (int input = 0; input < sectors; ++input) {
       for (int s = 0; s < sectors; ++s) {
         const double a = coefficient(in, input, s);
         if (a == 0.0) continue;
         used.middleRows(row_of(input, 0, countries), countries) +=
-            a * x.middleRows(row_of(s, 0, countries), countries);
+            a * current.middleRows(row_of(s, 0, countries), countries);
       }
     }
-    next = demand;
     for (int input = 0; input < sectors; ++input) {
       next.middleRows(row_of(input, 0, countries), countries).noalias() +=
           mix.middleRows(row_of(input, 0, countries), countries).transpose() *
           used.middleRows(row_of(input, 0, countries), countries);
     }
-    report.residual = (next - x).cwiseAbs().maxCoeff();
-    report.iterations = iteration;
-    x.swap(next);
-    if (report.residual < kDependencyTolerance) return report;
-  }
-  throw_divergence(report.iterations, report.residual);
+  };
+  return sweep_until_converged(demand, x, work.next, false, add_coupling);
 }
 
 }  // namespace
@@ -247,10 +248,11 @@ std::vector<double> gross_requirements(const DependencyInputs& in, int buyer, in
   MatrixXd x;
   Workspace work;
   solve_forward(in, mix, buyer, x, work);
-  std::vector<double> out(static_cast<std::size_t>(in.countries) * static_cast<std::size_t>(in.sectors));
+  const auto sectors = static_cast<std::size_t>(in.sectors);
+  std::vector<double> out(static_cast<std::size_t>(in.countries) * sectors);
   for (int k = 0; k < in.countries; ++k) {
     for (int s = 0; s < in.sectors; ++s) {
-      out[static_cast<std::size_t>(k) * static_cast<std::size_t>(in.sectors) + static_cast<std::size_t>(s)] =
+      out[static_cast<std::size_t>(k) * sectors + static_cast<std::size_t>(s)] =
           x(row_of(s, k, in.countries), sector);
     }
   }

@@ -423,7 +423,8 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
       const double gap = std::max(0.0, targets.domestic_demand[cell] - cap);
       const double talent_factor =
           sec.talent_intensity == 0.0 ? 1.0 : std::pow(talent_ratio, sec.talent_intensity);
-      const double growth = sec.capacity_growth * (policy.investment[cell] + sec.demand_pull * gap) *
+      const double drive = policy.investment[cell] + sec.demand_pull * gap;
+      const double growth = sec.capacity_growth * drive *
                                 talent_factor * targets.input_availability[cell] * (1.0 - cap) +
                             transfer;
       // Only capability idle beyond the initial slack erodes: a world at rest stays at rest.
@@ -475,8 +476,8 @@ void update_talent(const ScenarioSpec& spec, const Parameters& params, const Pol
     const double talent = state.talent[c];
     const std::span<double> diaspora_row(state.diaspora.data() + c * cn, cn);
 
-    const double base_hazard =
-        std::clamp((params.base_emigration[c] + params.sanction_push[c] * pressure) * stay, 0.0, 1.0);
+    const double base_rate = params.base_emigration[c] + params.sanction_push[c] * pressure;
+    const double base_hazard = std::clamp(base_rate * stay, 0.0, 1.0);
     double hazard_left = 1.0 - base_hazard;
     double leavers = talent * base_hazard;
     send_leavers(country.attraction, c, leavers, diaspora_row, scratch.talent_flow);

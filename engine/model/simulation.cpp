@@ -84,7 +84,8 @@ struct Simulation::Impl {
   [[noreturn]] void fail(Phase phase, std::string_view quantity, const std::string& entity,
                          double value, std::string_view expected) const;
   void check_finite(Phase phase, std::string_view quantity, std::span<const double> values,
-                    std::string (Impl::*name)(std::size_t) const, bool allow_infinite = false) const;
+                    std::string (Impl::*name)(std::size_t) const,
+                    bool allow_infinite = false) const;
   void check_unit(Phase phase, std::string_view quantity, std::vector<double>& values,
                   std::string (Impl::*name)(std::size_t) const);
   std::string country_name(std::size_t c) const { return spec.countries[c].id; }
@@ -154,7 +155,9 @@ void Simulation::Impl::check(Phase phase) {
         for (const double v : {sec.elasticity, sec.adjustment, sec.capacity_growth,
                                sec.depreciation, sec.talent_intensity, sec.security_sensitivity,
                                sec.demand_pull, sec.learning}) {
-          if (!std::isfinite(v)) fail(phase, "sector parameter", sector_name(s), v, "a finite value");
+          if (!std::isfinite(v)) {
+            fail(phase, "sector parameter", sector_name(s), v, "a finite value");
+          }
         }
       }
       if (!std::isfinite(params.reroute_markup)) {
@@ -267,7 +270,8 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   }
   if (dependency_wanted && spec.outputs.countries.empty()) focus.clear();
   if (!dependency_wanted && rules_read_it) {
-    focus.erase(focus.begin(), focus.begin() + static_cast<std::ptrdiff_t>(spec.outputs.countries.size()));
+    const auto outputs = static_cast<std::ptrdiff_t>(spec.outputs.countries.size());
+    focus.erase(focus.begin(), focus.begin() + outputs);
   }
   std::sort(focus.begin(), focus.end());
   focus.erase(std::unique(focus.begin(), focus.end()), focus.end());

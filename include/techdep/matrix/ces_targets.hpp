@@ -29,7 +29,8 @@ struct CellTargetInputs {
   std::span<const double> restriction; ///< R, 0 for the domestic option
   std::span<const double> evasion;     ///< e
   std::span<const double> multiplier;  ///< reroute psi >= 1, or 0 when no route exists
-  std::span<const double> cap_scale;   ///< calibration factor >= 1 of restricted caps (docs/model.md)
+  std::span<const double> cap_scale;   ///< calibration factor >= 1 of restricted caps
+                                       ///< (docs/model.md, "caps at t = 0")
   double capability_effective = 1.0;   ///< CapEff = Cap * In
   double mandate = 0.0;                ///< M
 };

@@ -22,7 +22,7 @@ struct DependencyInputs {
 
 /// How the last solve went.
 struct DependencySolveReport {
-  bool transposed = true;  ///< per-origin transposed solves (true) or per-focus-buyer forward solves
+  bool transposed = true;  ///< per-origin transposed solves, or per-focus-buyer forward solves
   int iterations = 0;      ///< sweeps of the largest solve
   double residual = 0.0;   ///< infinity norm of the last residual
 };
