@@ -433,3 +433,52 @@ TEST_CASE("Simulation gives bitwise identical metrics for the same spec, side by
   CHECK(alone.metrics().emigrants[static_cast<std::size_t>(b.country("RUS"))] > 0.0);
   CHECK(alone.metrics().value(Metric::ReroutedShare, b.country("RUS"), b.sector("chips"), 0) > 0.0);
 }
+
+TEST_CASE("Simulation moves talent by hazard, destinations and returns as worked by hand",
+          "[model]") {
+  SpecBuilder b({"R", "K"}, {"chips"}, 4);
+  b.country_params("R").talent = 1000.0;
+  b.country_params("R").return_rate = 0.5;
+  b.country_params("K").talent = 500.0;
+  const int wave = b.add_event(EventType::EmigrationWave, "wave", 0, {}, {"R"});
+  b.event(wave).rate = 0.1;
+  b.event(wave).end_step = 2;
+  b.event(wave).destinations = {0.0, 1.0};
+  Simulation sim(b.build());
+  auto country = [&](Metric m, const char* c) { return sim.metrics().value(m, b.country(c), 0, 0); };
+  sim.step();  // 100 leave for K
+  CHECK(country(Metric::Talent, "R") == Approx(900.0).epsilon(1e-15));
+  CHECK(country(Metric::Talent, "K") == Approx(600.0).epsilon(1e-15));
+  sim.step();  // 50 of the 100 return, then 10% of 900 leave
+  CHECK(country(Metric::Talent, "R") == Approx(860.0).epsilon(1e-15));
+  CHECK(country(Metric::Talent, "K") == Approx(640.0).epsilon(1e-15));
+  CHECK(country(Metric::Emigrants, "R") == Approx(190.0).epsilon(1e-15));
+  CHECK(country(Metric::Returns, "R") == Approx(50.0).epsilon(1e-15));
+  CHECK(country(Metric::Diaspora, "R") == Approx(140.0).epsilon(1e-15));
+  sim.step();  // the wave has ended: half of the 140 return
+  CHECK(country(Metric::Talent, "R") == Approx(930.0).epsilon(1e-15));
+  CHECK(country(Metric::Diaspora, "R") == Approx(70.0).epsilon(1e-15));
+}
+
+TEST_CASE("Simulation applies a cyber incident's capacity hit once and its distrust while "
+          "active", "[model]") {
+  SpecBuilder b({"C", "A"}, {"chips"}, 30);
+  b.sector_params("chips").security_sensitivity = 1.0;
+  b.supply("C", "chips", {{"C", 0.5}, {"A", 0.5}}).capability("C", "chips", 0.8);
+  const int incident = b.add_event(EventType::CyberIncident, "hack", 3, {"A"}, {"C"});
+  b.event(incident).distrust = 1.0;
+  b.event(incident).capacity_hit = 0.5;
+  Simulation sim(b.build());
+  run_to(sim, 3);
+  CHECK(at(sim, Metric::Capacity, b, "C", "chips") == 0.8);
+  sim.step();
+  CHECK(at(sim, Metric::Capacity, b, "C", "chips") == Approx(0.4).epsilon(1e-15));
+  // The domestic share is cut to the new capability at once.
+  CHECK(at(sim, Metric::DomesticShare, b, "C", "chips") <= 0.4);
+  run_to(sim, 30);
+  CHECK(at(sim, Metric::Capacity, b, "C", "chips") == Approx(0.4).epsilon(1e-15));
+  // Distrust doubles A's effective price: target 0.5 x 2^-3 / (0.5 x 2^-3 + 0.5) = 1/9, but the
+  // domestic option is capped at 0.4, so A takes the rest: 0.6.
+  CHECK(at(sim, Metric::SupplierShare, b, "C", "chips", "A") == Approx(0.6).margin(1e-3));
+  CHECK(at(sim, Metric::PriceIndex, b, "C", "chips") > 1.0);
+}
