@@ -87,7 +87,7 @@ TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cl
   CHECK(timeseries.rfind("scenario,point,replicate,step,date,country,sector,partner,metric,value\n",
                          0) == 0);
   CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,0,2021-01,EST,chips,,domestic_share,0.1\n"));
-  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,24,2022-12,EST,chips,WST,supplier_share,"));
+  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,24,2023-01,EST,chips,WST,supplier_share,"));
 
   const nlohmann::json manifest = nlohmann::json::parse(read_text(out / "manifest.json"));
   CHECK(manifest["status"] == "completed");
@@ -173,8 +173,12 @@ TEST_CASE("CLI resolve, schema, init and params print usable documents", "[cli]"
 
   const TempDir dir;
   const fs::path starter = dir.path() / "starter.yaml";
-  const auto init = run_cli("init minimal > '" + starter.string() + "'");
+  const auto init = run_cli("init minimal");
   CHECK(init.exit_code == 0);
+  {
+    std::ofstream stream(starter);
+    stream << init.out;
+  }
   CHECK(run_cli("validate '" + starter.string() + "'").exit_code == 0);
   CHECK(run_cli("init no-such-template").exit_code == 2);
 
