@@ -206,3 +206,23 @@ TEST_CASE("Every shipped scenario validates", "[cli][scenarios]") {
   }
   CHECK(checked >= 1);
 }
+
+TEST_CASE("CLI network prints the supply network and the minimum cut", "[cli]") {
+  const auto text = run_cli("network " + kTiny +
+                            " --at 2021-12 --sector chips --suppliers west --target EST");
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("chips network at 2021-12 (step 11)"));
+  // The West is the only foreign supplier: the cut is its one edge, of the same weight.
+  CHECK_THAT(text.out, Catch::Contains("minimum cut: capacity 0.1790 over 1 edge(s)"));
+  CHECK_THAT(text.out, Catch::Contains("WST -> EST (0.1790)"));
+
+  const auto dot = run_cli("network " + kTiny + " --at 3 --sector chips --format dot");
+  CHECK(dot.exit_code == 0);
+  CHECK(dot.out.rfind("digraph", 0) == 0);
+  const auto graphml = run_cli("network " + kTiny + " --at 3 --sector chips --format graphml");
+  CHECK_THAT(graphml.out, Catch::Contains("<graphml"));
+
+  CHECK(run_cli("network " + kTiny + " --at 2021-12 --sector nuts").exit_code == 2);
+  CHECK(run_cli("network " + kTiny + " --at 2031-01 --sector chips").exit_code == 2);
+  CHECK(run_cli("network " + kTiny + " --at 3 --sector chips --target EST").exit_code == 2);
+}

@@ -1,0 +1,73 @@
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "techdep/app/run.hpp"
+
+namespace techdep::cli {
+
+std::vector<Override> to_overrides(const std::vector<std::string>& texts) {
+  std::vector<Override> overrides;
+  for (const std::string& text : texts) overrides.push_back({text});
+  return overrides;
+}
+
+void print_error(const std::string& message) { fmt::print(stderr, "{}\n", message); }
+
+namespace {
+
+struct RunFlags {
+  RunRequest request;
+  std::vector<std::string> sets;
+  std::string format = "long";
+  std::string out;
+  std::uint64_t seed = 0;
+  CLI::Option* seed_option = nullptr;
+};
+
+int run_command(RunFlags& flags, const CommandContext& context) {
+  RunRequest& request = flags.request;
+  request.overrides = to_overrides(flags.sets);
+  if (*flags.seed_option) request.seed = flags.seed;
+  if (!flags.out.empty()) request.out_dir = std::filesystem::path(flags.out);
+  request.format = flags.format == "wide"   ? OutputFormat::Wide
+                   : flags.format == "both" ? OutputFormat::Both
+                                            : OutputFormat::Long;
+  request.argv = context.argv;
+  request.interrupt = context.interrupt;
+  const RunOutcome outcome = run_scenario(request);
+  fmt::print("{}", outcome.summary);
+  if (outcome.status == RunStatus::Interrupted) {
+    print_error(fmt::format("interrupted after step {}: partial outputs in {}", outcome.steps_done,
+                            outcome.run_dir.string()));
+    return exit_code::kInterrupted;
+  }
+  fmt::print("OK: {} steps, {} rows -> {}\n", outcome.steps_done, outcome.timeseries_rows,
+             outcome.run_dir.string());
+  return exit_code::kOk;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, CommandContext& context) {
+  auto flags = std::make_shared<RunFlags>();
+  flags->request.threads = context.default_threads;
+  CLI::App* run = app.add_subcommand("run", "Run a scenario and write a run folder");
+  run->add_option("scenario", flags->request.scenario_path, "Scenario YAML file")->required();
+  run->add_option("--set", flags->sets, "Override a scenario value: PATH=VALUE (repeatable)");
+  flags->seed_option = run->add_option("--seed", flags->seed, "Base seed (default: scenario)");
+  run->add_option("--out", flags->out, "Run folder to create (must not exist)");
+  run->add_option("--format", flags->format, "Time-series layout")
+      ->check(CLI::IsMember({"long", "wide", "both"}));
+  run->add_flag("--check", flags->request.check_invariants,
+                "Check model invariants after every phase");
+  run->add_option("--threads", flags->request.threads,
+                  "Worker threads (results do not depend on it)")
+      ->check(CLI::Range(1, 1024));
+  run->callback([flags, &context] { context.exit_code = run_command(*flags, context); });
+}
+
+}  // namespace techdep::cli

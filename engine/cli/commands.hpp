@@ -1,0 +1,33 @@
+#pragma once
+// Each subcommand lives in its own file and registers itself on the CLI11 app; its callback
+// runs the command and stores the exit code. main.cpp only parses and maps exceptions.
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "techdep/scenario/load_scenario.hpp"
+
+namespace techdep::cli {
+
+struct CommandContext {
+  int exit_code = 0;
+  int default_threads = 1;
+  std::vector<std::string> argv;
+  const std::atomic<bool>* interrupt = nullptr;  ///< set by SIGINT/SIGTERM
+};
+
+void add_run_command(CLI::App& app, CommandContext& context);
+void add_scenario_commands(CLI::App& app, CommandContext& context);  ///< validate, resolve, schema, init, params
+void add_whatif_commands(CLI::App& app, CommandContext& context);    ///< compare, explain
+void add_network_command(CLI::App& app, CommandContext& context);
+
+/// `--set` texts as loader overrides.
+std::vector<Override> to_overrides(const std::vector<std::string>& texts);
+
+/// Prints a line to stderr (messages never go to stdout, which carries data).
+void print_error(const std::string& message);
+
+}  // namespace techdep::cli
