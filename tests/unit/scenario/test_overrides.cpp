@@ -152,7 +152,7 @@ TEST_CASE("resolved yaml rewrites the facts path and inlines csv rows", "[scenar
   CHECK(tables.find("    inputs:\n      y: 0.1\n") != std::string::npos);
 }
 
-TEST_CASE("--set applies before validation and shows in the resolved yaml", "[scenario]") {
+TEST_CASE("Overrides from --set apply before validation and shows in the resolved yaml", "[scenario]") {
   const LoadedScenario loaded = load_scenario(data_path("base.yaml"), with({"seed=99"}));
   CHECK(loaded.spec.seed == 99);
   CHECK(loaded.resolved_yaml(".").find("\nseed: 99\n") != std::string::npos);
