@@ -17,10 +17,6 @@ namespace techdep {
 namespace fs = std::filesystem;
 
 SeriesTable simulate_series(const ScenarioSpec& spec, int threads) {
-  if (spec.mode == Mode::Agents) {
-    throw UsageError(fmt::format("{}: mode 'agents' is not available in this build yet",
-                                 spec.name));
-  }
   const std::vector<SeriesKey> keys = selected_series(spec);
   SeriesTable table;
   table.names.reserve(keys.size());

@@ -118,9 +118,6 @@ double evaluate(const ScenarioSpec& spec, const Target& target) {
 ExplainOutcome explain_scenario(const ExplainRequest& request) {
   const LoadedScenario loaded = load_scenario_or_run(request.scenario, request.overrides);
   ScenarioSpec spec = loaded.spec;
-  if (spec.mode == Mode::Agents) {
-    throw UsageError("explain: mode 'agents' is not available in this build yet");
-  }
   // Outputs do not matter for one metric; total dependency must still be computed if asked.
   const Target target = resolve_target(spec, request);
   spec.outputs.metrics = {target.metric};

@@ -191,11 +191,6 @@ RunOutcome run_scenario(const RunRequest& request) {
   LoadedScenario loaded = load_scenario(request.scenario_path, load_options);
   ScenarioSpec& spec = loaded.spec;
   if (request.seed) spec.seed = *request.seed;
-  if (spec.mode == Mode::Agents) {
-    throw UsageError(fmt::format(
-        "{}: mode 'agents' is not available in this build yet; run it with --set mode=aggregate",
-        request.scenario_path));
-  }
   const double load_seconds = seconds_since(started);
 
   const fs::path run_dir = request.out_dir ? *request.out_dir : default_run_dir("runs", spec.name);
@@ -291,12 +286,16 @@ RunOutcome run_scenario(const RunRequest& request) {
       {"scenario", {{"name", spec.name}, {"file", request.scenario_path}}},
       {"inputs", inputs},
       {"resolved_scenario_sha256", sha256_hex(resolved)},
-      {"mode", "aggregate"},
+      {"mode", spec.mode == Mode::Agents ? "agents" : "aggregate"},
       {"base_seed", spec.seed},
-      {"seed_rule", "aggregate mode draws no random numbers; the seed is recorded for replay"},
+      {"seed_rule",
+       spec.mode == Mode::Agents
+           ? "run seed = run_seed(base_seed, replicate, point); every population draws from "
+             "Philox4x32-10 streams keyed by (run seed, population, country, sector)"
+           : "aggregate mode draws no random numbers; the seed is recorded for replay"},
       {"runs", Json::array({{{"point", 0},
                              {"replicate", 0},
-                             {"seed", spec.seed},
+                             {"seed", simulation.run_seed()},
                              {"status", status_name(status)},
                              {"steps_done", simulation.step_index()}}})},
       {"timings_s",

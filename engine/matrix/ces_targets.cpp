@@ -133,17 +133,26 @@ void compute_cell_targets(const CellTargetInputs& in, CellTargetScratch& scratch
       water_fill(scratch.weight, scratch.trial_cap, 1.0, scratch.trial_share, scratch.fixed);
   out.domestic_demand = std::max(in.mandate, scratch.trial_share[dom] + unserved_uncapped);
 
-  const double unserved = water_fill(scratch.weight, out.cap, 1.0, out.target, scratch.fixed);
-  out.target[dom] += std::clamp(in.capability_effective - out.target[dom], 0.0, unserved);
+  capped_targets(scratch.weight, out.cap, in.domestic, in.mandate, out.target,
+                 scratch.trial_weight, scratch.fixed);
+}
 
-  const double floor = std::min(in.mandate, in.capability_effective);
-  if (out.target[dom] < floor) {
+void capped_targets(std::span<const double> weights, std::span<const double> caps, int domestic,
+                    double mandate, std::span<double> target, std::span<double> trial_weight,
+                    std::span<unsigned char> fixed) {
+  const std::size_t n = weights.size();
+  const auto dom = static_cast<std::size_t>(domestic);
+  const double capability_effective = caps[dom];
+  const double unserved = water_fill(weights, caps, 1.0, target, fixed);
+  target[dom] += std::clamp(capability_effective - target[dom], 0.0, unserved);
+
+  const double floor = std::min(mandate, capability_effective);
+  if (target[dom] < floor) {
     // The mandate fixes the domestic share; the foreign options share what is left, caps intact.
-    for (std::size_t i = 0; i < n; ++i) scratch.trial_weight[i] = scratch.weight[i];
-    scratch.trial_weight[dom] = 0.0;
-    const double left =
-        water_fill(scratch.trial_weight, out.cap, 1.0 - floor, out.target, scratch.fixed);
-    out.target[dom] = floor + std::clamp(in.capability_effective - floor, 0.0, left);
+    for (std::size_t i = 0; i < n; ++i) trial_weight[i] = weights[i];
+    trial_weight[dom] = 0.0;
+    const double left = water_fill(trial_weight, caps, 1.0 - floor, target, fixed);
+    target[dom] = floor + std::clamp(capability_effective - floor, 0.0, left);
   }
 }
 

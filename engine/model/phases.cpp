@@ -439,10 +439,27 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
   state.capability.swap(scratch.capability_next);
 }
 
+double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params,
+                              const Policy& policy, const ModelState& state, CountryId country) {
+  const CountrySpec& info = spec.countries[static_cast<std::size_t>(country)];
+  const int sectors = spec.sector_count();
+  double pressure = 0.0;
+  for (SectorId s = 0; s < sectors; ++s) {
+    double exposure = state.shortage[spec.cell_index(country, s)];
+    for (CountryId k = 0; k < spec.country_count(); ++k) {
+      const std::size_t i = spec.supply_index(country, s, k);
+      exposure += spec.supply[i] * policy.restriction[i];
+    }
+    pressure += sector_weight(info, s, sectors) * exposure;
+  }
+  const auto c = static_cast<std::size_t>(country);
+  const double base_rate = params.base_emigration[c] + params.sanction_push[c] * pressure;
+  return std::clamp(base_rate * (1.0 - policy.exit_restriction[c]), 0.0, 1.0);
+}
+
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                    std::span<const EventSpec> events, ModelState& state, Scratch& scratch) {
   const auto cn = spec.countries.size();
-  const int sectors = spec.sector_count();
   scratch.talent_flow.assign(cn, 0.0);
 
   // Returns come from the diaspora at the start of the step, before this step's leavers join it.
@@ -462,40 +479,16 @@ void update_talent(const ScenarioSpec& spec, const Parameters& params, const Pol
 
   for (std::size_t c = 0; c < cn; ++c) {
     const CountrySpec& country = spec.countries[c];
-    const auto cid = static_cast<CountryId>(c);
-    double pressure = 0.0;
-    for (SectorId s = 0; s < sectors; ++s) {
-      double exposure = state.shortage[spec.cell_index(cid, s)];
-      for (CountryId k = 0; k < spec.country_count(); ++k) {
-        const std::size_t i = spec.supply_index(cid, s, k);
-        exposure += spec.supply[i] * policy.restriction[i];
-      }
-      pressure += sector_weight(country, s, sectors) * exposure;
-    }
-    const double stay = 1.0 - policy.exit_restriction[c];
     const double talent = state.talent[c];
     const std::span<double> diaspora_row(state.diaspora.data() + c * cn, cn);
-
-    const double base_rate = params.base_emigration[c] + params.sanction_push[c] * pressure;
-    const double base_hazard = std::clamp(base_rate * stay, 0.0, 1.0);
-    double hazard_left = 1.0 - base_hazard;
-    double leavers = talent * base_hazard;
-    send_leavers(country.attraction, c, leavers, diaspora_row, scratch.talent_flow);
-    for (std::size_t e = 0; e < events.size(); ++e) {
-      const EventSpec& event = events[e];
-      const double strength = policy.event_strength[e];
-      if (event.type != EventType::EmigrationWave || strength <= 0.0) continue;
-      if (std::find(event.to.begin(), event.to.end(), cid) == event.to.end()) continue;
-      // Hazards add but never take more than everyone.
-      const double hazard = std::min(hazard_left, event.rate * strength * stay);
-      hazard_left -= hazard;
-      const double wave_leavers = talent * hazard;
-      leavers += wave_leavers;
-      const std::span<const double> weights =
-          event.destinations.empty() ? std::span<const double>(country.attraction)
-                                     : std::span<const double>(event.destinations);
-      send_leavers(weights, c, wave_leavers, diaspora_row, scratch.talent_flow);
-    }
+    double leavers = 0.0;
+    for_each_emigration_channel(
+        spec, params, policy, events, state, static_cast<CountryId>(c),
+        [&](double hazard, std::span<const double> weights) {
+          const double channel_leavers = talent * hazard;
+          leavers += channel_leavers;
+          send_leavers(weights, c, channel_leavers, diaspora_row, scratch.talent_flow);
+        });
     state.emigrants[c] += leavers;
     const double initial = country.talent;
     scratch.talent_flow[c] += params.training_rate[c] * std::max(0.0, initial - talent) - leavers;

@@ -2,6 +2,7 @@
 // The named phases of one step (model.md section 5), as free functions over explicit inputs and
 // outputs. The Simulation calls them in order; tests may call them one by one.
 
+#include <algorithm>
 #include <span>
 
 #include "model/model_state.hpp"
@@ -52,6 +53,35 @@ void update_shares(const ScenarioSpec& spec, const Parameters& params, const Tar
 void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                        std::span<const EventSpec> events, const Targets& targets,
                        ModelState& state, Scratch& scratch);
+
+/// Phase 6: the base emigration hazard of a country, `(h0 + theta pressure)(1 - x)` in [0, 1].
+double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params,
+                              const Policy& policy, const ModelState& state, CountryId country);
+
+/// Phase 6: calls fn(hazard, destination weights) for the base hazard (the country's attraction)
+/// and for every active emigration wave of the country (its destinations, or the attraction).
+/// Hazards add but never take more than everyone: together they are at most 1. Aggregate and
+/// agent mode share it, so both read the same hazards.
+template <class Fn>
+void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& params,
+                                 const Policy& policy, std::span<const EventSpec> events,
+                                 const ModelState& state, CountryId country, Fn&& fn) {
+  const CountrySpec& info = spec.countries[static_cast<std::size_t>(country)];
+  const double stay = 1.0 - policy.exit_restriction[static_cast<std::size_t>(country)];
+  const double base = base_emigration_hazard(spec, params, policy, state, country);
+  double hazard_left = 1.0 - base;
+  fn(base, std::span<const double>(info.attraction));
+  for (std::size_t e = 0; e < events.size(); ++e) {
+    const EventSpec& event = events[e];
+    const double strength = policy.event_strength[e];
+    if (event.type != EventType::EmigrationWave || strength <= 0.0) continue;
+    if (std::find(event.to.begin(), event.to.end(), country) == event.to.end()) continue;
+    const double hazard = std::min(hazard_left, event.rate * strength * stay);
+    hazard_left -= hazard;
+    fn(hazard, event.destinations.empty() ? std::span<const double>(info.attraction)
+                                          : std::span<const double>(event.destinations));
+  }
+}
 
 /// Phase 6. Emigration, returns and training.
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,

@@ -9,9 +9,11 @@
 
 #include <fmt/format.h>
 
+#include "model/agents.hpp"
 #include "model/model_state.hpp"
 #include "model/phases.hpp"
 #include "techdep/core/error.hpp"
+#include "techdep/core/rng.hpp"
 #include "techdep/matrix/ces_targets.hpp"
 #include "techdep/matrix/total_dependency.hpp"
 
@@ -53,6 +55,7 @@ bool metric_selected(const OutputSpec& outputs, Metric metric) {
 struct Simulation::Impl {
   ScenarioSpec spec;
   SimulationOptions options;
+  std::uint64_t seed = 0;  // run_seed(spec.seed, replicate, point)
   bool checks = false;
   int step = 0;
   std::vector<EventSpec> events;  // the spec's, then those rules fired
@@ -69,6 +72,7 @@ struct Simulation::Impl {
   std::optional<TotalDependencySolver> dependency;
   std::vector<RuleFiring> firings;
   std::vector<int> last_fired;  // per rule, -1 never
+  std::optional<detail::AgentPopulations> agents;  // agent mode only
 
   Impl(const ScenarioSpec& scenario, SimulationOptions opts);
   void calibrate();
@@ -206,8 +210,9 @@ void Simulation::Impl::check(Phase phase) {
 }
 
 Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
-    : spec(scenario), options(opts), checks(opts.check_invariants || kAlwaysCheck),
-      events(scenario.events) {
+    : spec(scenario), options(opts),
+      seed(techdep::run_seed(scenario.seed, opts.replicate, opts.point)),
+      checks(opts.check_invariants || kAlwaysCheck), events(scenario.events) {
   const std::size_t cn = spec.countries.size();
   const std::size_t sn = spec.sectors.size();
   const std::size_t flows = cn * sn * cn;
@@ -285,6 +290,7 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   detail::update_routes(spec, params, policy, routes, routes_version);
   check(Phase::Routes);
   calibrate();
+  if (spec.mode == Mode::Agents) agents = detail::make_agent_populations(spec, seed);
   record_metrics();
   check(Phase::Metrics);
 }
@@ -364,11 +370,21 @@ void Simulation::Impl::run_step() {
   check(Phase::Routes);
   detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
   check(Phase::Targets);
-  detail::update_shares(spec, params, targets, state);
+  if (agents) {
+    detail::update_firm_shares(spec, params, policy, routes, calibration, targets, step,
+                               options.threads, *agents, state);
+  } else {
+    detail::update_shares(spec, params, targets, state);
+  }
   check(Phase::Shares);
   detail::update_capability(spec, params, policy, events, targets, state, scratch);
   check(Phase::Capability);
-  detail::update_talent(spec, params, policy, events, state, scratch);
+  if (agents) {
+    detail::update_worker_talent(spec, params, policy, events, step, options.threads, *agents,
+                                 state);
+  } else {
+    detail::update_talent(spec, params, policy, events, state, scratch);
+  }
   check(Phase::Talent);
   ++step;
   record_metrics();
@@ -427,6 +443,7 @@ void Simulation::step() { impl_->run_step(); }
 const MetricsFrame& Simulation::metrics() const { return impl_->frame; }
 const std::vector<RuleFiring>& Simulation::rule_firings() const { return impl_->firings; }
 const ScenarioSpec& Simulation::spec() const { return impl_->spec; }
+std::uint64_t Simulation::run_seed() const { return impl_->seed; }
 
 SupplyNetwork Simulation::supply_network(SectorId sector) const {
   const Impl& self = *impl_;

@@ -100,6 +100,7 @@ class SpecBuilder {
     check_.check_keys(root, kScenarioObject, "");
     read_header(root);
     read_time(root);
+    read_agents(root);
     collect_ids(root);
     read_blocs(root);
     read_countries(root);
@@ -150,6 +151,38 @@ class SpecBuilder {
       spec_.reroute_markup =
           check_.number(*markup, "reroute_markup", kScenarioObject.find("reroute_markup")->range)
               .value_or(0.3);
+    }
+  }
+
+  void read_agents(const Node& root) {
+    const Node* agents = Checker::value_of(root, "agents");
+    if (agents == nullptr || !check_.expect_map(*agents, "agents")) return;
+    check_.check_keys(*agents, kAgentsObject, "agents");
+    AgentsSpec& spec = spec_.agents;
+    const auto count = [&](std::string_view key, int fallback) {
+      const Node* given = Checker::value_of(*agents, key);
+      if (given == nullptr) return fallback;
+      const auto value =
+          check_.integer(*given, join_path("agents", key), kAgentsObject.find(key)->range);
+      return value ? static_cast<int>(*value) : fallback;
+    };
+    const auto number = [&](std::string_view key) {
+      return check_.field_number(*agents, kAgentsObject, key, "agents", 1);
+    };
+    spec.firms_per_cell = count("firms_per_cell", spec.firms_per_cell);
+    spec.workers_per_country = count("workers_per_country", spec.workers_per_country);
+    spec.firm_size_shape = number("firm_size_shape");
+    spec.review_spread = number("review_spread");
+    spec.risk_aversion_spread = number("risk_aversion_spread");
+    spec.skill_effect = number("skill_effect");
+    spec.remote_share = number("remote_share");
+    spec.remote_effect = number("remote_effect");
+    spec.family_share = number("family_share");
+    spec.family_effect = number("family_effect");
+    spec.network_weight = number("network_weight");
+    if (const Node* heterogeneity = Checker::value_of(*agents, "heterogeneity")) {
+      spec.heterogeneity =
+          check_.boolean(*heterogeneity, "agents.heterogeneity").value_or(spec.heterogeneity);
     }
   }
 

@@ -105,6 +105,7 @@ struct EventTypeSpec {
 
 extern const ObjectSpec kScenarioObject;
 extern const ObjectSpec kTimeObject;
+extern const ObjectSpec kAgentsObject;
 extern const ObjectSpec kCountryObject;
 extern const ObjectSpec kSectorObject;
 extern const ObjectSpec kTablesObject;

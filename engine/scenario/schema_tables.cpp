@@ -392,6 +392,53 @@ constexpr std::array kOutputsFields{
               .meaning = "record every N steps (the last step always)", .example = "1"},
 };
 
+constexpr Range kParetoShape{.min = 2.0, .min_open = true};
+constexpr Range kFirmCount{.min = 1.0, .max = 10'000'000.0};
+constexpr Range kWorkerCount{.min = 1.0, .max = 100'000'000.0};
+
+constexpr std::array kAgentsFields{
+    FieldSpec{.key = "firms_per_cell", .type = F::Integer, .range = kFirmCount,
+              .default_value = 100, .default_text = "100", .unit = "firms",
+              .meaning = "importer firms F per (country, sector)", .example = "200"},
+    FieldSpec{.key = "firm_size_shape", .type = F::Number, .range = kParetoShape,
+              .default_value = 3.0, .default_text = "3", .unit = "1",
+              .meaning = "Pareto shape of firm sizes (finite variance needs > 2)", .example = "2.5"},
+    FieldSpec{.key = "review_spread", .type = F::Number, .range = kNonNegative,
+              .default_value = 0.5, .default_text = "0.5", .unit = "log sd",
+              .meaning = "spread of firms' review probabilities around the sector's adjustment",
+              .example = "0.5"},
+    FieldSpec{.key = "risk_aversion_spread", .type = F::Number, .range = kNonNegative,
+              .default_value = 0.5, .default_text = "0.5", .unit = "log sd",
+              .meaning = "spread of firms' risk aversion, which scales kappa", .example = "0.5"},
+    FieldSpec{.key = "heterogeneity", .type = F::Boolean, .default_text = "true",
+              .meaning = "false: identical firms and identical workers", .example = "true"},
+    FieldSpec{.key = "workers_per_country", .type = F::Integer, .range = kWorkerCount,
+              .default_value = 1000, .default_text = "1000", .unit = "workers",
+              .meaning = "worker agents N per country, each standing for L0 / N persons",
+              .example = "10000"},
+    FieldSpec{.key = "skill_effect", .type = F::Number, .range = kNonNegative,
+              .default_value = 0.3, .default_text = "0.3", .unit = "log hazard per sd",
+              .meaning = "how much more skilled workers leave (skill is standard normal)",
+              .example = "0.3"},
+    FieldSpec{.key = "remote_share", .type = F::Number, .range = kUnitInterval,
+              .default_value = 0.3, .default_text = "0.3", .unit = "share",
+              .meaning = "share of workers able to work remotely", .example = "0.3"},
+    FieldSpec{.key = "remote_effect", .type = F::Number, .range = kNonNegative,
+              .default_value = 0.5, .default_text = "0.5", .unit = "log hazard",
+              .meaning = "how much more remote-capable workers leave", .example = "0.5"},
+    FieldSpec{.key = "family_share", .type = F::Number, .range = kUnitInterval,
+              .default_value = 0.5, .default_text = "0.5", .unit = "share",
+              .meaning = "share of workers with family ties at home", .example = "0.5"},
+    FieldSpec{.key = "family_effect", .type = F::Number, .range = kNonNegative,
+              .default_value = 0.7, .default_text = "0.7", .unit = "log hazard",
+              .meaning = "how much less workers with family ties leave and more they return",
+              .example = "0.7"},
+    FieldSpec{.key = "network_weight", .type = F::Number, .range = kNonNegative,
+              .default_value = 2.0, .default_text = "2", .unit = "utility per share",
+              .meaning = "logit weight of the share of compatriots abroad already at a "
+                         "destination", .example = "2"},
+};
+
 constexpr std::array kScenarioFields{
     FieldSpec{.key = "schema_version", .type = F::Integer, .required = true,
               .meaning = "version of this format; must be 1", .example = "1"},
@@ -410,6 +457,10 @@ constexpr std::array kScenarioFields{
     FieldSpec{.key = "mode", .type = F::Choice, .default_text = "aggregate",
               .meaning = "aggregate (representative buyers) or agents", .example = "aggregate",
               .choices = kModeChoices},
+    FieldSpec{.key = "agents", .type = F::Object,
+              .meaning = "firms and workers of agent mode (ignored in aggregate mode)",
+              .example = "{firms_per_cell: 200, workers_per_country: 10000}",
+              .object = &kAgentsObject},
     FieldSpec{.key = "time", .type = F::Object, .required = true,
               .meaning = "calendar of the run", .example = "{start: 2021-01, step: month, steps: 72}",
               .object = &kTimeObject},
@@ -484,6 +535,7 @@ constexpr std::array kFactsFileFields{
 
 const ObjectSpec kValueObject{"value", kValueFields};
 const ObjectSpec kTimeObject{"time", kTimeFields};
+const ObjectSpec kAgentsObject{"agents", kAgentsFields};
 const ObjectSpec kCountryObject{"country", kCountryFields};
 const ObjectSpec kSectorObject{"sector", kSectorFields};
 const ObjectSpec kTablesObject{"tables", kTablesFields};

@@ -58,6 +58,14 @@ struct CellTargetOutputs {
 void compute_cell_targets(const CellTargetInputs& in, CellTargetScratch& scratch,
                           CellTargetOutputs& out);
 
+/// The last part of the target step, given the weights and the caps: water-filling, demand no
+/// option can take falling to the domestic option up to its cap `caps[domestic]` (CapEff), then
+/// the mandate floor. Agent mode calls it for a firm's own weights under its cell's caps.
+/// `trial_weight` and `fixed` are scratch of the option count.
+void capped_targets(std::span<const double> weights, std::span<const double> caps, int domestic,
+                    double mandate, std::span<double> target, std::span<double> trial_weight,
+                    std::span<unsigned char> fixed);
+
 /// A restricted option's availability factor A = (1 - R) + R e psi^-sigma of the wedge
 /// omega = p^-sigma * A (psi = 0: no route, the rerouted term vanishes).
 double restriction_wedge(double restriction, double evasion, double multiplier, double exponent);

@@ -2,6 +2,7 @@
 // The simulation: owns all model state and steps it through the named phases of model.md
 // section 5. No I/O, no global state: two simulations can run side by side.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,10 @@ std::string_view phase_name(Phase phase);
 struct SimulationOptions {
   bool check_invariants = false;  ///< after every phase; always on in debug builds
   int threads = 1;                ///< results do not depend on it
+  /// Which run of the scenario this is: the run's seed is
+  /// run_seed(spec.seed, replicate, point) (include/techdep/core/rng.hpp).
+  std::uint64_t replicate = 0;
+  std::uint64_t point = 0;
 };
 
 /// A rule that fired: recorded for events.csv and the summary.
@@ -44,6 +49,9 @@ class Simulation {
   const MetricsFrame& metrics() const;
   const std::vector<RuleFiring>& rule_firings() const;
   const ScenarioSpec& spec() const;
+  /// The seed this run draws from: run_seed(spec.seed, replicate, point). Agent mode draws every
+  /// random number from streams keyed by it; aggregate mode draws none.
+  std::uint64_t run_seed() const;
   /// The supply network of one sector in the current state: every buyer's foreign shares, split
   /// into direct flows and flows through their hub. Throws std::out_of_range for a bad sector.
   SupplyNetwork supply_network(SectorId sector) const;

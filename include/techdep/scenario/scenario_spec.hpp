@@ -175,6 +175,22 @@ struct OutputSpec {
   int every = 1;                     ///< record every N steps (and always the last)
 };
 
+/// Agent mode (model.md section 6; docs/model.md "Agent mode"). Read only when mode is agents.
+struct AgentsSpec {
+  int firms_per_cell = 100;           ///< F importer firms per (country, sector)
+  double firm_size_shape = 3.0;       ///< Pareto shape of firm sizes, > 2
+  double review_spread = 0.5;         ///< sd of the log multiplier of a firm's review probability
+  double risk_aversion_spread = 0.5;  ///< sd of the log multiplier of a firm's kappa
+  bool heterogeneity = true;          ///< false: identical firms and identical workers
+  int workers_per_country = 1000;     ///< N worker agents per country, each L0 / N persons
+  double skill_effect = 0.3;          ///< log hazard per standard deviation of skill
+  double remote_share = 0.3;          ///< share of workers able to work remotely
+  double remote_effect = 0.5;         ///< log hazard of remote-capable workers
+  double family_share = 0.5;          ///< share of workers with family ties at home
+  double family_effect = 0.7;         ///< lowers the log hazard, raises the log return probability
+  double network_weight = 2.0;        ///< logit utility per unit share of compatriots abroad there
+};
+
 /// The whole scenario. Dense tables use row-major index helpers below.
 struct ScenarioSpec {
   std::string name;
@@ -182,6 +198,7 @@ struct ScenarioSpec {
   std::string file;  ///< path of the scenario file it was loaded from
   std::uint64_t seed = 1;
   Mode mode = Mode::Aggregate;
+  AgentsSpec agents;
   TimeSpec time;
 
   std::vector<CountrySpec> countries;

@@ -1,0 +1,448 @@
+#include "model/agents.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "model/phases.hpp"
+#include "techdep/core/parallel.hpp"
+#include "techdep/core/rng.hpp"
+#include "techdep/matrix/ces_targets.hpp"
+
+namespace techdep::detail {
+namespace {
+
+// Set-up draws of one agent, by lane: firms use lane 0 for the size, 1 for the review speed and
+// 2 for the risk aversion; workers use lane 0 for skill and lane 1 for remote work and family.
+constexpr std::uint32_t kFirmSizeLane = 0;
+constexpr std::uint32_t kFirmReviewLane = 1;
+constexpr std::uint32_t kFirmRiskLane = 2;
+constexpr std::uint32_t kWorkerSkillLane = 0;
+constexpr std::uint32_t kWorkerTiesLane = 1;
+
+// Rounding may leave a share a few ulps below zero; the invariant check reports anything lower.
+constexpr double kRoundingSlack = 1e-12;
+
+double clamp_rounding(double value) {
+  return (value < 0.0 && value > -kRoundingSlack) ? 0.0 : value;
+}
+
+// Lognormal multiplier with median exp(-spread^2 / 2) and mean 1, from two random words.
+double lognormal_multiplier(std::array<std::uint64_t, 2> words, double spread) {
+  return std::exp(spread * standard_normal(words[0], words[1]) - 0.5 * spread * spread);
+}
+
+// Divides `values` by their `weights`-weighted mean, so that the weighted mean is exactly the
+// intended 1 whatever the sample drew (the expected first-step response then matches aggregate
+// mode and only the spread differs).
+void normalise_mean(std::span<double> values, std::span<const double> weights) {
+  double mean = 0.0;
+  for (std::size_t i = 0; i < values.size(); ++i) mean += weights[i] * values[i];
+  if (!(mean > 0.0)) return;
+  for (double& value : values) value /= mean;
+}
+
+void make_firms(const ScenarioSpec& spec, std::uint64_t seed, FirmPopulation& firms) {
+  const AgentsSpec& config = spec.agents;
+  const std::size_t cn = spec.countries.size();
+  const std::size_t cells = cn * spec.sectors.size();
+  const auto per_cell = static_cast<std::size_t>(config.firms_per_cell);
+  const std::size_t total = cells * per_cell;
+  firms.first.resize(cells + 1);
+  for (std::size_t cell = 0; cell <= cells; ++cell) firms.first[cell] = cell * per_cell;
+  firms.size.assign(total, 1.0 / static_cast<double>(per_cell));
+  firms.review_multiplier.assign(total, 1.0);
+  firms.risk_aversion.assign(total, 1.0);
+  firms.share.resize(total * cn);
+
+  for (CountryId c = 0; c < spec.country_count(); ++c) {
+    for (SectorId s = 0; s < spec.sector_count(); ++s) {
+      const std::size_t begin = firms.first[spec.cell_index(c, s)];
+      const std::span<const double> initial(spec.supply.data() + spec.supply_index(c, s, 0), cn);
+      for (std::size_t f = begin; f < begin + per_cell; ++f) {
+        std::copy(initial.begin(), initial.end(), firms.share.begin() + static_cast<std::ptrdiff_t>(f * cn));
+      }
+      if (!config.heterogeneity) continue;
+      const CounterRng rng(stream_key(seed, Population::Firms, c, s));
+      const std::span<double> size(firms.size.data() + begin, per_cell);
+      const std::span<double> review(firms.review_multiplier.data() + begin, per_cell);
+      const std::span<double> risk(firms.risk_aversion.data() + begin, per_cell);
+      double total_size = 0.0;
+      for (std::size_t f = 0; f < per_cell; ++f) {
+        size[f] = pareto(rng.words(f, kSetupCounter, kFirmSizeLane)[0], config.firm_size_shape);
+        total_size += size[f];
+        if (config.review_spread > 0.0) {
+          review[f] = lognormal_multiplier(rng.words(f, kSetupCounter, kFirmReviewLane),
+                                           config.review_spread);
+        }
+        if (config.risk_aversion_spread > 0.0) {
+          risk[f] = lognormal_multiplier(rng.words(f, kSetupCounter, kFirmRiskLane),
+                                         config.risk_aversion_spread);
+        }
+      }
+      for (double& value : size) value /= total_size;
+      // Spread 0 keeps the multipliers at exactly 1 rather than 1 up to rounding.
+      if (config.review_spread > 0.0) normalise_mean(review, size);
+      if (config.risk_aversion_spread > 0.0) normalise_mean(risk, size);
+    }
+  }
+}
+
+void make_workers(const ScenarioSpec& spec, std::uint64_t seed, WorkerPopulation& workers) {
+  const AgentsSpec& config = spec.agents;
+  const std::size_t cn = spec.countries.size();
+  const auto per_country = static_cast<std::size_t>(config.workers_per_country);
+  const std::size_t total = cn * per_country;
+  workers.first.resize(cn + 1);
+  for (std::size_t c = 0; c <= cn; ++c) workers.first[c] = c * per_country;
+  workers.leave_multiplier.assign(total, 1.0);
+  workers.return_multiplier.assign(total, 1.0);
+  workers.location.assign(total, kAtHome);
+  if (!config.heterogeneity) return;
+
+  const std::vector<double> equal(per_country, 1.0 / static_cast<double>(per_country));
+  for (CountryId c = 0; c < spec.country_count(); ++c) {
+    const CounterRng rng(stream_key(seed, Population::Workers, c, 0));
+    const std::size_t begin = workers.first[static_cast<std::size_t>(c)];
+    const std::span<double> leave(workers.leave_multiplier.data() + begin, per_country);
+    const std::span<double> back(workers.return_multiplier.data() + begin, per_country);
+    for (std::size_t i = 0; i < per_country; ++i) {
+      const auto skill_words = rng.words(i, kSetupCounter, kWorkerSkillLane);
+      const auto ties_words = rng.words(i, kSetupCounter, kWorkerTiesLane);
+      const double skill = standard_normal(skill_words[0], skill_words[1]);
+      const double remote = uniform01(ties_words[0]) < config.remote_share ? 1.0 : 0.0;
+      const double family = uniform01(ties_words[1]) < config.family_share ? 1.0 : 0.0;
+      leave[i] = std::exp(config.skill_effect * skill + config.remote_effect * remote -
+                          config.family_effect * family);
+      back[i] = std::exp(config.family_effect * family);
+    }
+    normalise_mean(leave, equal);
+    normalise_mean(back, equal);
+  }
+}
+
+// A firm's own CES target under its cell's caps. Its risk aversion r scales kappa in the distrust
+// term of each foreign price, relative to the start, so every firm's target at t = 0 is its
+// cell's initial shares: log p_fk = log p_k + log(1 + kappa r rho) - log(1 + kappa r rho0)
+// - [log(1 + kappa rho) - log(1 + kappa rho0)].
+struct CellView {
+  CountryId buyer;
+  double sigma;
+  double kappa;
+  std::span<const double> log_alpha, log_price, restriction, evasion, multiplier, cap;
+  std::span<const double> distrust, distrust0, distrust_base;
+  double mandate;
+};
+
+void firm_target(const CellView& cell, double risk, std::span<double> weight,
+                 std::span<double> trial, std::span<unsigned char> fixed, std::span<double> out) {
+  const std::size_t n = cell.log_alpha.size();
+  const auto dom = static_cast<std::size_t>(cell.buyer);
+  double shift = -std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < n; ++k) {
+    double log_price = cell.log_price[k];
+    if (k != dom) {
+      log_price += std::log1p(cell.kappa * risk * cell.distrust[k]) -
+                   std::log1p(cell.kappa * risk * cell.distrust0[k]) - cell.distrust_base[k];
+    }
+    // Weights in log space, shifted by their maximum, as in the cell targets.
+    weight[k] = cell.log_alpha[k] - cell.sigma * log_price;
+    if (std::isfinite(weight[k])) shift = std::max(shift, weight[k]);
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!std::isfinite(weight[k]) || !std::isfinite(shift)) {
+      weight[k] = 0.0;
+      continue;
+    }
+    const double wedge = k == dom ? 1.0
+                                  : restriction_wedge(cell.restriction[k], cell.evasion[k],
+                                                      cell.multiplier[k], -cell.sigma);
+    weight[k] = std::exp(weight[k] - shift) * wedge;
+  }
+  capped_targets(weight, cell.cap, cell.buyer, cell.mandate, out, trial, fixed);
+}
+
+void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
+                          const Policy& policy, const RouteTable& routes,
+                          const Calibration& calibration, const Targets& targets, int step,
+                          CountryId c, AgentPopulations& agents, ModelState& state) {
+  const std::size_t cn = spec.countries.size();
+  AgentScratch& scratch = agents.scratch;
+  FirmPopulation& firms = agents.firms;
+  const auto row_of = [&](std::vector<double>& v) {
+    return std::span<double>(v.data() + static_cast<std::size_t>(c) * cn, cn);
+  };
+  const std::span<double> ratio = row_of(scratch.cut_ratio);
+  const std::span<double> served = row_of(scratch.served);
+  const std::span<double> base = row_of(scratch.distrust_base);
+  const std::span<double> weight = row_of(scratch.firm_weight);
+  const std::span<double> trial = row_of(scratch.firm_trial);
+  const std::span<unsigned char> fixed(scratch.firm_fixed.data() + static_cast<std::size_t>(c) * cn,
+                                       cn);
+  const std::span<const double> distrust(policy.distrust.data() + spec.pair_index(c, 0), cn);
+  const std::span<const double> distrust0(spec.distrust.data() + spec.pair_index(c, 0), cn);
+
+  for (SectorId s = 0; s < spec.sector_count(); ++s) {
+    const SectorSpec& sector = params.sectors[static_cast<std::size_t>(s)];
+    const std::size_t cell = spec.cell_index(c, s);
+    const std::size_t row = spec.supply_index(c, s, 0);
+    const auto cell_row = [&](const std::vector<double>& v) {
+      return std::span<const double>(v.data() + row, cn);
+    };
+    const std::span<const double> cap = cell_row(targets.cap);
+    const std::span<const double> target = cell_row(targets.target);
+
+    // The quantity limit rations every firm in proportion: the size-weighted sum of the cut
+    // shares is min(S, cap), the aggregate mode's immediate cut.
+    bool own_targets = false;
+    for (std::size_t k = 0; k < cn; ++k) {
+      const double aggregate = state.share[row + k];
+      ratio[k] = aggregate > cap[k] ? cap[k] / aggregate : 1.0;
+      served[k] = 0.0;
+      base[k] = std::log1p(sector.security_sensitivity * distrust[k]) -
+                std::log1p(sector.security_sensitivity * distrust0[k]);
+      // Risk aversion only matters where distrust moved since the start (and kappa > 0).
+      own_targets = own_targets || base[k] != 0.0;
+    }
+    own_targets = own_targets && spec.agents.heterogeneity && spec.agents.risk_aversion_spread > 0.0;
+    const CellView view{c,
+                        sector.elasticity,
+                        sector.security_sensitivity,
+                        cell_row(calibration.log_alpha),
+                        cell_row(targets.log_price),
+                        cell_row(policy.restriction),
+                        cell_row(policy.evasion),
+                        cell_row(routes.multiplier),
+                        cap,
+                        distrust,
+                        distrust0,
+                        base,
+                        policy.mandate[cell]};
+
+    const CounterRng rng(stream_key(agents.seed, Population::Firms, c, s));
+    const std::size_t begin = firms.first[cell];
+    const std::size_t end = firms.first[cell + 1];
+    for (std::size_t f = begin; f < end; ++f) {
+      const std::span<double> own(firms.share.data() + f * cn, cn);
+      const double review = std::min(1.0, sector.adjustment * firms.review_multiplier[f]);
+      const double draw = uniform01(rng.words(f - begin, static_cast<std::uint32_t>(step))[0]);
+      if (draw < review) {
+        if (own_targets) {
+          firm_target(view, firms.risk_aversion[f], weight, trial, fixed, own);
+        } else {
+          std::copy(target.begin(), target.end(), own.begin());
+        }
+      } else {
+        for (std::size_t k = 0; k < cn; ++k) own[k] *= ratio[k];
+      }
+      const double size = firms.size[f];
+      for (std::size_t k = 0; k < cn; ++k) served[k] += size * own[k];
+    }
+
+    double total = 0.0;
+    for (std::size_t k = 0; k < cn; ++k) {
+      const double value = clamp_rounding(served[k]);
+      state.share[row + k] = value;
+      state.rerouted[row + k] = value * targets.reroute_share[row + k];
+      total += value;
+    }
+    state.shortage[cell] = clamp_rounding(1.0 - total);
+  }
+}
+
+// Destination probabilities of one country's leavers this step, accumulated in `cdf` as a
+// cumulative distribution over countries; the origin's own slot is "unknown destination" (leavers
+// of a channel with no weight abroad). Returns the total hazard.
+double destination_distribution(const ScenarioSpec& spec, const Parameters& params,
+                                const Policy& policy, std::span<const EventSpec> events,
+                                const ModelState& state, CountryId c, std::span<double> cdf) {
+  const std::size_t cn = spec.countries.size();
+  const auto origin = static_cast<std::size_t>(c);
+  const std::span<const double> diaspora(state.diaspora.data() + origin * cn, cn);
+  double abroad = 0.0;
+  for (std::size_t j = 0; j < cn; ++j) {
+    if (j != origin) abroad += diaspora[j];
+  }
+  const double network = spec.agents.network_weight;
+  std::fill(cdf.begin(), cdf.end(), 0.0);
+  double total_hazard = 0.0;
+  for_each_emigration_channel(
+      spec, params, policy, events, state, c,
+      [&](double hazard, std::span<const double> weights) {
+        total_hazard += hazard;
+        if (!(hazard > 0.0)) return;
+        // Logit over destinations: utility log(attraction) + network * (share of compatriots
+        // abroad who live there).
+        double total = 0.0;
+        for (std::size_t j = 0; j < weights.size(); ++j) {
+          if (j == origin || !(weights[j] > 0.0)) continue;
+          const double compatriots = abroad > 0.0 ? diaspora[j] / abroad : 0.0;
+          total += weights[j] * std::exp(network * compatriots);
+        }
+        if (!(total > 0.0)) {
+          cdf[origin] += hazard;
+          return;
+        }
+        for (std::size_t j = 0; j < weights.size(); ++j) {
+          if (j == origin || !(weights[j] > 0.0)) continue;
+          const double compatriots = abroad > 0.0 ? diaspora[j] / abroad : 0.0;
+          cdf[j] += hazard * weights[j] * std::exp(network * compatriots) / total;
+        }
+      });
+  if (total_hazard > 0.0) {
+    double running = 0.0;
+    for (double& value : cdf) {
+      running += value / total_hazard;
+      value = running;
+    }
+  }
+  return total_hazard;
+}
+
+// Inverse of the cumulative distribution; rounding that leaves the last value below 1 sends the
+// draw to the last destination with any probability.
+std::size_t pick_destination(std::span<const double> cdf, double draw) {
+  std::size_t last = 0;
+  double previous = 0.0;
+  for (std::size_t j = 0; j < cdf.size(); ++j) {
+    if (cdf[j] > previous) {
+      if (draw < cdf[j]) return j;
+      last = j;
+    }
+    previous = cdf[j];
+  }
+  return last;
+}
+
+void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
+                          const Policy& policy, std::span<const EventSpec> events, int step,
+                          CountryId c, AgentPopulations& agents, const ModelState& state) {
+  const std::size_t cn = spec.countries.size();
+  const auto origin = static_cast<std::size_t>(c);
+  AgentScratch& scratch = agents.scratch;
+  WorkerPopulation& workers = agents.workers;
+  const std::span<double> cdf(scratch.destination_cdf.data() + origin * cn, cn);
+  const std::span<std::uint64_t> leaving(scratch.leaving.data() + origin * cn, cn);
+  const std::span<std::uint64_t> abroad(scratch.abroad.data() + origin * cn, cn);
+  const std::span<std::uint64_t> returning(scratch.returning.data() + origin * cn, cn);
+  std::fill(leaving.begin(), leaving.end(), 0);
+  std::fill(abroad.begin(), abroad.end(), 0);
+  std::fill(returning.begin(), returning.end(), 0);
+  std::uint64_t at_home = 0;
+
+  const double hazard = destination_distribution(spec, params, policy, events, state, c, cdf);
+  const double return_rate = params.return_rate[origin];
+  const CounterRng rng(stream_key(agents.seed, Population::Workers, c, 0));
+  const std::size_t begin = workers.first[origin];
+  const std::size_t end = workers.first[origin + 1];
+  for (std::size_t i = begin; i < end; ++i) {
+    const auto words = rng.words(i - begin, static_cast<std::uint32_t>(step));
+    const double draw = uniform01(words[0]);
+    const std::int32_t where = workers.location[i];
+    if (where == kAtHome) {
+      ++at_home;
+      if (draw < std::min(1.0, hazard * workers.leave_multiplier[i])) {
+        const std::size_t destination = pick_destination(cdf, uniform01(words[1]));
+        workers.location[i] = static_cast<std::int32_t>(destination);
+        ++leaving[destination];
+      }
+    } else {
+      const auto place = static_cast<std::size_t>(where);
+      ++abroad[place];
+      if (draw < std::min(1.0, return_rate * workers.return_multiplier[i])) {
+        workers.location[i] = kAtHome;
+        ++returning[place];
+      }
+    }
+  }
+  scratch.at_home[origin] = at_home;
+}
+
+}  // namespace
+
+AgentPopulations make_agent_populations(const ScenarioSpec& spec, std::uint64_t seed) {
+  AgentPopulations agents;
+  agents.seed = seed;
+  make_firms(spec, seed, agents.firms);
+  make_workers(spec, seed, agents.workers);
+  const std::size_t cn = spec.countries.size();
+  AgentScratch& scratch = agents.scratch;
+  scratch.width = cn;
+  for (std::vector<double>* v : {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base,
+                                 &scratch.firm_weight, &scratch.firm_trial,
+                                 &scratch.destination_cdf}) {
+    v->assign(cn * cn, 0.0);
+  }
+  scratch.firm_fixed.assign(cn * cn, 0);
+  for (std::vector<std::uint64_t>* v : {&scratch.leaving, &scratch.abroad, &scratch.returning}) {
+    v->assign(cn * cn, 0);
+  }
+  scratch.at_home.assign(cn, 0);
+  scratch.talent_flow.assign(cn, 0.0);
+  return agents;
+}
+
+void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                        const RouteTable& routes, const Calibration& calibration,
+                        const Targets& targets, int step, int threads, AgentPopulations& agents,
+                        ModelState& state) {
+  // Each country's cells write only their own rows of the state and of the scratch.
+  parallel_for(spec.countries.size(), threads, [&](std::size_t c) {
+    update_country_firms(spec, params, policy, routes, calibration, targets, step,
+                         static_cast<CountryId>(c), agents, state);
+  });
+}
+
+void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                          std::span<const EventSpec> events, int step, int threads,
+                          AgentPopulations& agents, ModelState& state) {
+  const std::size_t cn = spec.countries.size();
+  parallel_for(cn, threads, [&](std::size_t c) {
+    move_country_workers(spec, params, policy, events, step, static_cast<CountryId>(c), agents,
+                         state);
+  });
+
+  // The agents are a sample of each stock: the fraction of agents abroad at j who returned is
+  // the fraction of the diaspora at j that returns, the fraction of agents at home who left for
+  // j is the fraction of talent that leaves for j. The accounting is then aggregate mode's.
+  AgentScratch& scratch = agents.scratch;
+  std::vector<double>& flow = scratch.talent_flow;
+  std::fill(flow.begin(), flow.end(), 0.0);
+  for (std::size_t c = 0; c < cn; ++c) {
+    double back = 0.0;
+    for (std::size_t j = 0; j < cn; ++j) {
+      const std::uint64_t there = scratch.abroad[c * cn + j];
+      if (there == 0) continue;
+      const double fraction =
+          static_cast<double>(scratch.returning[c * cn + j]) / static_cast<double>(there);
+      const double returning = fraction * state.diaspora[c * cn + j];
+      state.diaspora[c * cn + j] -= returning;
+      if (j != c) flow[j] -= returning;
+      back += returning;
+    }
+    state.returns[c] += back;
+    flow[c] += back;
+  }
+  for (std::size_t c = 0; c < cn; ++c) {
+    const double talent = state.talent[c];
+    double leavers = 0.0;
+    if (scratch.at_home[c] > 0) {
+      for (std::size_t j = 0; j < cn; ++j) {
+        const double moved = talent * static_cast<double>(scratch.leaving[c * cn + j]) /
+                             static_cast<double>(scratch.at_home[c]);
+        state.diaspora[c * cn + j] += moved;
+        if (j != c) flow[j] += moved;
+        leavers += moved;
+      }
+    }
+    state.emigrants[c] += leavers;
+    const double initial = spec.countries[c].talent;
+    flow[c] += params.training_rate[c] * std::max(0.0, initial - talent) - leavers;
+  }
+  for (std::size_t c = 0; c < cn; ++c) {
+    state.talent[c] = std::max(0.0, state.talent[c] + flow[c]);
+  }
+}
+
+}  // namespace techdep::detail

@@ -1,0 +1,327 @@
+// Agent mode (docs/model.md "Agent mode"): firms and workers against aggregate mode, the
+// statistics of the draws, rules, and reproducibility across seeds and thread counts.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/spec_builder.hpp"
+#include "techdep/app/run.hpp"
+#include "techdep/core/error.hpp"
+#include "techdep/core/rng.hpp"
+#include "techdep/model/simulation.hpp"
+#include "unit/scenario/scenario_test_support.hpp"
+
+namespace {
+
+using techdep::EventType;
+using techdep::Metric;
+using techdep::Mode;
+using techdep::ScenarioSpec;
+using techdep::test::SpecBuilder;
+
+// C buys chips from A (0.5), B (0.3) and at home (0.2, capability 0.3). A restricts half of its
+// flow at step 2 (the cap binds at once) and its price rises by 25% at step 8 (the targets move
+// again while firms are still adjusting).
+ScenarioSpec shock_world(int firms) {
+  SpecBuilder b({"C", "A", "B"}, {"chips"}, 30);
+  b.supply("C", "chips", {{"C", 0.2}, {"A", 0.5}, {"B", 0.3}}).capability("C", "chips", 0.3);
+  b.export_control("control", 2, "A", "C", 0.5);
+  const int rise = b.add_event(EventType::Set, "price-rise", 8);
+  b.event(rise).parameter.kind = techdep::ParamRef::Kind::Price;
+  b.event(rise).parameter.country = b.country("A");
+  b.event(rise).parameter.sector = b.sector("chips");
+  b.event(rise).value = 1.25;
+  ScenarioSpec spec = b.build();
+  spec.agents.firms_per_cell = firms;
+  spec.agents.workers_per_country = 10;
+  return spec;
+}
+
+// Value of a country-sector-partner metric at every state 0..steps.
+std::vector<double> path_of(const ScenarioSpec& spec, Metric metric, int country, int partner,
+                            techdep::SimulationOptions options = {}) {
+  techdep::Simulation sim(spec, options);
+  std::vector<double> values{sim.metrics().value(metric, country, 0, partner)};
+  while (!sim.finished()) {
+    sim.step();
+    values.push_back(sim.metrics().value(metric, country, 0, partner));
+  }
+  return values;
+}
+
+ScenarioSpec as_agents(ScenarioSpec spec, bool heterogeneity) {
+  spec.mode = Mode::Agents;
+  spec.agents.heterogeneity = heterogeneity;
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("Identical firms follow the aggregate path within 1% when there are many", "[agents]") {
+  // 10,000 firms: a firm reviews with probability lambda = 0.2 and jumps to the target, so the
+  // expected path is aggregate mode's. The share a step leaves unadjusted is a binomial fraction:
+  // its standard deviation is at most gap * 0.5 / sqrt(10,000) <= 0.5 * 0.005 = 0.0025 of a
+  // share, at most 0.25% of the smallest share compared (0.2 domestic): 1% is four deviations.
+  const ScenarioSpec aggregate = shock_world(10'000);
+  const ScenarioSpec agents = as_agents(aggregate, false);
+  for (const int origin : {0, 1, 2}) {
+    const std::vector<double> expected = path_of(aggregate, Metric::SupplierShare, 0, origin);
+    const std::vector<double> actual = path_of(agents, Metric::SupplierShare, 0, origin);
+    REQUIRE(actual.size() == 31);
+    for (std::size_t step = 0; step < actual.size(); ++step) {
+      INFO("origin " << origin << ", step " << step);
+      CHECK(actual[step] == Approx(expected[step]).epsilon(0.01));
+    }
+  }
+  // The shortage the cut opens is small; it is compared with the same absolute tolerance
+  // (0.005 is at least two deviations of the unreviewed fraction times the gap).
+  const std::vector<double> shortage = path_of(agents, Metric::Shortage, 0, 0);
+  const std::vector<double> expected_shortage = path_of(aggregate, Metric::Shortage, 0, 0);
+  CHECK(expected_shortage[3] > 0.05);
+  for (std::size_t step = 0; step < shortage.size(); ++step) {
+    INFO("step " << step);
+    CHECK(shortage[step] == Approx(expected_shortage[step]).margin(0.005));
+  }
+}
+
+TEST_CASE("Firms that review at different speeds leave a longer tail", "[agents]") {
+  // Heterogeneous review probabilities lambda m_f with mean-1 multipliers: the part of demand not
+  // yet reviewed after t steps is sum_f w_f (1 - lambda m_f)^t >= (1 - lambda)^t (Jensen), so
+  // the gap to the target closes more slowly late on. With a log spread of 1 the slowest firms
+  // review a few times less often: by step 28 the remaining gap is several times aggregate's.
+  SpecBuilder b({"C", "A", "B"}, {"chips"}, 28);
+  b.supply("C", "chips", {{"A", 0.6}, {"B", 0.4}});
+  const int rise = b.add_event(EventType::Set, "price-rise", 0);
+  b.event(rise).parameter.kind = techdep::ParamRef::Kind::Price;
+  b.event(rise).parameter.country = b.country("A");
+  b.event(rise).parameter.sector = b.sector("chips");
+  b.event(rise).value = 1.25;
+  ScenarioSpec aggregate = b.build();
+  // A set at step 0 is part of the calibration; move it to step 1.
+  aggregate.events[0].at_step = 1;
+  aggregate.agents.firms_per_cell = 4000;
+  aggregate.agents.workers_per_country = 10;
+  aggregate.agents.review_spread = 1.0;
+  aggregate.agents.risk_aversion_spread = 0.0;
+  const double target = 0.6 * std::pow(1.25, -3.0) / (0.6 * std::pow(1.25, -3.0) + 0.4);
+  const std::vector<double> expected = path_of(aggregate, Metric::SupplierShare, 0, 1);
+  const std::vector<double> varied =
+      path_of(as_agents(aggregate, true), Metric::SupplierShare, 0, 1);
+  CHECK(expected[28] - target == Approx(std::pow(0.8, 27) * (0.6 - target)).margin(1e-12));
+  CHECK(varied[28] - target > 3.0 * (expected[28] - target));
+  CHECK(varied[28] > target);  // still on the same side: the same target, a slower approach
+}
+
+TEST_CASE("Risk-averse firms spread the response to distrust", "[agents]") {
+  // kappa = 1; an incident raises C's distrust of A from 0 to 1 at step 1. A firm with risk
+  // aversion r targets A's share 1 / (1 + (1 + r)^3) (A and B otherwise equal), a convex function
+  // of r: with mean-1 risk aversion the mean share stays above the representative buyer's 1/9.
+  SpecBuilder b({"C", "A", "B"}, {"chips"}, 80);
+  b.supply("C", "chips", {{"A", 0.5}, {"B", 0.5}});
+  b.sector_params("chips").security_sensitivity = 1.0;
+  b.sector_params("chips").adjustment = 0.3;
+  const int incident = b.add_event(EventType::CyberIncident, "incident", 1, {"A"}, {"C"});
+  b.event(incident).distrust = 1.0;
+  ScenarioSpec aggregate = b.build();
+  aggregate.agents.firms_per_cell = 2000;
+  aggregate.agents.workers_per_country = 10;
+  aggregate.agents.review_spread = 0.0;
+  aggregate.agents.risk_aversion_spread = 0.8;
+  const double end_aggregate = path_of(aggregate, Metric::SupplierShare, 0, 1).back();
+  CHECK(end_aggregate == Approx(1.0 / 9.0).margin(1e-9));
+  const double end_varied = path_of(as_agents(aggregate, true), Metric::SupplierShare, 0, 1).back();
+  CHECK(end_varied > end_aggregate + 0.01);
+  // Without a spread every firm targets 1/9; after 80 steps (0.7^79 of demand unreviewed) so does
+  // the mean.
+  aggregate.agents.risk_aversion_spread = 0.0;
+  const double end_same = path_of(as_agents(aggregate, true), Metric::SupplierShare, 0, 1).back();
+  CHECK(end_same == Approx(1.0 / 9.0).margin(1e-9));
+}
+
+TEST_CASE("A world at rest stays at rest in agent mode", "[agents]") {
+  SpecBuilder b({"C", "A", "B"}, {"chips", "software"}, 24);
+  b.supply("C", "chips", {{"C", 0.1}, {"A", 0.6}, {"B", 0.3}}).capability("C", "chips", 0.2);
+  b.supply("C", "software", {{"C", 0.5}, {"A", 0.5}});
+  b.sector_params("chips").security_sensitivity = 0.5;
+  b.raw().distrust[b.raw().pair_index(0, 1)] = 0.4;  // distrust already there at the start
+  const ScenarioSpec spec = as_agents(b.build(), true);
+  techdep::Simulation sim(spec);
+  const techdep::MetricsFrame start = sim.metrics();
+  while (!sim.finished()) sim.step();
+  const techdep::MetricsFrame& end = sim.metrics();
+  for (std::size_t i = 0; i < start.supplier_share.size(); ++i) {
+    CHECK(end.supplier_share[i] == Approx(start.supplier_share[i]).margin(1e-12));
+  }
+  for (std::size_t c = 0; c < start.talent.size(); ++c) CHECK(end.talent[c] == start.talent[c]);
+}
+
+TEST_CASE("The number of leavers matches the hazard within binomial noise", "[agents]") {
+  // 100,000 workers, hazard h = 0.01: leavers ~ Binomial(N, h) with identical workers. With
+  // heterogeneity the probabilities h m_i have mean h (the multipliers are normalised to mean 1)
+  // and the variance sum p_i (1 - p_i) is below N h (1 - h), so the same bound holds.
+  constexpr double kWorkers = 100'000;
+  constexpr double kHazard = 0.01;
+  constexpr double kTalent = 1e6;
+  for (const bool heterogeneity : {false, true}) {
+    for (const std::uint64_t seed : {1ULL, 2ULL, 3ULL}) {
+      SpecBuilder b({"X", "Y", "Z"}, {"chips"}, 1);
+      b.country_params("X").talent = kTalent;
+      b.country_params("X").base_emigration = kHazard;
+      b.country_params("X").attraction = {0.0, 0.75, 0.25};
+      ScenarioSpec spec = as_agents(b.build(), heterogeneity);
+      spec.seed = seed;
+      spec.agents.workers_per_country = static_cast<int>(kWorkers);
+      spec.agents.firms_per_cell = 1;
+      techdep::Simulation sim(spec);
+      sim.step();
+      const double leavers = sim.metrics().value(Metric::Emigrants, 0, 0, 0) * kWorkers / kTalent;
+      INFO("heterogeneity " << heterogeneity << ", seed " << seed << ", leavers " << leavers);
+      CHECK(leavers == Approx(std::round(leavers)).margin(1e-6));  // whole agents
+      CHECK(std::abs(leavers - kWorkers * kHazard) <=
+            4.0 * std::sqrt(kWorkers * kHazard * (1.0 - kHazard)));
+      // Y and Z gain exactly the leavers' persons, nobody else moves.
+      const techdep::MetricsFrame& frame = sim.metrics();
+      CHECK(frame.value(Metric::Talent, 0, 0, 0) ==
+            Approx(kTalent - frame.value(Metric::Emigrants, 0, 0, 0)).margin(1e-6));
+      CHECK(frame.value(Metric::Talent, 1, 0, 0) + frame.value(Metric::Talent, 2, 0, 0) ==
+            Approx(2000.0 + frame.value(Metric::Emigrants, 0, 0, 0)).margin(1e-6));
+    }
+  }
+}
+
+TEST_CASE("Workers return at their rate and the diaspora stays consistent", "[agents]") {
+  // Everyone leaves at step 0 (hazard 1); from then on each worker abroad returns with
+  // probability 0.1: after the second step the returns are Binomial(N, 0.1) agents.
+  constexpr double kWorkers = 20'000;
+  SpecBuilder b({"X", "Y"}, {"chips"}, 2);
+  b.country_params("X").talent = kWorkers;
+  b.country_params("X").base_emigration = 1.0;
+  b.country_params("X").return_rate = 0.1;
+  b.country_params("X").attraction = {0.0, 1.0};
+  ScenarioSpec spec = as_agents(b.build(), false);
+  spec.agents.workers_per_country = static_cast<int>(kWorkers);
+  techdep::Simulation sim(spec);
+  sim.step();
+  CHECK(sim.metrics().value(Metric::Diaspora, 0, 0, 0) == Approx(kWorkers));
+  sim.step();
+  const double returns = sim.metrics().value(Metric::Returns, 0, 0, 0);
+  CHECK(std::abs(returns - 0.1 * kWorkers) <= 4.0 * std::sqrt(kWorkers * 0.1 * 0.9));
+  CHECK(sim.metrics().value(Metric::Diaspora, 0, 0, 0) ==
+        Approx(sim.metrics().value(Metric::Emigrants, 0, 0, 0) - returns));
+}
+
+TEST_CASE("Rules fire when their condition first holds and respect the cooldown in agent mode",
+          "[agents]") {
+  // Emigration is random in agent mode; whatever the path, a rule fires at the first step its
+  // metric holds, then again only when it holds and the cooldown has passed.
+  SpecBuilder b({"X", "Y"}, {"chips"}, 30);
+  b.country_params("X").talent = 10'000;
+  b.country_params("X").base_emigration = 0.02;
+  b.country_params("X").attraction = {0.0, 1.0};
+  ScenarioSpec spec = as_agents(b.build(), true);
+  spec.agents.workers_per_country = 2000;
+  for (const bool once : {true, false}) {
+    techdep::RuleSpec rule;
+    rule.id = "restrict";
+    rule.metric = Metric::Emigrants;
+    rule.country = 0;
+    rule.threshold = 1500.0;
+    rule.once = once;
+    rule.cooldown_steps = 4;
+    rule.source = "assumption";
+    rule.then.type = EventType::ExitRestriction;
+    rule.then.to = {0};
+    rule.then.level = 0.2;
+    spec.rules = {rule};
+    techdep::Simulation sim(spec);
+    std::vector<double> emigrants{0.0};
+    while (!sim.finished()) {
+      sim.step();
+      emigrants.push_back(sim.metrics().value(Metric::Emigrants, 0, 0, 0));
+    }
+    std::vector<int> expected;
+    for (int step = 1; step < static_cast<int>(emigrants.size()); ++step) {
+      if (!(emigrants[static_cast<std::size_t>(step)] > rule.threshold)) continue;
+      if (!expected.empty() && (once || step - expected.back() < rule.cooldown_steps)) continue;
+      expected.push_back(step);
+    }
+    std::vector<int> fired;
+    for (const techdep::RuleFiring& firing : sim.rule_firings()) {
+      fired.push_back(firing.step);
+      CHECK(firing.condition_value == emigrants[static_cast<std::size_t>(firing.step)]);
+    }
+    INFO("once " << once);
+    REQUIRE_FALSE(expected.empty());
+    CHECK(fired == expected);
+    if (!once) CHECK(fired.size() > 2);
+  }
+}
+
+TEST_CASE("Agent runs are reproducible: same seed same bytes for 1 and 2 threads", "[agents]") {
+  const std::string scenario = std::string(TECHDEP_SOURCE_DIR) + "/scenarios/teaching-world.yaml";
+  const techdep::test::TempDir dir("agents-runs");
+  const auto read = [](const std::filesystem::path& path) {
+    std::ifstream stream(path, std::ios::binary);
+    std::ostringstream text;
+    text << stream.rdbuf();
+    return text.str();
+  };
+  const auto run = [&](const std::string& name, int threads, std::uint64_t seed) {
+    techdep::RunRequest request;
+    request.scenario_path = scenario;
+    request.overrides = {{"mode=agents"},
+                         {"time.steps=48"},
+                         {"agents.firms_per_cell=40"},
+                         {"agents.workers_per_country=500"}};
+    request.seed = seed;
+    request.threads = threads;
+    request.out_dir = std::filesystem::path(dir.file(name));
+    techdep::run_scenario(request);
+    return read(std::filesystem::path(dir.file(name)) / "timeseries.csv");
+  };
+  const std::string one = run("one", 1, 11);
+  CHECK(one == run("two", 2, 11));
+  CHECK(one == run("again", 1, 11));
+  CHECK(one != run("other", 2, 12));
+  const nlohmann::json manifest =
+      nlohmann::json::parse(read(std::filesystem::path(dir.file("one")) / "manifest.json"));
+  CHECK(manifest["mode"] == "agents");
+  CHECK(manifest["runs"][0]["seed"] == techdep::run_seed(11, 0, 0));
+}
+
+TEST_CASE("The agents section is validated with located errors", "[agents]") {
+  const techdep::test::TempDir dir("agents");
+  const std::string base = R"(schema_version: 1
+name: agents-check
+mode: agents
+time: {steps: 2}
+countries: {X: {talent: 100}}
+sectors: {chips: {world_supply: {X: 1}}}
+)";
+  const techdep::LoadedScenario good = techdep::load_scenario(dir.write(
+      "good.yaml", base + "agents: {firms_per_cell: 7, heterogeneity: false, network_weight: 0}\n"));
+  CHECK(good.spec.mode == Mode::Agents);
+  CHECK(good.spec.agents.firms_per_cell == 7);
+  CHECK_FALSE(good.spec.agents.heterogeneity);
+  CHECK(good.spec.agents.network_weight == 0.0);
+  CHECK(good.spec.agents.workers_per_country == 1000);  // the default
+
+  const std::vector<techdep::Diagnostic> errors = techdep::test::load_errors(dir.write(
+      "bad.yaml", base + "agents: {firm_size_shape: 2, workers_per_country: 0, firm_count: 3}\n"));
+  REQUIRE(errors.size() == 3);
+  std::vector<std::string> messages;
+  for (const techdep::Diagnostic& error : errors) messages.push_back(error.message);
+  CHECK_THAT(messages[0] + messages[1] + messages[2],
+             Catch::Contains("agents.firm_size_shape: 2 is out of range, expected > 2") &&
+                 Catch::Contains("agents.workers_per_country: 0 is out of range") &&
+                 Catch::Contains("unknown key 'firm_count'"));
+  for (const techdep::Diagnostic& error : errors) CHECK(error.where.line == 7);
+}
