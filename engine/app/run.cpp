@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "techdep/app/sweep.hpp"
 #include "techdep/core/build_info.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/model/simulation.hpp"
@@ -191,6 +192,10 @@ RunOutcome run_scenario(const RunRequest& request) {
   LoadedScenario loaded = load_scenario(request.scenario_path, load_options);
   ScenarioSpec& spec = loaded.spec;
   if (request.seed) spec.seed = *request.seed;
+  if (const int replicates = request.replicates.value_or(spec.replicates);
+      replicates > 1 || !spec.uncertain.empty()) {
+    return run_replicates(request, replicates);
+  }
   const double load_seconds = seconds_since(started);
 
   const fs::path run_dir = request.out_dir ? *request.out_dir : default_run_dir("runs", spec.name);

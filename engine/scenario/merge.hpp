@@ -24,6 +24,12 @@ NodePtr merge_nodes(const NodePtr& base, const NodePtr& over);
 /// (see clone()). Each override's errors point at `<--set N>`.
 void apply_overrides(Node& root, const std::vector<Override>& overrides, Diagnostics& diagnostics);
 
+/// Sets one `--set`-style `path` to `value`, a node that keeps its own location (a sweep value,
+/// a sampled parameter); problems with the path point at `path_at`, where the path is written,
+/// and name `label` (`sweep`, `uncertain`).
+void apply_path(Node& root, const std::string& path, const Loc& path_at, const NodePtr& value,
+                std::string_view label, Diagnostics& diagnostics);
+
 /// The directory of the file a node came from, for resolving relative paths.
 std::string directory_of(const Loc& loc);
 
