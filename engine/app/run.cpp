@@ -61,6 +61,8 @@ double weighted_mean(const ScenarioSpec& spec, const MetricsFrame& frame, Metric
   return total;
 }
 
+}  // namespace
+
 std::vector<CountryId> focus_countries(const ScenarioSpec& spec) {
   std::vector<CountryId> focus = spec.outputs.countries;
   if (focus.empty()) {
@@ -71,6 +73,8 @@ std::vector<CountryId> focus_countries(const ScenarioSpec& spec) {
   if (focus.size() > 4) focus.resize(4);
   return focus;
 }
+
+namespace {
 
 std::string make_summary(const ScenarioSpec& spec, const MetricsFrame& first,
                          const MetricsFrame& last, const std::vector<RuleFiring>& firings) {

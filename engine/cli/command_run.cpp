@@ -30,6 +30,7 @@ struct RunFlags {
   int replicates = 1;
   CLI::Option* replicates_option = nullptr;
   std::string progress = "auto";
+  bool report = false;
 };
 
 int run_command(RunFlags& flags, const CommandContext& context) {
@@ -60,6 +61,12 @@ int run_command(RunFlags& flags, const CommandContext& context) {
   }
   fmt::print("OK: {} steps, {} rows -> {}\n", outcome.steps_done, outcome.timeseries_rows,
              outcome.run_dir.string());
+  if (flags.report) {
+    ReportRequest report;
+    report.run_dir = outcome.run_dir;
+    report.threads = request.threads;
+    return write_report_and_print(report);
+  }
   return exit_code::kOk;
 }
 
@@ -85,6 +92,8 @@ void add_run_command(CLI::App& app, CommandContext& context) {
       ->check(CLI::IsMember({"auto", "bar", "lines", "json", "none"}));
   run->add_option("--format", flags->format, "Time-series layout")
       ->check(CLI::IsMember({"long", "wide", "both"}));
+  run->add_flag("--report", flags->report,
+                "Also write report.html into the run folder (as techdep report does)");
   run->add_flag("--check", flags->request.check_invariants,
                 "Check model invariants after every phase");
   run->add_option("--threads", flags->request.threads,
