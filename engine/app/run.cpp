@@ -1,17 +1,13 @@
 #include "techdep/app/run.hpp"
 
-#include <sys/utsname.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "techdep/app/sweep.hpp"
-#include "techdep/core/build_info.hpp"
+#include "app/run_support.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/model/simulation.hpp"
 #include "techdep/output/digest.hpp"
@@ -21,7 +17,8 @@
 namespace techdep {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::ordered_json;
+using detail::Json;
+using detail::utc_now;
 
 namespace {
 
@@ -29,20 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  ::gmtime_r(&now, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-}
-
-std::string platform() {
-  utsname name{};
-  if (::uname(&name) != 0) return "unknown";
-  return fmt::format("{} {} {}", name.sysname, name.release, name.machine);
 }
 
 std::string_view status_name(RunStatus status) {
@@ -61,8 +44,6 @@ double weighted_mean(const ScenarioSpec& spec, const MetricsFrame& frame, Metric
   return total;
 }
 
-}  // namespace
-
 std::vector<CountryId> focus_countries(const ScenarioSpec& spec) {
   std::vector<CountryId> focus = spec.outputs.countries;
   if (focus.empty()) {
@@ -73,8 +54,6 @@ std::vector<CountryId> focus_countries(const ScenarioSpec& spec) {
   if (focus.size() > 4) focus.resize(4);
   return focus;
 }
-
-namespace {
 
 std::string make_summary(const ScenarioSpec& spec, const MetricsFrame& first,
                          const MetricsFrame& last, const std::vector<RuleFiring>& firings) {
@@ -136,19 +115,8 @@ std::string observations_csv(const ScenarioSpec& spec, const std::vector<Observa
       "within_tolerance\n";
   for (const ObservationRow& row : rows) {
     const ObservationSpec& obs = *row.observation;
-    const MetricShape shape = metric_info(obs.metric).shape;
-    std::string partner;
-    if (shape == MetricShape::CountrySectorBloc && obs.bloc >= 0) {
-      partner = spec.blocs[static_cast<std::size_t>(obs.bloc)].id;
-    } else if (obs.partner >= 0) {
-      partner = spec.countries[static_cast<std::size_t>(obs.partner)].id;
-    }
-    append_csv_field(csv, obs.fact);
-    csv += fmt::format(",{},{},{},{},{},{},", metric_info(obs.metric).name,
-                       spec.countries[static_cast<std::size_t>(obs.country)].id,
-                       obs.sector >= 0 ? spec.sectors[static_cast<std::size_t>(obs.sector)].id
-                                       : std::string(),
-                       partner, step_label(spec.time, obs.step), obs.step);
+    detail::append_observation_key(csv, spec, obs);
+    csv += ',';
     append_csv_number(csv, obs.value);
     csv += ',';
     append_csv_number(csv, row.model_value);
@@ -179,12 +147,6 @@ std::string events_csv(const ScenarioSpec& spec, const std::vector<RuleFiring>& 
   return csv;
 }
 
-double observation_value(const MetricsFrame& frame, const ObservationSpec& obs) {
-  const int partner =
-      metric_info(obs.metric).shape == MetricShape::CountrySectorBloc ? obs.bloc : obs.partner;
-  return frame.value(obs.metric, obs.country, obs.sector, partner);
-}
-
 }  // namespace
 
 RunOutcome run_scenario(const RunRequest& request) {
@@ -196,10 +158,6 @@ RunOutcome run_scenario(const RunRequest& request) {
   LoadedScenario loaded = load_scenario(request.scenario_path, load_options);
   ScenarioSpec& spec = loaded.spec;
   if (request.seed) spec.seed = *request.seed;
-  if (const int replicates = request.replicates.value_or(spec.replicates);
-      replicates > 1 || !spec.uncertain.empty()) {
-    return run_replicates(request, replicates);
-  }
   const double load_seconds = seconds_since(started);
 
   const fs::path run_dir = request.out_dir ? *request.out_dir : default_run_dir("runs", spec.name);
@@ -226,7 +184,7 @@ RunOutcome run_scenario(const RunRequest& request) {
     const int step = frame.step;
     if (step % spec.outputs.every == 0 || step == spec.time.steps) writer.record(frame);
     for (ObservationRow& row : observations) {
-      if (row.observation->step == step) row.model_value = observation_value(frame, *row.observation);
+      if (row.observation->step == step) row.model_value = detail::observation_value(frame, *row.observation);
     }
   };
 
@@ -256,10 +214,6 @@ RunOutcome run_scenario(const RunRequest& request) {
       make_summary(spec, first, simulation.metrics(), simulation.rule_firings());
   write_file_atomically(folder.staged("summary.txt"), summary);
 
-  Json inputs = Json::array();
-  for (const std::string& input : loaded.input_files) {
-    inputs.push_back({{"path", input}, {"sha256", sha256_file_hex(input)}});
-  }
   Json outputs = Json::array();
   const auto add_output = [&](const std::string& name, std::optional<std::size_t> rows) {
     Json entry = {{"file", name}, {"sha256", sha256_file_hex(folder.staged(name))}};
@@ -273,27 +227,18 @@ RunOutcome run_scenario(const RunRequest& request) {
   add_output("events.csv", simulation.rule_firings().size());
   add_output("summary.txt", std::nullopt);
 
-  const BuildInfo& build = build_info();
-  Json overrides = Json::array();
-  for (const Override& item : request.overrides) overrides.push_back(item.text);
   Json warnings = Json::array();
   for (const std::string& warning : loaded.warnings) warnings.push_back(warning);
 
-  const Json manifest = {
-      {"tool", "techdep"},
-      {"version", build.version},
-      {"git_commit", build.git_commit},
-      {"git_dirty", build.dirty},
-      {"build_type", build.build_type},
-      {"compiler", build.compiler},
-      {"platform", platform()},
+  Json manifest = detail::build_provenance();
+  manifest.update(Json{
       {"threads", request.threads},
       {"started_utc", started_utc},
       {"finished_utc", utc_now()},
       {"argv", request.argv},
-      {"overrides", overrides},
+      {"overrides", detail::override_texts(request.overrides)},
       {"scenario", {{"name", spec.name}, {"file", request.scenario_path}}},
-      {"inputs", inputs},
+      {"inputs", detail::input_digests(loaded.input_files)},
       {"resolved_scenario_sha256", sha256_hex(resolved)},
       {"mode", spec.mode == Mode::Agents ? "agents" : "aggregate"},
       {"base_seed", spec.seed},
@@ -313,7 +258,7 @@ RunOutcome run_scenario(const RunRequest& request) {
       {"warnings", warnings},
       {"status", status_name(status)},
       {"exit_code", status == RunStatus::Completed ? 0 : 130},
-  };
+  });
   write_file_atomically(folder.staged("manifest.json"), manifest.dump(2) + "\n");
   folder.commit();
 

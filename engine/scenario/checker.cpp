@@ -63,16 +63,12 @@ const Node* Checker::value_of(const Node& map, std::string_view key) {
   return value != nullptr && !value->is_null() ? value : nullptr;
 }
 
-namespace {
-
 bool parse_double(const std::string& text, double& out) {
   std::string_view view = text;
   if (!view.empty() && view.front() == '+') view.remove_prefix(1);
   const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), out);
   return error == std::errc{} && end == view.data() + view.size() && std::isfinite(out);
 }
-
-}  // namespace
 
 std::optional<double> Checker::number(const Node& node, std::string_view path,
                                       const Range& range) {

@@ -13,6 +13,9 @@
 
 namespace techdep::detail {
 
+/// A plain YAML number (an optional leading '+', finite); false for anything else.
+bool parse_double(const std::string& text, double& out);
+
 /// The fact ids `source:` may cite.
 struct FactsIndex {
   bool declared = false;   ///< a `facts:` file was named

@@ -5,8 +5,9 @@
 #include <fmt/format.h>
 
 #include "scenario/build_spec.hpp"
-#include "scenario/experiment.hpp"
+#include "scenario/checker.hpp"
 #include "scenario/merge.hpp"
+#include "scenario/schema.hpp"
 #include "scenario/tables.hpp"
 
 namespace techdep {
@@ -17,7 +18,6 @@ namespace fs = std::filesystem;
 struct LoadedScenario::Impl {
   detail::NodePtr root;
   std::string facts_path;  ///< as read; empty when the scenario names no facts file
-  detail::Experiment experiment;  ///< sweep points and uncertain parameters, located
 };
 
 namespace {
@@ -47,42 +47,29 @@ std::string LoadedScenario::resolved_yaml(const std::string& relative_to_dir) co
          detail::emit_yaml(root);
 }
 
-namespace {
-
-/// Validates a document derived from a loaded scenario (a sweep point, a design point).
-ScenarioSpec build_point(const LoadedScenario::Impl& impl, const ScenarioSpec& loaded,
-                         const detail::Node& root, detail::Diagnostics& diagnostics) {
-  detail::Checker checker(diagnostics, impl.experiment.facts);
-  ScenarioSpec out = detail::build_spec(root, checker);
-  if (!diagnostics.empty()) throw ScenarioError(diagnostics.take());
-  out.file = loaded.file;
-  return out;
-}
-
-}  // namespace
-
-ScenarioSpec LoadedScenario::point_spec(int point,
-                                        const std::vector<double>& uncertain_values) const {
-  if (point < -1 || point >= spec.sweep.point_count()) {
-    throw UsageError(fmt::format("{}: no sweep point {} (the scenario has {})", spec.file, point,
-                                 spec.sweep.point_count()));
+ScenarioNumber LoadedScenario::number_at(const std::string& path) const {
+  std::string problem;
+  const detail::PathTarget target =
+      impl && impl->root ? detail::find_path_target(*impl->root, path, problem) : detail::PathTarget{};
+  if (target.node == nullptr) {
+    throw UsageError(fmt::format("{}: unknown path '{}': {}", spec.file, path, problem));
   }
-  if (!uncertain_values.empty() && uncertain_values.size() != spec.uncertain.size()) {
-    throw UsageError(fmt::format("{}: {} uncertain values for {} uncertain parameters", spec.file,
-                                 uncertain_values.size(), spec.uncertain.size()));
+  const detail::Node* scalar = target.node;
+  if (scalar->is_map()) scalar = scalar->get("value");
+  double value = 0.0;
+  if (scalar == nullptr || !scalar->is_scalar() || scalar->quoted ||
+      !detail::parse_double(scalar->text, value)) {
+    throw UsageError(fmt::format("{}: '{}' is {}, not a number", spec.file, path,
+                                 scalar == nullptr ? "a map" : scalar->describe()));
   }
-  detail::Diagnostics diagnostics;
-  const detail::NodePtr root = detail::experiment_point(*impl->root, spec, impl->experiment, point,
-                                                        uncertain_values, diagnostics);
-  return build_point(*impl, spec, *root, diagnostics);
-}
-
-ScenarioSpec LoadedScenario::with_overrides(const std::vector<Override>& extra) const {
-  detail::Diagnostics diagnostics;
-  const detail::NodePtr root =
-      detail::experiment_point(*impl->root, spec, impl->experiment, -1, {}, diagnostics);
-  detail::apply_overrides(*root, extra, diagnostics);
-  return build_point(*impl, spec, *root, diagnostics);
+  ScenarioNumber number;
+  number.value = value;
+  const detail::Range range = target.field != nullptr ? target.field->range : detail::kAnyNumber;
+  number.min = range.min;
+  number.max = range.max;
+  number.min_open = range.min_open;
+  number.max_open = range.max_open;
+  return number;
 }
 
 LoadedScenario load_scenario(const std::string& path, const LoadOptions& options) {
@@ -104,10 +91,6 @@ LoadedScenario load_scenario(const std::string& path, const LoadOptions& options
 
   detail::Checker checker(diagnostics, facts);
   loaded.spec = detail::build_spec(*root, checker);
-  impl->experiment.facts = facts;
-  if (diagnostics.empty()) {
-    detail::read_experiment(*root, checker, loaded.spec, impl->experiment, loaded.input_files);
-  }
   if (!diagnostics.empty()) throw ScenarioError(diagnostics.take());
 
   loaded.spec.file = path;

@@ -167,11 +167,12 @@ bool parse_segments(const std::string& path, std::vector<Segment>& out, std::str
 class OverrideApplier {
  public:
   OverrideApplier(Node& root, Diagnostics& diagnostics) : root_(root), diagnostics_(diagnostics) {}
+  // Reads paths the same way the applier writes them.
+  friend PathTarget techdep::detail::find_path_target(const Node&, const std::string&,
+                                                      std::string&);
 
   void apply(const Override& override_arg, std::size_t number) {
     source_ = std::make_shared<const SourceText>(fmt::format("<--set {}>", number), override_arg.text);
-    origin_ = Loc{source_, 1, 1};
-    label_ = "--set";
     const std::string& text = override_arg.text;
     const std::size_t equals = text.find('=');
     std::vector<Segment> segments;
@@ -194,30 +195,11 @@ class OverrideApplier {
     set(segments, value);
   }
 
-  /// Sets `path` to `value`; problems with the path point into `path_at`, where it is written.
-  void apply_path(const std::string& path, const Loc& path_at, const NodePtr& value,
-                  std::string_view label) {
-    source_ = path_at.source;
-    origin_ = path_at;
-    label_ = label;
-    std::vector<Segment> segments;
-    std::string problem;
-    if (!parse_segments(path, segments, problem)) {
-      diagnostics_.add("unknown-path", path_at, "",
-                       fmt::format("{}: path '{}': {}", label, path, problem));
-      return;
-    }
-    set(segments, value);
-  }
-
  private:
-  // Where column `column` of the path text lies in its source.
-  Loc at(int column) const { return Loc{origin_.source, origin_.line, origin_.column + column - 1}; }
-
   void unknown(const Segment& segment, const std::string& path, const std::string& why,
                const std::vector<std::string>& candidates) {
-    diagnostics_.add("unknown-path", at(segment.column), path,
-                     fmt::format("{}: unknown path '{}': {}{}", label_, path, why,
+    diagnostics_.add("unknown-path", Loc{source_, 1, segment.column}, path,
+                     fmt::format("--set: unknown path '{}': {}{}", path, why,
                                  did_you_mean(segment.text, candidates)));
   }
 
@@ -303,7 +285,7 @@ class OverrideApplier {
         if (last && value->is_null()) return;
         auto created = std::make_shared<Node>();
         created->kind = Node::Kind::Map;
-        created->loc = at(segment.column);
+        created->loc = Loc{source_, 1, segment.column};
         node.entries.push_back(MapEntry{segment.text, created->loc, created});
         entry = &node.entries.back();
       }
@@ -312,7 +294,7 @@ class OverrideApplier {
           node.entries.erase(node.entries.begin() + (entry - node.entries.data()));
         } else {
           entry->value = value;
-          entry->key_loc = at(segment.column);
+          entry->key_loc = Loc{source_, 1, segment.column};
         }
         return;
       }
@@ -337,11 +319,51 @@ class OverrideApplier {
   Node& root_;
   Diagnostics& diagnostics_;
   std::shared_ptr<const SourceText> source_;
-  Loc origin_;
-  std::string_view label_ = "--set";
 };
 
 }  // namespace
+
+PathTarget find_path_target(const Node& root, const std::string& path, std::string& problem) {
+  std::vector<Segment> segments;
+  if (!parse_segments(path, segments, problem)) return {};
+  // The applier's helpers take mutable nodes because it writes through them; this walk only reads.
+  Node& start = const_cast<Node&>(root);
+  Cursor cursor{&start, Level::Object, &kScenarioObject};
+  PathTarget target;
+  std::string walked;
+  for (const Segment& segment : segments) {
+    Node& node = *cursor.node;
+    const std::string parent = walked;
+    walked = segment.bracket ? fmt::format("{}[{}]", walked, segment.text)
+                             : join_path(walked, segment.text);
+    if (segment.bracket) {
+      const auto item = node.is_seq() ? OverrideApplier::find_item(node, segment.text)
+                                      : node.items.end();
+      if (item == node.items.end()) {
+        problem = fmt::format("no item '{}' in {}", segment.text, path_text(parent));
+        return {};
+      }
+      cursor = OverrideApplier::descend(**item, cursor, nullptr);
+      target.field = nullptr;
+      continue;
+    }
+    MapEntry* entry = node.is_map() ? node.find(segment.text) : nullptr;
+    if (entry == nullptr) {
+      problem = fmt::format("no key '{}' in {}", segment.text, path_text(parent));
+      return {};
+    }
+    const FieldSpec* field =
+        cursor.level == Level::Object ? cursor.object->find(segment.text) : nullptr;
+    // A value inside a country or sector map keeps the range of the map's field.
+    const bool inside_values_map =
+        target.field != nullptr && (target.field->type == FieldType::CountryValues ||
+                                    target.field->type == FieldType::SectorValues);
+    target.field = field != nullptr ? field : inside_values_map ? target.field : nullptr;
+    cursor = OverrideApplier::descend(*entry->value, cursor, field);
+  }
+  target.node = cursor.node;
+  return target;
+}
 
 NodePtr merge_nodes(const NodePtr& base, const NodePtr& over) {
   if (base->is_map() && over->is_map()) {
@@ -369,12 +391,6 @@ NodePtr load_with_extends(const std::string& path, Diagnostics& diagnostics,
                           std::vector<std::string>& input_files) {
   ChainLoader loader{diagnostics, input_files, {canonical_name(path)}, {path}};
   return loader.load(path);
-}
-
-void apply_path(Node& root, const std::string& path, const Loc& path_at, const NodePtr& value,
-                std::string_view label, Diagnostics& diagnostics) {
-  if (!root.is_map()) return;
-  OverrideApplier(root, diagnostics).apply_path(path, path_at, value, label);
 }
 
 void apply_overrides(Node& root, const std::vector<Override>& overrides,

@@ -18,8 +18,17 @@ namespace {
 
 constexpr std::size_t kMaxCsvBytes = std::size_t{64} << 20;
 
-}  // namespace
+struct CsvField {
+  std::string text;
+  int column = 1;
+};
 
+struct CsvRow {
+  int line = 0;
+  std::vector<CsvField> fields;
+};
+
+/// Splits one CSV line (RFC 4180 quoting, no embedded newlines); fields are trimmed.
 std::vector<CsvField> split_csv_line(const std::string& line) {
   std::vector<CsvField> fields;
   std::size_t i = 0;
@@ -56,13 +65,6 @@ std::vector<CsvField> split_csv_line(const std::string& line) {
   }
   return fields;
 }
-
-namespace {
-
-struct CsvRow {
-  int line = 0;
-  std::vector<CsvField> fields;
-};
 
 /// Reads a CSV table whose header must equal `header`. Rows with the wrong number of fields are
 /// reported and skipped.
@@ -107,8 +109,6 @@ std::optional<std::vector<CsvRow>> read_csv(const std::shared_ptr<const SourceTe
   return rows;
 }
 
-}  // namespace
-
 std::shared_ptr<const SourceText> read_text_file(const std::string& path, const Loc& named_at,
                                                  std::string_view key_path,
                                                  Diagnostics& diagnostics) {
@@ -135,8 +135,6 @@ std::shared_ptr<const SourceText> read_text_file(const std::string& path, const 
   }
   return std::make_shared<const SourceText>(path, text.str());
 }
-
-namespace {
 
 NodePtr scalar_node(const CsvField& field, const std::shared_ptr<const SourceText>& source,
                     int line) {

@@ -18,6 +18,15 @@ struct Override {
   std::string text;  ///< `events[export-controls-2022].intensity=0.5`
 };
 
+/// A number in a loaded scenario and the range the format allows for it (infinite: unbounded).
+struct ScenarioNumber {
+  double value = 0.0;
+  double min = 0.0;
+  double max = 0.0;
+  bool min_open = false;
+  bool max_open = false;
+};
+
 struct LoadOptions {
   std::vector<Override> overrides;
 };
@@ -28,18 +37,13 @@ struct LoadedScenario {
   /// (tables inlined, no `extends`), which loads back to the same spec. Paths it keeps (`facts`)
   /// are written relative to the directory passed to `resolved_yaml`.
   std::string resolved_yaml(const std::string& relative_to_dir) const;
+  /// The number a `--set` path names in the effective scenario (the `value` of a
+  /// `{value, source}` number) and the range the format allows for it. Throws UsageError when the
+  /// path names nothing or something that is not a number.
+  ScenarioNumber number_at(const std::string& path) const;
   /// Every file read: the scenario, its `extends` chain, CSV tables and the facts file.
   std::vector<std::string> input_files;
   std::vector<std::string> warnings;
-  /// The scenario at sweep point `point` (-1: none of them) with `uncertain_values`, one
-  /// per `spec.uncertain` entry (empty: the scenario's own values), applied after every other
-  /// override. The result has no sweep, uncertain or replicates of its own. Reads no file.
-  /// Throws ScenarioError when a value does not validate, UsageError for a bad point.
-  ScenarioSpec point_spec(int point, const std::vector<double>& uncertain_values = {}) const;
-  /// The scenario with `extra` overrides applied after every other one (a design point of
-  /// `techdep sensitivity`), without sweep, uncertain or replicates. Reads no file. Throws
-  /// ScenarioError (problems point at `<--set N>`).
-  ScenarioSpec with_overrides(const std::vector<Override>& extra) const;
 
   struct Impl;
   std::shared_ptr<const Impl> impl;  ///< keeps the merged document for resolved_yaml
