@@ -9,6 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   build-essential cmake ninja-build git pkg-config
+  libcpp-httplib-dev chromium
   libeigen3-dev libyaml-cpp-dev libboost-graph-dev catch2 libfmt-dev libcli11-dev
   nlohmann-json3-dev libssl-dev libnlopt-dev
 )
@@ -27,6 +28,23 @@ if ((${#missing[@]} > 0)); then
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
     "${missing[@]}"
+fi
+
+# Node.js and npm for web/: uPlot (embedded into the binary at build time) and playwright-core (the
+# browser tests). A machine whose nodejs package already brings npm keeps it; Debian's nodejs and
+# npm packages are the fallback. npm ci installs exactly the committed web/package-lock.json, and
+# must run before CMake, which embeds web/node_modules/uplot.
+if ! command -v npm >/dev/null 2>&1; then
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
+    nodejs npm
+fi
+if [[ ! -f "$here/web/node_modules/.package-lock.json" ||
+      "$here/web/package-lock.json" -nt "$here/web/node_modules/.package-lock.json" ]]; then
+  echo "setup: npm ci in web/" >&2
+  (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cd "$here"

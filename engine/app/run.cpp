@@ -44,6 +44,8 @@ double weighted_mean(const ScenarioSpec& spec, const MetricsFrame& frame, Metric
   return total;
 }
 
+}  // namespace
+
 std::vector<CountryId> focus_countries(const ScenarioSpec& spec) {
   std::vector<CountryId> focus = spec.outputs.countries;
   if (focus.empty()) {
@@ -54,6 +56,8 @@ std::vector<CountryId> focus_countries(const ScenarioSpec& spec) {
   if (focus.size() > 4) focus.resize(4);
   return focus;
 }
+
+namespace {
 
 std::string make_summary(const ScenarioSpec& spec, const MetricsFrame& first,
                          const MetricsFrame& last, const std::vector<RuleFiring>& firings) {

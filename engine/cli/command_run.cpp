@@ -26,6 +26,7 @@ struct RunFlags {
   std::string out;
   std::uint64_t seed = 0;
   CLI::Option* seed_option = nullptr;
+  bool report = false;
 };
 
 int run_command(RunFlags& flags, const CommandContext& context) {
@@ -47,6 +48,12 @@ int run_command(RunFlags& flags, const CommandContext& context) {
   }
   fmt::print("OK: {} steps, {} rows -> {}\n", outcome.steps_done, outcome.timeseries_rows,
              outcome.run_dir.string());
+  if (flags.report) {
+    ReportRequest report;
+    report.run_dir = outcome.run_dir;
+    report.threads = request.threads;
+    return write_report_and_print(report);
+  }
   return exit_code::kOk;
 }
 
@@ -62,6 +69,8 @@ void add_run_command(CLI::App& app, CommandContext& context) {
   run->add_option("--out", flags->out, "Run folder to create (must not exist)");
   run->add_option("--format", flags->format, "Time-series layout")
       ->check(CLI::IsMember({"long", "wide", "both"}));
+  run->add_flag("--report", flags->report,
+                "Also write report.html into the run folder (as techdep report does)");
   run->add_flag("--check", flags->request.check_invariants,
                 "Check model invariants after every phase");
   run->add_option("--threads", flags->request.threads,

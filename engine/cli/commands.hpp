@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "techdep/report/report.hpp"
 #include "techdep/scenario/load_scenario.hpp"
 
 namespace techdep::cli {
@@ -23,7 +24,12 @@ void add_run_command(CLI::App& app, CommandContext& context);
 void add_scenario_commands(CLI::App& app, CommandContext& context);  ///< validate, resolve, schema, init, params
 void add_whatif_commands(CLI::App& app, CommandContext& context);    ///< compare, explain
 void add_network_command(CLI::App& app, CommandContext& context);
+void add_report_command(CLI::App& app, CommandContext& context);
+void add_serve_command(CLI::App& app, CommandContext& context);
 void add_calibrate_command(CLI::App& app, CommandContext& context);
+
+/// Writes a run folder's report.html and prints where it went (`report`, `run --report`).
+int write_report_and_print(const ReportRequest& request);
 
 /// `--set` texts as loader overrides.
 std::vector<Override> to_overrides(const std::vector<std::string>& texts);

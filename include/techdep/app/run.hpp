@@ -39,6 +39,10 @@ struct RunOutcome {
   int steps_done = 0;
 };
 
+/// The countries a summary or report leads with: the outputs' countries (or the first three), at
+/// most four; the first is the lead.
+std::vector<CountryId> focus_countries(const ScenarioSpec& spec);
+
 /// Throws ScenarioError (invalid scenario), IoError (inputs or outputs), NumericalError (the model
 /// broke an invariant). On a throw no run folder is left behind.
 RunOutcome run_scenario(const RunRequest& request);

@@ -1,0 +1,199 @@
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/cli_runner.hpp"
+#include "techdep/app/compare.hpp"
+#include "techdep/core/error.hpp"
+#include "techdep/model/simulation.hpp"
+#include "techdep/serve/classroom.hpp"
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using techdep::HttpReply;
+using techdep::test::TempDir;
+
+namespace {
+
+const std::string kTiny = "tests/data/cli/tiny.yaml";
+
+techdep::Classroom make_classroom(std::size_t max_sessions = 64) {
+  techdep::ClassroomOptions options;
+  options.scenario_files = {kTiny};
+  options.max_sessions = max_sessions;
+  return techdep::Classroom(options);
+}
+
+Json body_of(const HttpReply& reply) { return Json::parse(reply.body); }
+
+std::string start(techdep::Classroom& classroom, const Json& settings = Json::object()) {
+  const HttpReply reply =
+      classroom.handle("POST", "/api/sessions", Json{{"scenario", "tiny"}, {"settings", settings}}.dump());
+  REQUIRE(reply.status == 201);
+  return body_of(reply)["session"];
+}
+
+}  // namespace
+
+TEST_CASE("serve: the page and the scenario's sliders with catalogue bounds", "[serve]") {
+  techdep::Classroom classroom = make_classroom();
+  const HttpReply page = classroom.handle("GET", "/", "");
+  CHECK(page.status == 200);
+  CHECK(page.content_type == "text/html; charset=utf-8");
+  CHECK_THAT(page.body, Catch::Contains("uPlot") && Catch::Contains(R"({"scenarios":["tiny"]})"));
+
+  const Json scenario = body_of(classroom.handle("GET", "/api/scenarios/tiny", ""));
+  CHECK(scenario["steps"].size() == 25);
+  std::vector<std::string> paths;
+  for (const Json& slider : scenario["sliders"]) paths.push_back(slider["path"]);
+  CHECK(paths == std::vector<std::string>{"events[chip-controls].intensity",
+                                          "events[chip-controls].evasion",
+                                          "events[chip-programme].intensity", "reroute_markup",
+                                          "sectors.chips.adjustment", "sectors.software.adjustment"});
+  CHECK(scenario["sliders"][0]["min"] == 0.0);
+  CHECK(scenario["sliders"][0]["max"] == 1.0);
+  CHECK(scenario["sliders"][0]["value"] == 0.8);
+  // reroute_markup is `>= 0`: the page offers up to max(1, twice the value).
+  CHECK(scenario["sliders"][3]["max"] == 1.0);
+  CHECK(classroom.handle("GET", "/api/scenarios/nope", "").status == 404);
+}
+
+TEST_CASE("serve: bad requests get 400 with the reason, big ones 413", "[serve]") {
+  techdep::Classroom classroom = make_classroom();
+  const auto post = [&](const std::string& body) { return classroom.handle("POST", "/api/sessions", body); };
+
+  HttpReply reply = post("{not json");
+  CHECK(reply.status == 400);
+  CHECK(body_of(reply)["error"] == "request body: not a JSON object");
+  CHECK(post("[1,2]").status == 400);
+  CHECK(post(R"({"scenario":"nope"})").status == 400);
+  CHECK(post(R"({"scenario":"tiny","extra":1})").status == 400);
+
+  reply = post(R"({"scenario":"tiny","settings":{"events[chip-controls].colour":0.5}})");
+  CHECK(reply.status == 400);
+  CHECK_THAT(body_of(reply)["error"].get<std::string>(),
+             Catch::Contains("'events[chip-controls].colour' is not a parameter"));
+  reply = post(R"({"scenario":"tiny","settings":{"events[chip-controls].intensity":"high"}})");
+  CHECK(reply.status == 400);
+  CHECK_THAT(body_of(reply)["error"].get<std::string>(), Catch::Contains("must be a finite number"));
+
+  // Out of range: the loader's own message, the same a scenario file would get.
+  reply = post(R"({"scenario":"tiny","settings":{"events[chip-controls].intensity":1.5}})");
+  CHECK(reply.status == 400);
+  std::string loader_message;
+  try {
+    techdep::load_scenario(kTiny, {{{"events[chip-controls].intensity=1.5"}}});
+  } catch (const techdep::ScenarioError& error) {
+    loader_message = error.what();
+  }
+  REQUIRE_FALSE(loader_message.empty());
+  CHECK(body_of(reply)["error"] == loader_message);
+  CHECK_THAT(loader_message, Catch::Contains("intensity"));
+
+  const std::string big(classroom.options().max_body_bytes + 1, ' ');
+  CHECK(post(big).status == 413);
+  CHECK(classroom.handle("PUT", "/api/sessions", "").status == 405);
+  CHECK(classroom.handle("GET", "/api/sessions/0123/step", "").status == 404);
+  CHECK(classroom.handle("GET", "/etc/passwd", "").status == 404);
+  CHECK(classroom.session_count() == 0);
+}
+
+TEST_CASE("serve: a session steps to the end with the values of a plain run", "[serve]") {
+  techdep::Classroom classroom = make_classroom();
+  const std::string id = start(classroom, {{"events[chip-controls].intensity", 0.5}});
+  const Json scenario = body_of(classroom.handle("GET", "/api/scenarios/tiny", ""));
+
+  std::vector<Json> points;
+  HttpReply reply = classroom.handle("POST", "/api/sessions/" + id + "/step", "");
+  REQUIRE(reply.status == 200);
+  CHECK(body_of(reply)["step"] == 1);
+  reply = classroom.handle("POST", "/api/sessions/" + id + "/step", R"({"steps":100})");
+  CHECK(reply.status == 400);
+  reply = classroom.handle("POST", "/api/sessions/" + id + "/step", R"({"steps":23})");
+  REQUIRE(reply.status == 200);
+  Json last = body_of(reply);
+  CHECK(last["step"] == 24);
+  CHECK(last["finished"] == true);
+  CHECK(last["points"].size() == 23);
+
+  // The chart values equal a direct simulation of the scenario with the same override.
+  const techdep::ScenarioSpec spec =
+      techdep::load_scenario(kTiny, {{{"events[chip-controls].intensity=0.5"}}}).spec;
+  techdep::Simulation simulation(spec);
+  while (!simulation.finished()) simulation.step();
+  std::size_t chart_index = 0;
+  while (scenario["charts"][chart_index]["id"] != "domestic_share.EST") ++chart_index;
+  std::size_t line_index = 0;
+  while (scenario["charts"][chart_index]["lines"][line_index]["label"] != "chips") ++line_index;
+  const double final_value = last["points"].back()["values"][chart_index][line_index];
+  CHECK(final_value == simulation.metrics().value(techdep::Metric::DomesticShare, 0, 0, -1));
+  // The baseline differs: the scenario as written has intensity 0.8.
+  CHECK(scenario["charts"][chart_index]["lines"][line_index]["baseline"][24] != final_value);
+
+  const HttpReply csv = classroom.handle("GET", "/api/sessions/" + id + "/timeseries.csv", "");
+  CHECK(csv.status == 200);
+  CHECK(csv.download_name == "tiny-step24.csv");
+  CHECK_THAT(csv.body, Catch::StartsWith("scenario,point,replicate,step,date,country,sector,partner,metric,value\n"));
+  CHECK_THAT(csv.body, Catch::Contains(fmt::format("tiny,0,0,24,2023-01,EST,chips,,domestic_share,{}\n", final_value)));
+
+  // The YAML reproduces the settings: loaded back (beside the original, as its header says), it
+  // gives the same spec values.
+  const HttpReply yaml = classroom.handle("GET", "/api/sessions/" + id + "/scenario.yaml", "");
+  CHECK(yaml.status == 200);
+  CHECK_THAT(yaml.body, Catch::Contains("#   --set events[chip-controls].intensity=0.5"));
+  TempDir temp;
+  fs::copy_file("tests/data/cli/facts.yaml", temp.path() / "facts.yaml");
+  const fs::path saved = temp.path() / "student.yaml";
+  std::ofstream(saved) << yaml.body;
+  const techdep::ScenarioSpec reloaded = techdep::load_scenario(saved.string()).spec;
+  CHECK(reloaded.events[0].intensity == 0.5);
+  CHECK(techdep::simulate_series(reloaded).values == techdep::simulate_series(spec).values);
+
+  reply = classroom.handle("POST", "/api/sessions/" + id + "/reset", "");
+  CHECK(body_of(reply)["step"] == 0);
+  CHECK(body_of(reply)["points"][0]["step"] == 0);
+}
+
+TEST_CASE("serve: sessions are bounded, least recently used dropped first", "[serve]") {
+  techdep::Classroom classroom = make_classroom(2);
+  const std::string first = start(classroom);
+  const std::string second = start(classroom);
+  CHECK(classroom.handle("POST", "/api/sessions/" + first + "/step", "").status == 200);
+  const std::string third = start(classroom);
+  CHECK(classroom.session_count() == 2);
+  CHECK(classroom.handle("POST", "/api/sessions/" + second + "/step", "").status == 404);
+  CHECK(classroom.handle("POST", "/api/sessions/" + first + "/step", "").status == 200);
+  CHECK(classroom.handle("POST", "/api/sessions/" + third + "/step", "").status == 200);
+}
+
+TEST_CASE("serve: many clients at once, each session its own numbers", "[serve]") {
+  techdep::Classroom classroom = make_classroom(8);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int client = 0; client < 6; ++client) {
+    clients.emplace_back([&, client] {
+      const HttpReply created = classroom.handle(
+          "POST", "/api/sessions",
+          Json{{"scenario", "tiny"}, {"settings", {{"events[chip-controls].intensity", 0.1 * client}}}}.dump());
+      if (created.status != 201) {
+        ++failures;
+        return;
+      }
+      const std::string id = Json::parse(created.body)["session"];
+      for (int step = 0; step < 24; ++step) {
+        if (classroom.handle("POST", "/api/sessions/" + id + "/step", "").status != 200) ++failures;
+        if (classroom.handle("GET", "/api/scenarios", "").status != 200) ++failures;
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  CHECK(failures == 0);
+  CHECK(classroom.session_count() == 6);
+}
