@@ -14,6 +14,9 @@ packages=(
   nlohmann-json3-dev libssl-dev libnlopt-dev
 )
 
+# The mpi preset (TECHDEP_WITH_MPI) also needs Open MPI.
+if [[ "$preset" == mpi ]]; then packages+=(libopenmpi-dev openmpi-bin); fi
+
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -52,13 +52,7 @@ ScenarioSpec with_events(const ScenarioSpec& spec, const std::vector<bool>& keep
 
 namespace {
 
-struct Target {
-  Metric metric;
-  CountryId country;
-  SectorId sector;
-  int partner;
-  int step;
-};
+using Target = MetricTarget;
 
 template <typename Item>
 int find_id(const std::vector<Item>& items, const std::string& id) {
@@ -69,37 +63,52 @@ int find_id(const std::vector<Item>& items, const std::string& id) {
 }
 
 template <typename Item>
-int require_id(const std::vector<Item>& items, const std::string& id, std::string_view what) {
+int require_id(const std::vector<Item>& items, const std::string& id, std::string_view what,
+               std::string_view command) {
   const int index = find_id(items, id);
-  if (index < 0) throw UsageError(fmt::format("explain: unknown {} '{}'", what, id));
+  if (index < 0) throw UsageError(fmt::format("{}: unknown {} '{}'", command, what, id));
   return index;
 }
 
 Target resolve_target(const ScenarioSpec& spec, const ExplainRequest& request) {
-  const std::optional<Metric> metric = find_metric(request.metric);
-  if (!metric) throw UsageError(fmt::format("explain: unknown metric '{}'", request.metric));
-  Target target{*metric, require_id(spec.countries, request.country, "country"), -1, -1,
-                spec.time.steps};
+  return resolve_metric_target(spec, "explain", request.metric, request.country, request.sector,
+                               request.partner, request.at);
+}
+
+double evaluate(const ScenarioSpec& spec, const Target& target) {
+  return evaluate_target(spec, target);
+}
+
+}  // namespace
+
+MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view command,
+                                   const std::string& metric_name, const std::string& country,
+                                   const std::string& sector, const std::string& partner,
+                                   const std::string& at) {
+  const std::optional<Metric> metric = find_metric(metric_name);
+  if (!metric) throw UsageError(fmt::format("{}: unknown metric '{}'", command, metric_name));
+  MetricTarget target{*metric, require_id(spec.countries, country, "country", command), -1, -1,
+                      spec.time.steps};
   const MetricShape shape = metric_info(*metric).shape;
   if (shape != MetricShape::Country) {
-    if (request.sector.empty()) {
-      throw UsageError(fmt::format("explain: metric '{}' needs --sector", request.metric));
+    if (sector.empty()) {
+      throw UsageError(fmt::format("{}: metric '{}' needs --sector", command, metric_name));
     }
-    target.sector = require_id(spec.sectors, request.sector, "sector");
+    target.sector = require_id(spec.sectors, sector, "sector", command);
   }
   if (shape == MetricShape::CountrySectorPartner || shape == MetricShape::CountrySectorBloc) {
-    if (request.partner.empty()) {
-      throw UsageError(fmt::format("explain: metric '{}' needs --partner", request.metric));
+    if (partner.empty()) {
+      throw UsageError(fmt::format("{}: metric '{}' needs --partner", command, metric_name));
     }
     target.partner = shape == MetricShape::CountrySectorBloc
-                         ? require_id(spec.blocs, request.partner, "bloc")
-                         : require_id(spec.countries, request.partner, "country");
+                         ? require_id(spec.blocs, partner, "bloc", command)
+                         : require_id(spec.countries, partner, "country", command);
   }
-  if (!request.at.empty()) {
-    const std::optional<int> step = parse_step(spec.time, request.at);
+  if (!at.empty()) {
+    const std::optional<int> step = parse_step(spec.time, at);
     if (!step || *step < 0 || *step > spec.time.steps) {
-      throw UsageError(fmt::format("explain: --at '{}' is not a date or step within {}..{}",
-                                   request.at, step_label(spec.time, 0),
+      throw UsageError(fmt::format("{}: --at '{}' is not a date or step within {}..{}", command,
+                                   at, step_label(spec.time, 0),
                                    step_label(spec.time, spec.time.steps)));
     }
     target.step = *step;
@@ -107,13 +116,11 @@ Target resolve_target(const ScenarioSpec& spec, const ExplainRequest& request) {
   return target;
 }
 
-double evaluate(const ScenarioSpec& spec, const Target& target) {
+double evaluate_target(const ScenarioSpec& spec, const MetricTarget& target) {
   Simulation simulation(spec);
   while (simulation.step_index() < target.step) simulation.step();
   return simulation.metrics().value(target.metric, target.country, target.sector, target.partner);
 }
-
-}  // namespace
 
 ExplainOutcome explain_scenario(const ExplainRequest& request) {
   const LoadedScenario loaded = load_scenario_or_run(request.scenario, request.overrides);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/run_support.hpp"
+#include "techdep/app/sweep.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/model/simulation.hpp"
 #include "techdep/output/digest.hpp"
@@ -162,6 +163,10 @@ RunOutcome run_scenario(const RunRequest& request) {
   LoadedScenario loaded = load_scenario(request.scenario_path, load_options);
   ScenarioSpec& spec = loaded.spec;
   if (request.seed) spec.seed = *request.seed;
+  if (const int replicates = request.replicates.value_or(spec.replicates);
+      replicates > 1 || !spec.uncertain.empty()) {
+    return run_replicates(request, replicates);
+  }
   const double load_seconds = seconds_since(started);
 
   const fs::path run_dir = request.out_dir ? *request.out_dir : default_run_dir("runs", spec.name);

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/progress.hpp"
 #include "techdep/app/run.hpp"
 
 namespace techdep::cli {
@@ -27,6 +28,9 @@ struct RunFlags {
   std::uint64_t seed = 0;
   CLI::Option* seed_option = nullptr;
   bool report = false;
+  int replicates = 1;
+  CLI::Option* replicates_option = nullptr;
+  std::string progress = "auto";
 };
 
 int run_command(RunFlags& flags, const CommandContext& context) {
@@ -39,8 +43,17 @@ int run_command(RunFlags& flags, const CommandContext& context) {
                                             : OutputFormat::Long;
   request.argv = context.argv;
   request.interrupt = context.interrupt;
+  if (*flags.replicates_option) request.replicates = flags.replicates;
+  const ProgressReporter progress = make_progress_reporter(flags.progress);
+  request.on_progress = progress.report;
   const RunOutcome outcome = run_scenario(request);
+  progress.finish();
+  if (outcome.mpi_worker) return multi_run_exit_code(outcome.status, outcome.run_dir, true);
   fmt::print("{}", outcome.summary);
+  if (outcome.replicates > 1 || outcome.status == RunStatus::Partial) {
+    // Several runs: a sweep folder of one point, with its own exit codes.
+    return multi_run_exit_code(outcome.status, outcome.run_dir, false);
+  }
   if (outcome.status == RunStatus::Interrupted) {
     print_error(fmt::format("interrupted after step {}: partial outputs in {}", outcome.steps_done,
                             outcome.run_dir.string()));
@@ -67,6 +80,16 @@ void add_run_command(CLI::App& app, CommandContext& context) {
   run->add_option("--set", flags->sets, "Override a scenario value: PATH=VALUE (repeatable)");
   flags->seed_option = run->add_option("--seed", flags->seed, "Base seed (default: scenario)");
   run->add_option("--out", flags->out, "Run folder to create (must not exist)");
+  flags->replicates_option =
+      run->add_option("--replicates", flags->replicates,
+                      "Runs with seeds run_seed(seed, replicate, 0) (default: scenario)")
+          ->check(CLI::Range(1, 1000000));
+  run->add_flag("--summary-only", flags->request.summary_only,
+                "Several replicates: summary.csv only, without every run's timeseries.csv");
+  run->add_flag("--resume", flags->request.resume,
+                "Several replicates: finish the interrupted <out>.incomplete");
+  run->add_option("--progress", flags->progress, "Progress of several replicates on stderr")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "json", "none"}));
   run->add_option("--format", flags->format, "Time-series layout")
       ->check(CLI::IsMember({"long", "wide", "both"}));
   run->add_flag("--report", flags->report,

@@ -3,12 +3,14 @@
 // runs the command and stores the exit code. main.cpp only parses and maps exceptions.
 
 #include <atomic>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "techdep/report/report.hpp"
+#include "techdep/app/run.hpp"
 #include "techdep/scenario/load_scenario.hpp"
 
 namespace techdep::cli {
@@ -24,6 +26,11 @@ void add_run_command(CLI::App& app, CommandContext& context);
 void add_scenario_commands(CLI::App& app, CommandContext& context);  ///< validate, resolve, schema, init, params
 void add_whatif_commands(CLI::App& app, CommandContext& context);    ///< compare, explain
 void add_network_command(CLI::App& app, CommandContext& context);
+void add_sweep_commands(CLI::App& app, CommandContext& context);  ///< sweep, sensitivity
+
+/// The exit code of work made of many runs (completed 0, partial 4, interrupted 130), after
+/// saying on stdout/stderr where the folder is (not on MPI worker ranks).
+int multi_run_exit_code(RunStatus status, const std::filesystem::path& folder, bool worker);
 void add_report_command(CLI::App& app, CommandContext& context);
 void add_serve_command(CLI::App& app, CommandContext& context);
 void add_calibrate_command(CLI::App& app, CommandContext& context);

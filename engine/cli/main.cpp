@@ -51,6 +51,7 @@ int run_cli(int argc, char** argv) {
   techdep::cli::add_scenario_commands(app, context);
   techdep::cli::add_whatif_commands(app, context);
   techdep::cli::add_network_command(app, context);
+  techdep::cli::add_sweep_commands(app, context);
   techdep::cli::add_report_command(app, context);
   techdep::cli::add_serve_command(app, context);
   techdep::cli::add_calibrate_command(app, context);

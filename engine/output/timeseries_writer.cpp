@@ -85,6 +85,18 @@ std::string series_name(const ScenarioSpec& spec, const SeriesKey& key) {
   return name;
 }
 
+std::string series_csv_fields(const ScenarioSpec& spec, const SeriesKey& key) {
+  std::string fields;
+  fields += spec.countries[static_cast<std::size_t>(key.country)].id;
+  fields += ',';
+  if (key.sector >= 0) fields += spec.sectors[static_cast<std::size_t>(key.sector)].id;
+  fields += ',';
+  fields += partner_label(spec, key.metric, key.partner);
+  fields += ',';
+  fields += metric_info(key.metric).name;
+  return fields;
+}
+
 void append_csv_number(std::string& out, double value) {
   if (std::isnan(value)) return;
   fmt::format_to(std::back_inserter(out), "{}", value);
@@ -110,18 +122,7 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
   fmt::format_to(std::back_inserter(scenario_point_replicate_), ",{},{},", point, replicate);
 
   row_prefix_.reserve(series_.size());
-  for (const SeriesKey& key : series_) {
-    std::string prefix;
-    prefix += spec.countries[static_cast<std::size_t>(key.country)].id;
-    prefix += ',';
-    if (key.sector >= 0) prefix += spec.sectors[static_cast<std::size_t>(key.sector)].id;
-    prefix += ',';
-    prefix += partner_label(spec, key.metric, key.partner);
-    prefix += ',';
-    prefix += metric_info(key.metric).name;
-    prefix += ',';
-    row_prefix_.push_back(std::move(prefix));
-  }
+  for (const SeriesKey& key : series_) row_prefix_.push_back(series_csv_fields(spec, key) + ',');
 
   if (files.long_csv) {
     long_file_ = std::make_unique<StagedFile>(*files.long_csv);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "scenario/build_spec.hpp"
+#include "scenario/experiment.hpp"
 #include "scenario/checker.hpp"
 #include "scenario/merge.hpp"
 #include "scenario/schema.hpp"
@@ -18,6 +19,7 @@ namespace fs = std::filesystem;
 struct LoadedScenario::Impl {
   detail::NodePtr root;
   std::string facts_path;  ///< as read; empty when the scenario names no facts file
+  detail::Experiment experiment;  ///< sweep points and uncertain parameters, located
 };
 
 namespace {
@@ -72,6 +74,44 @@ ScenarioNumber LoadedScenario::number_at(const std::string& path) const {
   return number;
 }
 
+namespace {
+
+/// Validates a document derived from a loaded scenario (a sweep point, a design point).
+ScenarioSpec build_point(const LoadedScenario::Impl& impl, const ScenarioSpec& loaded,
+                         const detail::Node& root, detail::Diagnostics& diagnostics) {
+  detail::Checker checker(diagnostics, impl.experiment.facts);
+  ScenarioSpec out = detail::build_spec(root, checker);
+  if (!diagnostics.empty()) throw ScenarioError(diagnostics.take());
+  out.file = loaded.file;
+  return out;
+}
+
+}  // namespace
+
+ScenarioSpec LoadedScenario::point_spec(int point,
+                                        const std::vector<double>& uncertain_values) const {
+  if (point < -1 || point >= spec.sweep.point_count()) {
+    throw UsageError(fmt::format("{}: no sweep point {} (the scenario has {})", spec.file, point,
+                                 spec.sweep.point_count()));
+  }
+  if (!uncertain_values.empty() && uncertain_values.size() != spec.uncertain.size()) {
+    throw UsageError(fmt::format("{}: {} uncertain values for {} uncertain parameters", spec.file,
+                                 uncertain_values.size(), spec.uncertain.size()));
+  }
+  detail::Diagnostics diagnostics;
+  const detail::NodePtr root = detail::experiment_point(*impl->root, spec, impl->experiment, point,
+                                                        uncertain_values, diagnostics);
+  return build_point(*impl, spec, *root, diagnostics);
+}
+
+ScenarioSpec LoadedScenario::with_overrides(const std::vector<Override>& extra) const {
+  detail::Diagnostics diagnostics;
+  const detail::NodePtr root =
+      detail::experiment_point(*impl->root, spec, impl->experiment, -1, {}, diagnostics);
+  detail::apply_overrides(*root, extra, diagnostics);
+  return build_point(*impl, spec, *root, diagnostics);
+}
+
 LoadedScenario load_scenario(const std::string& path, const LoadOptions& options) {
   std::error_code error;
   if (!fs::exists(path, error)) throw IoError(fmt::format("{}: no such file", path));
@@ -91,6 +131,10 @@ LoadedScenario load_scenario(const std::string& path, const LoadOptions& options
 
   detail::Checker checker(diagnostics, facts);
   loaded.spec = detail::build_spec(*root, checker);
+  impl->experiment.facts = facts;
+  if (diagnostics.empty()) {
+    detail::read_experiment(*root, checker, loaded.spec, impl->experiment, loaded.input_files);
+  }
   if (!diagnostics.empty()) throw ScenarioError(diagnostics.take());
 
   loaded.spec.file = path;

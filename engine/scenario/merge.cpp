@@ -173,6 +173,8 @@ class OverrideApplier {
 
   void apply(const Override& override_arg, std::size_t number) {
     source_ = std::make_shared<const SourceText>(fmt::format("<--set {}>", number), override_arg.text);
+    origin_ = Loc{source_, 1, 1};
+    label_ = "--set";
     const std::string& text = override_arg.text;
     const std::size_t equals = text.find('=');
     std::vector<Segment> segments;
@@ -195,11 +197,30 @@ class OverrideApplier {
     set(segments, value);
   }
 
+  /// Sets `path` to `value`; problems with the path point into `path_at`, where it is written.
+  void apply_path(const std::string& path, const Loc& path_at, const NodePtr& value,
+                  std::string_view label) {
+    source_ = path_at.source;
+    origin_ = path_at;
+    label_ = label;
+    std::vector<Segment> segments;
+    std::string problem;
+    if (!parse_segments(path, segments, problem)) {
+      diagnostics_.add("unknown-path", path_at, "",
+                       fmt::format("{}: path '{}': {}", label, path, problem));
+      return;
+    }
+    set(segments, value);
+  }
+
  private:
+  // Where column `column` of the path text lies in its source.
+  Loc at(int column) const { return Loc{origin_.source, origin_.line, origin_.column + column - 1}; }
+
   void unknown(const Segment& segment, const std::string& path, const std::string& why,
                const std::vector<std::string>& candidates) {
-    diagnostics_.add("unknown-path", Loc{source_, 1, segment.column}, path,
-                     fmt::format("--set: unknown path '{}': {}{}", path, why,
+    diagnostics_.add("unknown-path", at(segment.column), path,
+                     fmt::format("{}: unknown path '{}': {}{}", label_, path, why,
                                  did_you_mean(segment.text, candidates)));
   }
 
@@ -285,7 +306,7 @@ class OverrideApplier {
         if (last && value->is_null()) return;
         auto created = std::make_shared<Node>();
         created->kind = Node::Kind::Map;
-        created->loc = Loc{source_, 1, segment.column};
+        created->loc = at(segment.column);
         node.entries.push_back(MapEntry{segment.text, created->loc, created});
         entry = &node.entries.back();
       }
@@ -294,7 +315,7 @@ class OverrideApplier {
           node.entries.erase(node.entries.begin() + (entry - node.entries.data()));
         } else {
           entry->value = value;
-          entry->key_loc = Loc{source_, 1, segment.column};
+          entry->key_loc = at(segment.column);
         }
         return;
       }
@@ -319,6 +340,8 @@ class OverrideApplier {
   Node& root_;
   Diagnostics& diagnostics_;
   std::shared_ptr<const SourceText> source_;
+  Loc origin_;
+  std::string_view label_ = "--set";
 };
 
 }  // namespace
@@ -391,6 +414,12 @@ NodePtr load_with_extends(const std::string& path, Diagnostics& diagnostics,
                           std::vector<std::string>& input_files) {
   ChainLoader loader{diagnostics, input_files, {canonical_name(path)}, {path}};
   return loader.load(path);
+}
+
+void apply_path(Node& root, const std::string& path, const Loc& path_at, const NodePtr& value,
+                std::string_view label, Diagnostics& diagnostics) {
+  if (!root.is_map()) return;
+  OverrideApplier(root, diagnostics).apply_path(path, path_at, value, label);
 }
 
 void apply_overrides(Node& root, const std::vector<Override>& overrides,

@@ -36,6 +36,12 @@ struct PathTarget {
 /// Follows an override path without creating anything; on failure says why in `problem`.
 PathTarget find_path_target(const Node& root, const std::string& path, std::string& problem);
 
+/// Sets one `--set`-style `path` to `value`, a node that keeps its own location (a sweep value,
+/// a sampled parameter); problems with the path point at `path_at`, where the path is written,
+/// and name `label` (`sweep`, `uncertain`).
+void apply_path(Node& root, const std::string& path, const Loc& path_at, const NodePtr& value,
+                std::string_view label, Diagnostics& diagnostics);
+
 /// The directory of the file a node came from, for resolving relative paths.
 std::string directory_of(const Loc& loc);
 

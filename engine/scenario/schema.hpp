@@ -46,6 +46,9 @@ enum class FieldType {
   CountrySectorTable,   ///< country -> sector -> number
   CountryCountryTable,  ///< country -> country -> number
   SupplyTable,          ///< buyer -> sector -> origin -> share
+  NumberPair,           ///< [low, high]
+  PathValues,           ///< `--set` path -> list of values (a sweep grid)
+  PathValuesList,       ///< a list of maps `--set` path -> value (sweep cases)
 };
 
 /// A numeric range. Infinite bounds mean "no bound".

@@ -136,6 +136,16 @@ json field_schema(const FieldSpec& field) {
                 {"additionalProperties",
                  {{"type", "object"}, {"additionalProperties", values_map(field.range)}}}};
       break;
+    case FieldType::NumberPair:
+      schema = {{"type", "array"}, {"items", {{"type", "number"}}}, {"minItems", 2},
+                {"maxItems", 2}};
+      break;
+    case FieldType::PathValues:
+      schema = {{"type", "object"}, {"additionalProperties", {{"type", "array"}, {"minItems", 1}}}};
+      break;
+    case FieldType::PathValuesList:
+      schema = {{"type", "array"}, {"items", {{"type", "object"}, {"minProperties", 1}}}};
+      break;
     case FieldType::Text:
     case FieldType::Id:
     case FieldType::Path:

@@ -439,6 +439,54 @@ constexpr std::array kAgentsFields{
                          "destination", .example = "2"},
 };
 
+constexpr std::array<std::string_view, 4> kDistributionChoices{"uniform", "triangular", "normal",
+                                                               "lognormal"};
+
+constexpr std::array kUncertainFields{
+    FieldSpec{.key = "path", .type = F::Text, .required = true,
+              .meaning = "the parameter, as a --set path", .example = "sectors.chips.elasticity"},
+    FieldSpec{.key = "distribution", .type = F::Choice, .required = true,
+              .meaning = "uniform (min, max), triangular (min, mode, max), normal (mean, sd) or "
+                         "lognormal (log_mean, log_sd: of ln X)",
+              .example = "triangular", .choices = kDistributionChoices},
+    FieldSpec{.key = "min", .type = F::Number, .meaning = "uniform, triangular: lowest value",
+              .example = "2"},
+    FieldSpec{.key = "max", .type = F::Number, .meaning = "uniform, triangular: highest value",
+              .example = "4"},
+    FieldSpec{.key = "mode", .type = F::Number, .meaning = "triangular: most likely value",
+              .example = "3"},
+    FieldSpec{.key = "mean", .type = F::Number, .meaning = "normal: mean", .example = "3"},
+    FieldSpec{.key = "sd", .type = F::Number, .range = kPositive,
+              .meaning = "normal: standard deviation", .example = "0.5"},
+    FieldSpec{.key = "log_mean", .type = F::Number, .meaning = "lognormal: mean of ln X",
+              .example = "1.1"},
+    FieldSpec{.key = "log_sd", .type = F::Number, .range = kPositive,
+              .meaning = "lognormal: standard deviation of ln X", .example = "0.2"},
+    FieldSpec{.key = "bounds", .type = F::NumberPair, .default_text = "none",
+              .meaning = "truncation [low, high]: values outside are redrawn",
+              .example = "[1.5, 6]"},
+    kRequiredSource,
+    kNoteField,
+};
+
+constexpr std::array kSweepFields{
+    FieldSpec{.key = "grid", .type = F::PathValues,
+              .meaning = "path -> list of values; every combination is a point (first path "
+                         "slowest)",
+              .example = "{events[controls].intensity: [0.4, 0.8]}"},
+    FieldSpec{.key = "cases", .type = F::PathValuesList,
+              .meaning = "a list of points, each a map path -> value",
+              .example = "[{sectors.chips.elasticity: 2}, {sectors.chips.elasticity: 4}]"},
+    FieldSpec{.key = "from_csv", .type = F::Path,
+              .meaning = "CSV design, one point per row; the header names the paths (relative "
+                         "to this file)",
+              .example = "design.csv"},
+    kNoteField,
+};
+
+constexpr ObjectSpec kUncertainObject{"uncertain", kUncertainFields};
+constexpr ObjectSpec kSweepObject{"sweep", kSweepFields};
+
 constexpr std::array kScenarioFields{
     FieldSpec{.key = "schema_version", .type = F::Integer, .required = true,
               .meaning = "version of this format; must be 1", .example = "1"},
@@ -502,6 +550,16 @@ constexpr std::array kScenarioFields{
               .meaning = "calibration targets", .object = &kObservationObject},
     FieldSpec{.key = "outputs", .type = F::Object, .meaning = "what a run records",
               .object = &kOutputsObject},
+    FieldSpec{.key = "replicates", .type = F::Integer, .range = kAtLeastOne, .default_value = 1,
+              .default_text = "1", .unit = "runs",
+              .meaning = "runs per sweep point, seeds derived from (seed, replicate, point)",
+              .example = "20"},
+    FieldSpec{.key = "uncertain", .type = F::ObjectList, .default_text = "none",
+              .meaning = "parameters drawn from a distribution in every replicate",
+              .object = &kUncertainObject},
+    FieldSpec{.key = "sweep", .type = F::Object, .default_text = "none",
+              .meaning = "points `techdep sweep` runs: grid, cases or from_csv (exactly one)",
+              .object = &kSweepObject},
 };
 
 constexpr std::array kFactSourceFields{

@@ -18,17 +18,8 @@ namespace {
 
 constexpr std::size_t kMaxCsvBytes = std::size_t{64} << 20;
 
-struct CsvField {
-  std::string text;
-  int column = 1;
-};
+}  // namespace
 
-struct CsvRow {
-  int line = 0;
-  std::vector<CsvField> fields;
-};
-
-/// Splits one CSV line (RFC 4180 quoting, no embedded newlines); fields are trimmed.
 std::vector<CsvField> split_csv_line(const std::string& line) {
   std::vector<CsvField> fields;
   std::size_t i = 0;
@@ -65,6 +56,13 @@ std::vector<CsvField> split_csv_line(const std::string& line) {
   }
   return fields;
 }
+
+namespace {
+
+struct CsvRow {
+  int line = 0;
+  std::vector<CsvField> fields;
+};
 
 /// Reads a CSV table whose header must equal `header`. Rows with the wrong number of fields are
 /// reported and skipped.
@@ -109,6 +107,8 @@ std::optional<std::vector<CsvRow>> read_csv(const std::shared_ptr<const SourceTe
   return rows;
 }
 
+}  // namespace
+
 std::shared_ptr<const SourceText> read_text_file(const std::string& path, const Loc& named_at,
                                                  std::string_view key_path,
                                                  Diagnostics& diagnostics) {
@@ -135,6 +135,8 @@ std::shared_ptr<const SourceText> read_text_file(const std::string& path, const 
   }
   return std::make_shared<const SourceText>(path, text.str());
 }
+
+namespace {
 
 NodePtr scalar_node(const CsvField& field, const std::shared_ptr<const SourceText>& source,
                     int line) {

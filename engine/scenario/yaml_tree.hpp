@@ -68,6 +68,7 @@ class Diagnostics {
  public:
   void add(std::string kind, const Loc& where, std::string key_path, std::string message);
   void add_file(std::string kind, std::string file, std::string message);
+  void add_diagnostic(Diagnostic diagnostic) { items_.push_back(std::move(diagnostic)); }
   bool empty() const { return items_.empty(); }
   std::size_t size() const { return items_.size(); }
   const std::vector<Diagnostic>& items() const { return items_; }

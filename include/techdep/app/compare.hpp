@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "techdep/scenario/load_scenario.hpp"
@@ -82,6 +83,25 @@ struct ExplainOutcome {
 /// Attributes the change in one metric, between the scenario and the same world without its
 /// events, to each event. Rules stay in every coalition (they are responses, not events).
 ExplainOutcome explain_scenario(const ExplainRequest& request);
+
+/// The value `explain` and `sensitivity` look at: one series at one step.
+struct MetricTarget {
+  Metric metric = Metric::Shortage;
+  CountryId country = -1;
+  SectorId sector = -1;  ///< -1 for country metrics
+  int partner = -1;      ///< a country, or a bloc for bloc_share; -1 otherwise
+  int step = 0;
+};
+
+/// Resolves `--metric --country [--sector] [--partner] [--at]` against a scenario; an empty `at`
+/// means the last step. Throws UsageError, naming `command`, for an unknown or missing name.
+MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view command,
+                                   const std::string& metric, const std::string& country,
+                                   const std::string& sector, const std::string& partner,
+                                   const std::string& at);
+
+/// Simulates `spec` (aggregate mode, seed as given) up to the target's step; the target's value.
+double evaluate_target(const ScenarioSpec& spec, const MetricTarget& target);
 
 /// The scenario with only the events in `keep` (indices into spec.events); lifts of removed
 /// events are dropped and event references renumbered.

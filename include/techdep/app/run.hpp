@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,13 @@
 namespace techdep {
 
 enum class OutputFormat { Long, Wide, Both };
+
+/// Progress of work made of many runs (replicates, sweep points), reported after each run.
+struct SweepProgress {
+  std::size_t done = 0;    ///< runs finished, this session and earlier ones
+  std::size_t total = 0;   ///< runs in all
+  std::size_t failed = 0;  ///< finished runs that failed
+};
 
 struct RunRequest {
   std::string scenario_path;
@@ -27,9 +35,16 @@ struct RunRequest {
   /// Set asynchronously (SIGINT, SIGTERM): the run stops after the current step, writes what it
   /// has and marks the manifest `interrupted`.
   const std::atomic<bool>* interrupt = nullptr;
+  /// Several runs: replaces the scenario's `replicates`. With more than one replicate, or with
+  /// `uncertain` parameters, the folder is a sweep folder of one point (docs/output-format.md).
+  std::optional<int> replicates;
+  bool summary_only = false;  ///< several runs: summary.csv without every run's timeseries.csv
+  bool resume = false;        ///< several runs: finish `<out>.incomplete`
+  std::function<void(const SweepProgress&)> on_progress;
 };
 
-enum class RunStatus { Completed, Interrupted };
+/// Partial: a run of several (replicates, sweep points) failed; the others completed.
+enum class RunStatus { Completed, Interrupted, Partial };
 
 struct RunOutcome {
   std::filesystem::path run_dir;
@@ -37,6 +52,8 @@ struct RunOutcome {
   std::string summary;  ///< the one-screen summary printed at the end
   std::size_t timeseries_rows = 0;
   int steps_done = 0;
+  int replicates = 1;
+  bool mpi_worker = false;  ///< an MPI rank other than 0: it wrote and prints nothing
 };
 
 /// The countries a summary or report leads with: the outputs' countries (or the first three), at

@@ -30,6 +30,9 @@ std::vector<SeriesKey> selected_series(const ScenarioSpec& spec);
 /// `supplier_share.RUS.semiconductors.CHN`: the series' name in the wide CSV and in summaries.
 std::string series_name(const ScenarioSpec& spec, const SeriesKey& key);
 
+/// `RUS,semiconductors,CHN,supplier_share`: the series' `country,sector,partner,metric` columns.
+std::string series_csv_fields(const ScenarioSpec& spec, const SeriesKey& key);
+
 struct TimeseriesFiles {
   std::optional<std::filesystem::path> long_csv;  ///< timeseries.csv
   std::optional<std::filesystem::path> wide_csv;  ///< wide.csv

@@ -44,6 +44,15 @@ struct LoadedScenario {
   /// Every file read: the scenario, its `extends` chain, CSV tables and the facts file.
   std::vector<std::string> input_files;
   std::vector<std::string> warnings;
+  /// The scenario at sweep point `point` (-1: none of them) with `uncertain_values`, one
+  /// per `spec.uncertain` entry (empty: the scenario's own values), applied after every other
+  /// override. The result has no sweep, uncertain or replicates of its own. Reads no file.
+  /// Throws ScenarioError when a value does not validate, UsageError for a bad point.
+  ScenarioSpec point_spec(int point, const std::vector<double>& uncertain_values = {}) const;
+  /// The scenario with `extra` overrides applied after every other one (a design point of
+  /// `techdep sensitivity`), without sweep, uncertain or replicates. Reads no file. Throws
+  /// ScenarioError (problems point at `<--set N>`).
+  ScenarioSpec with_overrides(const std::vector<Override>& extra) const;
 
   struct Impl;
   std::shared_ptr<const Impl> impl;  ///< keeps the merged document for resolved_yaml

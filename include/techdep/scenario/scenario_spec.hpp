@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "techdep/core/distribution.hpp"
 #include "techdep/core/metric.hpp"
 
 namespace techdep {
@@ -191,6 +192,22 @@ struct AgentsSpec {
   double network_weight = 2.0;        ///< logit utility per unit share of compatriots abroad there
 };
 
+/// A parameter known only as a distribution (`uncertain:`): every replicate draws its own value
+/// and applies it as an override of `path` (the `--set` syntax).
+struct UncertainSpec {
+  std::string path;  ///< e.g. `sectors.semiconductors.elasticity`
+  Distribution distribution;
+  std::string source;
+};
+
+/// The points of a `sweep:`: each point sets every path to its value (YAML text as written).
+/// No paths means a single point, the scenario itself.
+struct SweepSpec {
+  std::vector<std::string> paths;
+  std::vector<std::vector<std::string>> values;  ///< [point][path]
+  int point_count() const { return paths.empty() ? 1 : static_cast<int>(values.size()); }
+};
+
 /// The whole scenario. Dense tables use row-major index helpers below.
 struct ScenarioSpec {
   std::string name;
@@ -218,6 +235,10 @@ struct ScenarioSpec {
   std::vector<RuleSpec> rules;
   std::vector<ObservationSpec> observations;
   OutputSpec outputs;
+
+  int replicates = 1;  ///< runs per sweep point, seeds run_seed(seed, replicate, point)
+  std::vector<UncertainSpec> uncertain;
+  SweepSpec sweep;
 
   int country_count() const { return static_cast<int>(countries.size()); }
   int sector_count() const { return static_cast<int>(sectors.size()); }
