@@ -27,6 +27,15 @@ using techdep::Mode;
 using techdep::ScenarioSpec;
 using techdep::test::SpecBuilder;
 
+// A's chips cost `value` times as much from `step` on.
+void price_of_a(SpecBuilder& b, int step, double value) {
+  const int rise = b.add_event(EventType::Set, "price-rise", step);
+  b.event(rise).parameter.kind = techdep::ParamRef::Kind::Price;
+  b.event(rise).parameter.country = b.country("A");
+  b.event(rise).parameter.sector = b.sector("chips");
+  b.event(rise).value = value;
+}
+
 // C buys chips from A (0.5), B (0.3) and at home (0.2, capability 0.3). A restricts half of its
 // flow at step 2 (the cap binds at once) and its price rises by 25% at step 8 (the targets move
 // again while firms are still adjusting).
@@ -34,11 +43,7 @@ ScenarioSpec shock_world(int firms) {
   SpecBuilder b({"C", "A", "B"}, {"chips"}, 30);
   b.supply("C", "chips", {{"C", 0.2}, {"A", 0.5}, {"B", 0.3}}).capability("C", "chips", 0.3);
   b.export_control("control", 2, "A", "C", 0.5);
-  const int rise = b.add_event(EventType::Set, "price-rise", 8);
-  b.event(rise).parameter.kind = techdep::ParamRef::Kind::Price;
-  b.event(rise).parameter.country = b.country("A");
-  b.event(rise).parameter.sector = b.sector("chips");
-  b.event(rise).value = 1.25;
+  price_of_a(b, 8, 1.25);
   ScenarioSpec spec = b.build();
   spec.agents.firms_per_cell = firms;
   spec.agents.workers_per_country = 10;
@@ -99,14 +104,8 @@ TEST_CASE("Firms that review at different speeds leave a longer tail", "[agents]
   // review a few times less often: by step 28 the remaining gap is several times aggregate's.
   SpecBuilder b({"C", "A", "B"}, {"chips"}, 28);
   b.supply("C", "chips", {{"A", 0.6}, {"B", 0.4}});
-  const int rise = b.add_event(EventType::Set, "price-rise", 0);
-  b.event(rise).parameter.kind = techdep::ParamRef::Kind::Price;
-  b.event(rise).parameter.country = b.country("A");
-  b.event(rise).parameter.sector = b.sector("chips");
-  b.event(rise).value = 1.25;
+  price_of_a(b, 1, 1.25);
   ScenarioSpec aggregate = b.build();
-  // A set at step 0 is part of the calibration; move it to step 1.
-  aggregate.events[0].at_step = 1;
   aggregate.agents.firms_per_cell = 4000;
   aggregate.agents.workers_per_country = 10;
   aggregate.agents.review_spread = 1.0;
