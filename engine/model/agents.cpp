@@ -5,7 +5,10 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "model/phases.hpp"
+#include "techdep/core/error.hpp"
 #include "techdep/core/parallel.hpp"
 #include "techdep/core/rng.hpp"
 #include "techdep/matrix/ces_targets.hpp"
@@ -20,6 +23,9 @@ constexpr std::uint32_t kFirmReviewLane = 1;
 constexpr std::uint32_t kFirmRiskLane = 2;
 constexpr std::uint32_t kWorkerSkillLane = 0;
 constexpr std::uint32_t kWorkerTiesLane = 1;
+
+// Agent state beyond this is refused: the development and CI machines have 24 GB.
+constexpr double kMaxAgentBytes = 16e9;
 
 // Rounding may leave a share a few ulps below zero; the invariant check reports anything lower.
 constexpr double kRoundingSlack = 1e-12;
@@ -362,6 +368,21 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
 }  // namespace
 
 AgentPopulations make_agent_populations(const ScenarioSpec& spec, std::uint64_t seed) {
+  // Each key is validated on its own; their product can still ask for more memory than any
+  // machine has, which should be a clear error rather than std::bad_alloc.
+  const double countries = static_cast<double>(spec.countries.size());
+  const double firm_bytes = static_cast<double>(spec.agents.firms_per_cell) * countries *
+                            static_cast<double>(spec.sectors.size()) * (countries + 3.0) * 8.0;
+  const double worker_bytes =
+      static_cast<double>(spec.agents.workers_per_country) * countries * 20.0;
+  if (firm_bytes + worker_bytes > kMaxAgentBytes) {
+    throw UsageError(fmt::format(
+        "agents: {} firms per cell and {} workers per country need {:.1f} GB for this world "
+        "({} countries, {} sectors); at most {:.0f} GB",
+        spec.agents.firms_per_cell, spec.agents.workers_per_country,
+        (firm_bytes + worker_bytes) / 1e9, spec.countries.size(), spec.sectors.size(),
+        kMaxAgentBytes / 1e9));
+  }
   AgentPopulations agents;
   agents.seed = seed;
   make_firms(spec, seed, agents.firms);
