@@ -5,13 +5,15 @@
 #include <map>
 #include <ostream>
 #include <queue>
+#include <thread>
 #include <utility>
 
 #include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/betweenness_centrality.hpp>
 #include <boost/graph/edmonds_karp_max_flow.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include "techdep/core/parallel.hpp"
 
 namespace techdep {
 namespace {
@@ -60,16 +62,68 @@ std::vector<SupplyEdge> supply_edges(const SupplyNetwork& network) {
 }
 
 std::vector<double> betweenness(const SupplyNetwork& network) {
-  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+  // Brandes' algorithm on compressed adjacency arrays (the graphs of W6 in docs/performance.md
+  // have thousands of nodes): one breadth-first search per source, dependencies accumulated in
+  // reverse search order over each node's successors, so no predecessor lists are kept. Sources
+  // are cut into fixed blocks that run in parallel, each summing into its own row, and the rows
+  // are added in block order: the result does not depend on the thread count.
   const std::size_t n = network.countries.size();
-  Graph graph(n);
-  for (const SupplyEdge& edge : supply_edges(network)) {
-    boost::add_edge(static_cast<std::size_t>(edge.from), static_cast<std::size_t>(edge.to), graph);
-  }
   std::vector<double> centrality(n, 0.0);
-  boost::brandes_betweenness_centrality(
-      graph, boost::centrality_map(boost::make_iterator_property_map(
-                 centrality.begin(), boost::get(boost::vertex_index, graph))));
+  if (n == 0) return centrality;
+  std::vector<std::size_t> first(n + 1, 0);
+  const std::vector<SupplyEdge> edges = supply_edges(network);  // sorted by (from, to)
+  for (const SupplyEdge& edge : edges) ++first[static_cast<std::size_t>(edge.from) + 1];
+  for (std::size_t v = 0; v < n; ++v) first[v + 1] += first[v];
+  std::vector<std::size_t> successor(edges.size());
+  for (std::size_t e = 0; e < edges.size(); ++e) successor[e] = static_cast<std::size_t>(edges[e].to);
+
+  constexpr std::size_t kSourcesPerBlock = 64;
+  const std::size_t blocks = (n + kSourcesPerBlock - 1) / kSourcesPerBlock;
+  std::vector<double> partial(blocks * n, 0.0);
+  const int threads = static_cast<int>(std::max(1U, std::min(2U, std::thread::hardware_concurrency())));
+  parallel_for(blocks, threads, [&](std::size_t block) {
+    std::vector<std::size_t> order(n);
+    std::vector<long> distance(n, -1);
+    std::vector<double> paths(n, 0.0), dependency(n, 0.0);
+    double* row = partial.data() + block * n;
+    const std::size_t last = std::min(n, (block + 1) * kSourcesPerBlock);
+    for (std::size_t source = block * kSourcesPerBlock; source < last; ++source) {
+      std::size_t head = 0, tail = 0;
+      order[tail++] = source;
+      distance[source] = 0;
+      paths[source] = 1.0;
+      while (head < tail) {
+        const std::size_t v = order[head++];
+        for (std::size_t e = first[v]; e < first[v + 1]; ++e) {
+          const std::size_t w = successor[e];
+          if (distance[w] < 0) {
+            distance[w] = distance[v] + 1;
+            order[tail++] = w;
+          }
+          if (distance[w] == distance[v] + 1) paths[w] += paths[v];
+        }
+      }
+      for (std::size_t i = tail; i-- > 0;) {
+        const std::size_t v = order[i];
+        double sum = 0.0;
+        for (std::size_t e = first[v]; e < first[v + 1]; ++e) {
+          const std::size_t w = successor[e];
+          if (distance[w] == distance[v] + 1) sum += paths[v] / paths[w] * (1.0 + dependency[w]);
+        }
+        dependency[v] = sum;
+        if (v != source) row[v] += sum;
+      }
+      for (std::size_t i = 0; i < tail; ++i) {  // reset only what this search touched
+        const std::size_t v = order[i];
+        distance[v] = -1;
+        paths[v] = 0.0;
+        dependency[v] = 0.0;
+      }
+    }
+  });
+  for (std::size_t block = 0; block < blocks; ++block) {
+    for (std::size_t v = 0; v < n; ++v) centrality[v] += partial[block * n + v];
+  }
   if (n > 2) {
     const double pairs = static_cast<double>(n - 1) * static_cast<double>(n - 2);
     for (double& value : centrality) value /= pairs;

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Writes the benchmark workloads of docs/performance.md (W2, W3) as scenario YAML plus CSV tables.
+"""Writes the benchmark workloads of docs/performance.md as scenario YAML plus CSV tables.
+
+W2 and W3 are worlds (W2 also runs in agent mode, and W5 is W2's replicates: tools/bench/run.sh
+sets those with --set); W4 is a world whose buyers choose among all 40 countries; W6 is a directed
+country-sector graph (edges CSV with weights, plus the source bloc) for the graph baselines.
 
 Deterministic: the same arguments always write the same bytes (Python's Mersenne Twister with a
 fixed seed), so timings from different days measure the same work. Needs only Debian's python3.
 
-usage: tools/bench/make_workloads.py OUT_DIR [--only W2,W3]
+usage: tools/bench/make_workloads.py OUT_DIR [--only W2,W3,W4,W6]
 """
 
 import argparse
@@ -15,7 +19,14 @@ import random
 WORKLOADS = {
     "W2": (40, 50, 15, 3, 1),
     "W3": (200, 100, 20, 3, 12),
+    "W4": (40, 50, 40, 3, 12),
 }
+# Recorded series: the focus countries' total dependency (the matrix side the peers are slow at),
+# plus their shortage and talent so the model side is visibly computed too.
+METRICS = "[total_dependency, shortage, talent]"
+
+# W6: 44 countries x 56 sectors = 2,464 nodes (an ICIO-sized country-sector graph), 25,000 edges.
+GRAPH_COUNTRIES, GRAPH_SECTORS, GRAPH_EDGES = 44, 56, 25_000
 
 
 def country_id(index):
@@ -129,6 +140,7 @@ def write_workload(out_dir, name, countries, sectors, suppliers, focus, every):
         "    source: assumption",
         "outputs:",
         f"  countries: [{', '.join(focus_ids)}]",
+        f"  metrics: {METRICS}",
         f"  every: {every}",
     ]
     path = os.path.join(out_dir, f"{name.lower()}.yaml")
@@ -137,14 +149,49 @@ def write_workload(out_dir, name, countries, sectors, suppliers, focus, every):
     return path
 
 
+def write_graph(out_dir):
+    """W6: each node buys from a few others, mostly in its own sector or a neighbouring one
+    (supply chains), sometimes anywhere; weights are shares in (0, 1]. Sources: the first five
+    countries' nodes of sector 0; the sink: the last country's node of sector 0."""
+    rng = random.Random("techdep-W6")
+    nodes = GRAPH_COUNTRIES * GRAPH_SECTORS
+    node = lambda country, sector: country * GRAPH_SECTORS + sector
+    edges = {}
+    while len(edges) < GRAPH_EDGES:
+        buyer = rng.randrange(nodes)
+        country, sector = divmod(buyer, GRAPH_SECTORS)
+        if rng.random() < 0.7:
+            sector = (sector + rng.choice([-1, 0, 0, 1])) % GRAPH_SECTORS
+        else:
+            sector = rng.randrange(GRAPH_SECTORS)
+        supplier = node(rng.randrange(GRAPH_COUNTRIES), sector)
+        if supplier != buyer and (supplier, buyer) not in edges:
+            edges[(supplier, buyer)] = round(rng.random() ** 2 + 0.001, 6)
+    edges_path = os.path.join(out_dir, "w6_edges.csv")
+    with open(edges_path, "w", encoding="utf-8", newline="\n") as table:
+        table.write("from,to,weight\n")
+        for (supplier, buyer), weight in sorted(edges.items()):
+            table.write(f"{supplier},{buyer},{weight!r}\n")
+    with open(os.path.join(out_dir, "w6_sources.csv"), "w", encoding="utf-8", newline="\n") as table:
+        table.write("node\n")
+        for country in range(5):
+            table.write(f"{node(country, 0)}\n")
+    with open(os.path.join(out_dir, "w6_sink.txt"), "w", encoding="utf-8", newline="\n") as sink:
+        sink.write(f"{node(GRAPH_COUNTRIES - 1, 0)}\n")
+    return edges_path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
-    parser.add_argument("--only", default=",".join(WORKLOADS))
+    parser.add_argument("--only", default=",".join(list(WORKLOADS) + ["W6"]))
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     for name in args.only.split(","):
-        print(write_workload(args.out_dir, name, *WORKLOADS[name]))
+        if name == "W6":
+            print(write_graph(args.out_dir))
+        else:
+            print(write_workload(args.out_dir, name, *WORKLOADS[name]))
 
 
 if __name__ == "__main__":

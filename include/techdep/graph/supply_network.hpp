@@ -1,7 +1,8 @@
 #pragma once
 // The supply network of one sector at one step, for `techdep network`: who supplies whom, which
 // hubs carry rerouted flows, how central they are, and where the narrowest cut between a supplier
-// bloc and a buyer lies. Analysis uses Boost.Graph behind engine/graph/supply_network.cpp.
+// bloc and a buyer lies. Max flow uses Boost.Graph behind engine/graph/supply_network.cpp;
+// betweenness is Brandes' algorithm on compressed adjacency arrays there.
 
 #include <iosfwd>
 #include <span>
