@@ -2,6 +2,7 @@
 # Installs the Debian packages techdep needs (only those missing), then configures and builds one
 # CMake preset. Idempotent; run as root (or with sudo) on a fresh Debian 12 machine.
 #   usage: tools/setup.sh [PRESET]     (default: release; see CMakePresets.json)
+#          tools/setup.sh --packages-only (install the packages, build nothing)
 set -euo pipefail
 
 preset="${1:-release}"
@@ -11,6 +12,7 @@ packages=(
   build-essential cmake ninja-build git pkg-config
   libcpp-httplib-dev chromium
   libeigen3-dev libyaml-cpp-dev libboost-graph-dev catch2 libfmt-dev libcli11-dev
+  clang libclang-rt-14-dev valgrind
   nlohmann-json3-dev libssl-dev libnlopt-dev
 )
 
@@ -50,6 +52,7 @@ if [[ ! -f "$here/web/node_modules/.package-lock.json" ||
   (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+if [[ "$preset" == --packages-only ]]; then exit 0; fi
 cd "$here"
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/run_support.hpp"
+#include "techdep/app/resources.hpp"
 #include "techdep/app/sweep.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/model/simulation.hpp"
@@ -170,6 +171,9 @@ RunOutcome run_scenario(const RunRequest& request) {
   const double load_seconds = seconds_since(started);
 
   const fs::path run_dir = request.out_dir ? *request.out_dir : default_run_dir("runs", spec.name);
+  // Refuse before anything is allocated or written (docs/reliability.md, "Limits").
+  check_resources(spec, estimate_resources(spec, selected_series(spec).size()),
+                  available_memory_bytes(), run_dir.parent_path());
   RunFolder folder(run_dir);
 
   const std::string resolved = loaded.resolved_yaml(run_dir.string());

@@ -1,6 +1,7 @@
 #include "techdep/output/run_folder.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,6 +40,33 @@ void sync_directory(const fs::path& dir) {
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
+  }
+}
+
+// A staging folder (`.<name>.partial-<pid>-<hex>`) whose process is gone was left by a run that
+// was killed (SIGKILL, power loss) before it could clean up; nothing will ever finish it.
+void remove_stale_staging_dirs(const fs::path& parent) {
+  std::error_code error;
+  for (fs::directory_iterator it(parent, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    const std::size_t marker = name.rfind(".partial-");
+    if (name.empty() || name.front() != '.' || marker == std::string::npos) continue;
+    const std::size_t pid_start = marker + std::string_view(".partial-").size();
+    const std::size_t pid_end = name.find('-', pid_start);
+    if (pid_end == std::string::npos || pid_end == pid_start) continue;
+    long pid = 0;
+    for (std::size_t i = pid_start; i < pid_end && pid < (1L << 40); ++i) {
+      if (name[i] < '0' || name[i] > '9') {
+        pid = -1;
+        break;
+      }
+      pid = pid * 10 + (name[i] - '0');
+    }
+    if (pid <= 0 || pid >= (1L << 40)) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
   }
 }
 
@@ -103,6 +131,7 @@ RunFolder::RunFolder(fs::path final_dir) : final_dir_(std::move(final_dir)) {
   if (error) {
     throw IoError(fmt::format("{}: cannot create folder: {}", parent.string(), error.message()));
   }
+  remove_stale_staging_dirs(parent);
   staging_dir_ = parent / fmt::format(".{}.partial-{}", final_dir_.filename().string(),
                                       unique_suffix());
   if (!fs::create_directory(staging_dir_, error) || error) {

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "techdep/core/error.hpp"
+
 namespace techdep {
 
 namespace {
@@ -143,6 +145,16 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
 TimeseriesWriter::~TimeseriesWriter() = default;
 
 void TimeseriesWriter::record(const MetricsFrame& frame) {
+  // Every selected series exists, so NaN here means the model broke: stop rather than publish it
+  // as an empty cell that reads like "no value" (docs/reliability.md, numerical faults).
+  for (const SeriesKey& key : series_) {
+    if (std::isnan(frame.value(key.metric, key.country, key.sector, key.partner))) {
+      throw NumericalError(fmt::format(
+          "step {} ({}): invariant 'finite-output' broken: {} is NaN; nothing was written "
+          "(run with --check to find the phase that produced it)",
+          frame.step, step_label(spec_.time, frame.step), series_name(spec_, key)));
+    }
+  }
   const std::string date = step_label(spec_.time, frame.step);
   if (long_file_) {
     for (std::size_t index = 0; index < series_.size(); ++index) {

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "techdep/scenario/limits.hpp"
+
 namespace techdep::detail {
 
 int months_per_step(StepUnit unit) {
@@ -102,6 +104,8 @@ class SpecBuilder {
     read_time(root);
     read_agents(root);
     collect_ids(root);
+    // Over a cap, stop before the tables sized by it (C x S x C) are allocated.
+    if (!within_limits(root)) return spec_;
     read_blocs(root);
     read_countries(root);
     read_sectors(root);
@@ -299,6 +303,47 @@ class SpecBuilder {
     return when->step;
   }
 
+  // ---- limits (include/techdep/scenario/limits.hpp, docs/reliability.md) --------------------
+
+  bool within_limits(const Node& root) {
+    bool ok = true;
+    const auto refuse = [&](const Loc& where, std::string_view path, std::string message) {
+      check_.error("limit-exceeded", where, path, std::move(message));
+      ok = false;
+    };
+    const auto count_cap = [&](std::string_view key, std::size_t count, int cap) {
+      const Node* map = Checker::value_of(root, key);
+      if (map == nullptr || count <= static_cast<std::size_t>(cap)) return;
+      refuse(map->entries[static_cast<std::size_t>(cap)].key_loc, key,
+             fmt::format("{}: {} entries exceed the limit of {} (docs/reliability.md)", key,
+                         count, cap));
+    };
+    count_cap("countries", spec_.countries.size(), limits::kMaxCountries);
+    count_cap("sectors", spec_.sectors.size(), limits::kMaxSectors);
+    if (spec_.time.steps > limits::kMaxSteps) {
+      const Node* time = Checker::value_of(root, "time");
+      refuse(Checker::value_of(*time, "steps")->loc, "time.steps",
+             fmt::format("time.steps: {} exceeds the limit of {} steps (docs/reliability.md)",
+                         spec_.time.steps, limits::kMaxSteps));
+    }
+    if (spec_.mode == Mode::Agents) {
+      const auto countries = static_cast<std::int64_t>(spec_.countries.size());
+      const std::int64_t agents =
+          static_cast<std::int64_t>(spec_.agents.firms_per_cell) * countries *
+              static_cast<std::int64_t>(spec_.sectors.size()) +
+          static_cast<std::int64_t>(spec_.agents.workers_per_country) * countries;
+      if (agents > limits::kMaxAgents) {
+        const Node* agents_node = Checker::value_of(root, "agents");
+        refuse(agents_node != nullptr ? agents_node->loc : root.loc, "agents",
+               fmt::format("agents: {} agents (firms_per_cell x countries x sectors + "
+                           "workers_per_country x countries) exceed the limit of {} "
+                           "(docs/reliability.md)",
+                           agents, limits::kMaxAgents));
+      }
+    }
+    return ok;
+  }
+
   // ---- ids ----------------------------------------------------------------------------------
 
   void collect_ids(const Node& root) {
@@ -355,6 +400,15 @@ class SpecBuilder {
   }
 
   void add_bloc(const std::string& id, const Loc& loc, std::string_view path) {
+    // Bloc ids reach CSV, JSON and the resolved YAML like country ids, so they obey the same
+    // rule (a `--set` once created one holding invalid UTF-8 that the manifest cannot encode).
+    if (!is_id(id)) {
+      check_.error("bad-name", loc, join_path(path, id),
+                   fmt::format("{}: '{}' is not a valid bloc id, expected letters, digits, '_', "
+                               "'-' and '.'",
+                               path, id));
+      return;
+    }
     if (countries_.count(id) > 0) {
       check_.error("duplicate-id", loc, join_path(path, id),
                    fmt::format("{}: bloc id '{}' is already a country id", path, id));

@@ -112,13 +112,12 @@ ScenarioSpec LoadedScenario::with_overrides(const std::vector<Override>& extra) 
   return build_point(*impl, spec, *root, diagnostics);
 }
 
-LoadedScenario load_scenario(const std::string& path, const LoadOptions& options) {
-  std::error_code error;
-  if (!fs::exists(path, error)) throw IoError(fmt::format("{}: no such file", path));
+namespace {
 
-  detail::Diagnostics diagnostics;
-  LoadedScenario loaded;
-  const detail::NodePtr merged = detail::load_with_extends(path, diagnostics, loaded.input_files);
+/// Everything after parsing the scenario document itself: overrides, tables, facts, checks.
+LoadedScenario finish_loading(const std::string& path, const detail::NodePtr& merged,
+                              detail::Diagnostics& diagnostics, LoadedScenario loaded,
+                              const LoadOptions& options) {
   if (!merged) throw ScenarioError(diagnostics.take());
 
   // Overrides and tables edit the tree in place; the merged tree may share nodes via aliases.
@@ -141,6 +140,28 @@ LoadedScenario load_scenario(const std::string& path, const LoadOptions& options
   impl->root = root;
   loaded.impl = std::move(impl);
   return loaded;
+}
+
+}  // namespace
+
+LoadedScenario load_scenario(const std::string& path, const LoadOptions& options) {
+  std::error_code error;
+  if (!fs::exists(path, error)) throw IoError(fmt::format("{}: no such file", path));
+
+  detail::Diagnostics diagnostics;
+  LoadedScenario loaded;
+  const detail::NodePtr merged = detail::load_with_extends(path, diagnostics, loaded.input_files);
+  return finish_loading(path, merged, diagnostics, std::move(loaded), options);
+}
+
+LoadedScenario load_scenario_text(std::string text, const std::string& virtual_path,
+                                  const LoadOptions& options) {
+  detail::Diagnostics diagnostics;
+  LoadedScenario loaded;
+  const detail::NodePtr merged =
+      detail::load_text_with_extends(virtual_path, std::move(text), diagnostics,
+                                     loaded.input_files);
+  return finish_loading(virtual_path, merged, diagnostics, std::move(loaded), options);
 }
 
 }  // namespace techdep

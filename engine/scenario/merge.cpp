@@ -70,7 +70,12 @@ struct ChainLoader {
 
   NodePtr load(const std::string& path) {
     input_files.push_back(path);
-    NodePtr root = parse_yaml_file(path, diagnostics);
+    return resolve(parse_yaml_file(path, diagnostics));
+  }
+
+  /// Follows the `extends` of an already parsed document; its parent paths resolve relative to
+  /// the directory of the name the document was parsed under.
+  NodePtr resolve(NodePtr root) {
     if (!root || !root->is_map()) return root;
     MapEntry* extends = root->find("extends");
     if (extends == nullptr) return root;
@@ -179,6 +184,23 @@ class OverrideApplier {
     const std::size_t equals = text.find('=');
     std::vector<Segment> segments;
     std::string problem = "expected path=value";
+    // Paths name keys and ids, which are printable ASCII; the value is checked by the YAML
+    // pre-scan, but nothing else would stop invalid UTF-8 in a key created by the path.
+    const std::size_t path_end = equals == std::string::npos ? text.size() : equals;
+    const auto odd = std::find_if(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(path_end),
+                                  [](char ch) {
+                                    const auto byte = static_cast<unsigned char>(ch);
+                                    return byte < 0x20 || byte >= 0x7F;
+                                  });
+    if (odd != text.begin() + static_cast<std::ptrdiff_t>(path_end)) {
+      diagnostics_.add("bad-override", Loc{source_, 1, static_cast<int>(odd - text.begin()) + 1},
+                       "",
+                       fmt::format("--set: the path has a control or non-ASCII byte 0x{:02x} at "
+                                   "column {}; paths are keys and ids, e.g. "
+                                   "sectors.software.elasticity=4",
+                                   static_cast<unsigned char>(*odd), odd - text.begin() + 1));
+      return;
+    }
     if (equals == std::string::npos ||
         !parse_segments(text.substr(0, equals), segments, problem)) {
       diagnostics_.add("bad-override", Loc{source_, 1, 1}, "",
@@ -414,6 +436,14 @@ NodePtr load_with_extends(const std::string& path, Diagnostics& diagnostics,
                           std::vector<std::string>& input_files) {
   ChainLoader loader{diagnostics, input_files, {canonical_name(path)}, {path}};
   return loader.load(path);
+}
+
+NodePtr load_text_with_extends(const std::string& virtual_path, std::string text,
+                               Diagnostics& diagnostics, std::vector<std::string>& input_files) {
+  ChainLoader loader{diagnostics, input_files, {canonical_name(virtual_path)}, {virtual_path}};
+  input_files.push_back(virtual_path);
+  return loader.resolve(parse_yaml_text(
+      std::make_shared<const SourceText>(virtual_path, std::move(text)), diagnostics));
 }
 
 void apply_path(Node& root, const std::string& path, const Loc& path_at, const NodePtr& value,

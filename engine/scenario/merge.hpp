@@ -19,6 +19,11 @@ struct FieldSpec;
 NodePtr load_with_extends(const std::string& path, Diagnostics& diagnostics,
                           std::vector<std::string>& input_files);
 
+/// The same for a document already in memory, named `virtual_path` in diagnostics; its
+/// `extends`, tables and facts paths resolve relative to that name's directory.
+NodePtr load_text_with_extends(const std::string& virtual_path, std::string text,
+                               Diagnostics& diagnostics, std::vector<std::string>& input_files);
+
 /// Merges `over` onto `base` without modifying either.
 NodePtr merge_nodes(const NodePtr& base, const NodePtr& over);
 

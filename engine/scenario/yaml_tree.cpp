@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -478,11 +479,14 @@ NodePtr parse_yaml_file(const std::string& path, Diagnostics& diagnostics,
                                      limits.max_bytes >> 20));
     return nullptr;
   }
+  // Read in chunks up to one byte past the limit, so a file that grows while read is still
+  // refused, without zero-filling a buffer of the full limit for every small file.
   std::string text;
-  // Read at most one byte past the limit, so a file that grows while read is still refused.
-  text.resize(limits.max_bytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::array<char, 1 << 16> chunk{};
+  while (in && text.size() <= limits.max_bytes) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+  }
   if (in.bad()) throw IoError(fmt::format("{}: read failed", path));
   return parse_yaml_text(std::make_shared<const SourceText>(path, std::move(text)), diagnostics,
                          limits);

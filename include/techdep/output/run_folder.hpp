@@ -35,7 +35,8 @@ class StagedFile {
 
 class RunFolder {
  public:
-  /// Reserves `final_dir`: throws IoError if it exists already. Creates the staging folder.
+  /// Reserves `final_dir`: throws IoError if it exists already. Creates the staging folder, after
+  /// removing staging folders beside it whose process no longer exists (runs killed by SIGKILL).
   explicit RunFolder(std::filesystem::path final_dir);
   ~RunFolder();  ///< removes the staging folder unless committed
   RunFolder(const RunFolder&) = delete;

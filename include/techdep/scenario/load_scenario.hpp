@@ -62,6 +62,12 @@ struct LoadedScenario {
 /// IoError when the file cannot be read (exit 5).
 LoadedScenario load_scenario(const std::string& path, const LoadOptions& options = {});
 
+/// The same for a scenario already in memory (fuzzing, editors): `text` is read as if it were
+/// the file `virtual_path`, whose directory anchors relative `extends`, table and facts paths
+/// (those files are read from disk). Throws ScenarioError (exit 3) or IoError (exit 5).
+LoadedScenario load_scenario_text(std::string text, const std::string& virtual_path,
+                                  const LoadOptions& options = {});
+
 /// A JSON Schema (draft 2020-12) of the scenario format, for editors (`techdep schema`).
 std::string scenario_json_schema();
 

@@ -1,0 +1,161 @@
+// Limits and output guarantees (docs/reliability.md): caps refused at the offending key, memory
+// and output estimates checked before a run starts, NaN never published, stale staging folders
+// of killed runs removed.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include "integration/cli_runner.hpp"
+#include "techdep/app/resources.hpp"
+#include "techdep/core/error.hpp"
+#include "techdep/model/simulation.hpp"
+#include "techdep/output/run_folder.hpp"
+#include "techdep/output/timeseries_writer.hpp"
+#include "techdep/scenario/limits.hpp"
+#include "techdep/scenario/load_scenario.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using techdep::test::TempDir;
+
+const std::string kVirtualPath = "/virtual/limits.yaml";
+
+// A valid scenario of `countries` countries and `sectors` sectors; countries start on line 5 and
+// sectors right after them, one per line.
+std::string world(int countries, int sectors, int steps = 1) {
+  std::string text = "schema_version: 1\nname: big\ntime: {start: 2021-01, step: month, steps: " +
+                     std::to_string(steps) + "}\ncountries:\n";
+  for (int c = 0; c < countries; ++c) {
+    text += "  C" + std::to_string(c) + ": {name: C, source: assumption}\n";
+  }
+  text += "sectors:\n";
+  for (int s = 0; s < sectors; ++s) {
+    text += "  s" + std::to_string(s) +
+            ": {elasticity: 3, adjustment: 0.1, world_supply: {C0: 1}, source: assumption}\n";
+  }
+  return text;
+}
+
+// The one diagnostic of kind limit-exceeded, formatted `file:line:col: error: ...`.
+std::string limit_error(const std::string& text) {
+  try {
+    techdep::load_scenario_text(text, kVirtualPath);
+  } catch (const techdep::ScenarioError& error) {
+    for (const techdep::Diagnostic& diagnostic : error.diagnostics()) {
+      if (diagnostic.kind == "limit-exceeded") {
+        return techdep::format_diagnostic(diagnostic).substr(0, diagnostic.message.size() + 40);
+      }
+    }
+    FAIL("no limit-exceeded diagnostic among: " << error.what());
+  }
+  FAIL("the scenario was accepted");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("Scenarios at a cap load; one past it is refused at the offending key",
+          "[reliability]") {
+  using namespace techdep::limits;
+  CHECK(techdep::load_scenario_text(world(kMaxCountries, 1), kVirtualPath).spec.country_count() ==
+        kMaxCountries);
+  // The 1001st country is on line 5 + 1000.
+  CHECK_THAT(limit_error(world(kMaxCountries + 1, 1)),
+             Catch::StartsWith("/virtual/limits.yaml:1005:3: error: countries: 1001 entries "
+                               "exceed the limit of 1000"));
+  CHECK_THAT(limit_error(world(2, kMaxSectors + 1)),
+             Catch::StartsWith("/virtual/limits.yaml:208:3: error: sectors: 201 entries exceed "
+                               "the limit of 200"));
+  CHECK(techdep::load_scenario_text(world(2, 1, kMaxSteps), kVirtualPath).spec.time.steps ==
+        kMaxSteps);
+  CHECK_THAT(limit_error(world(2, 1, kMaxSteps + 1)),
+             Catch::StartsWith("/virtual/limits.yaml:3:44: error: time.steps: 100001 exceeds the "
+                               "limit of 100000 steps"));
+  // 10,000,000 firms per cell x 2 countries x 6 sectors = 120 million agents.
+  CHECK_THAT(limit_error(world(2, 6) + "mode: agents\nagents: {firms_per_cell: 10000000}\n"),
+             Catch::Contains("agents: 120002000 agents"));
+}
+
+TEST_CASE("The memory estimate grows with C x S x C and is refused beyond what is available",
+          "[reliability]") {
+  const techdep::LoadedScenario small = techdep::load_scenario_text(world(10, 2), kVirtualPath);
+  const techdep::LoadedScenario large = techdep::load_scenario_text(world(1000, 200), kVirtualPath);
+  const techdep::ResourceEstimate small_estimate = techdep::estimate_resources(small.spec, 10);
+  const techdep::ResourceEstimate large_estimate = techdep::estimate_resources(large.spec, 10);
+  // 1000 x 200 x 1000 flows at 32 doubles each: 51.2 GB, more than this 24 GiB machine has.
+  CHECK(large_estimate.memory_bytes > std::uint64_t{51'200'000'000});
+  CHECK(small_estimate.memory_bytes < std::uint64_t{200} << 20);
+  // steps 1 records steps 0 and 1 (+1 of slack for the last step): 10 series x 2 rows at least.
+  CHECK(small_estimate.output_rows >= 20);
+
+  const TempDir dir;
+  CHECK_NOTHROW(techdep::check_resources(small.spec, small_estimate, std::uint64_t{1} << 30,
+                                         dir.path()));
+  try {
+    techdep::check_resources(large.spec, large_estimate, std::uint64_t{8} << 30, dir.path());
+    FAIL("a 51 GB run was allowed with 8 GiB available");
+  } catch (const techdep::IoError& error) {
+    CHECK_THAT(error.what(), Catch::Contains("not enough memory: the run needs about 4"));
+    CHECK_THAT(error.what(), Catch::Contains("(1000 countries x 200 sectors x 1000 origins)"));
+    CHECK_THAT(error.what(), Catch::Contains("the machine has 8.0 GiB available (MemAvailable)"));
+  }
+  const auto available = techdep::available_memory_bytes();
+  REQUIRE(available.has_value());  // Linux always reports MemAvailable
+  CHECK(*available > 0);
+}
+
+TEST_CASE("An output over the row limit is refused before the run starts", "[reliability]") {
+  const techdep::LoadedScenario loaded =
+      techdep::load_scenario_text(world(2, 1, techdep::limits::kMaxSteps), kVirtualPath);
+  const techdep::ResourceEstimate estimate = techdep::estimate_resources(loaded.spec, 1000);
+  CHECK(estimate.output_rows == 1000 * (techdep::limits::kMaxSteps + 2));
+  const TempDir dir;
+  try {
+    techdep::check_resources(loaded.spec, estimate, std::nullopt, dir.path());
+    FAIL("100 million rows were allowed");
+  } catch (const techdep::ScenarioError& error) {
+    REQUIRE(error.diagnostics().size() == 1);
+    CHECK(error.diagnostics()[0].kind == "limit-exceeded");
+    CHECK_THAT(error.what(), Catch::Contains("timeseries.csv would have 100002000 rows, the "
+                                             "limit is 50000000"));
+  }
+}
+
+TEST_CASE("A NaN in a selected series stops the writer with a named invariant", "[reliability]") {
+  const techdep::LoadedScenario loaded =
+      techdep::load_scenario(TECHDEP_SOURCE_DIR "/tests/data/cli/tiny.yaml");
+  const techdep::Simulation simulation(loaded.spec);
+  techdep::MetricsFrame frame = simulation.metrics();
+  frame.shortage[0] = std::nan("");
+  const TempDir dir;
+  {
+    techdep::TimeseriesWriter writer(loaded.spec,
+                                     techdep::TimeseriesFiles{dir.path() / "timeseries.csv", {}});
+    CHECK_THROWS_WITH(writer.record(frame),
+                      "step 0 (2021-01): invariant 'finite-output' broken: shortage.EST.chips is "
+                      "NaN; nothing was written (run with --check to find the phase that "
+                      "produced it)");
+  }
+  // The writer was abandoned: no file under the final name, no temporary file left.
+  CHECK(fs::is_empty(dir.path()));
+}
+
+TEST_CASE("A run folder removes staging folders of processes that are gone", "[reliability]") {
+  const TempDir dir;
+  // 99999999 is above Linux's largest pid (2^22), so no process has it.
+  const fs::path stale = dir.path() / ".old-run.partial-99999999-0badc0de";
+  const fs::path live = dir.path() / (".busy-run.partial-" + std::to_string(::getpid()) + "-00000001");
+  const fs::path unrelated = dir.path() / ".notes";
+  for (const fs::path& folder : {stale, live, unrelated}) fs::create_directory(folder);
+  techdep::write_file_atomically(stale / "timeseries.csv", "half");
+  {
+    const techdep::RunFolder folder(dir.path() / "new-run");
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(fs::exists(live));
+    CHECK(fs::exists(unrelated));
+  }
+}
