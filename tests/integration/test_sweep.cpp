@@ -286,7 +286,9 @@ TEST_CASE("An interrupted sweep resumes without redoing finished runs", "[sweep]
   }
 
   // The resumed folder holds the same data as an uninterrupted sweep.
-  techdep::run_sweep(sweep_request("grid.yaml", dir.path() / "straight"));
+  techdep::SweepRequest straight = sweep_request("grid.yaml", dir.path() / "straight");
+  straight.overrides = request.overrides;
+  techdep::run_sweep(straight);
   for (const char* file : {"summary.csv", "timeseries.csv", "runs.csv", "points.csv"}) {
     INFO(file);
     CHECK(read_text(out / file) == read_text(dir.path() / "straight" / file));
@@ -382,6 +384,9 @@ TEST_CASE("Runs in flight when a stop is asked for are dropped, and resuming red
   const fs::path out = dir.path() / "out";
   std::atomic<bool> interrupt{false};
   techdep::SweepRequest request = sweep_request("grid.yaml", out, 4);
+  // Long runs, so that the other threads are still simulating when the second run is reported,
+  // even in an optimised build (short runs can all finish before the stop is seen).
+  request.overrides = {{"time.steps=1000"}};
   request.interrupt = &interrupt;
   // With four threads, other runs are mid-simulation when the stop comes: they must be dropped
   // cleanly, not recorded half done.
@@ -396,6 +401,8 @@ TEST_CASE("Runs in flight when a stop is asked for are dropped, and resuming red
   const techdep::SweepOutcome second = techdep::run_sweep(request);
   CHECK(second.status == techdep::RunStatus::Completed);
   CHECK(first.runs_this_session + second.runs_this_session == 12);
-  techdep::run_sweep(sweep_request("grid.yaml", dir.path() / "straight"));
+  techdep::SweepRequest straight = sweep_request("grid.yaml", dir.path() / "straight");
+  straight.overrides = request.overrides;
+  techdep::run_sweep(straight);
   CHECK(read_text(out / "summary.csv") == read_text(dir.path() / "straight" / "summary.csv"));
 }
