@@ -27,8 +27,11 @@ constexpr std::uint64_t kBaseBytes = std::uint64_t{96} << 20;
 // The shortest a timeseries row gets (`name,0,0,1,2021-02,RUS,chips,,shortage,0.1`).
 constexpr std::uint64_t kMinBytesPerRow = 40;
 
-std::string gib(std::uint64_t bytes) {
-  return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / static_cast<double>(1ULL << 30));
+std::string human_size(std::uint64_t bytes) {
+  const auto value = static_cast<double>(bytes);
+  if (bytes >= (1ULL << 30)) return fmt::format("{:.1f} GiB", value / static_cast<double>(1ULL << 30));
+  if (bytes >= (1ULL << 20)) return fmt::format("{:.1f} MiB", value / static_cast<double>(1ULL << 20));
+  return fmt::format("{:.0f} KiB", value / 1024.0);
 }
 
 }  // namespace
@@ -85,9 +88,9 @@ void check_resources(const ScenarioSpec& spec, const ResourceEstimate& estimate,
     throw IoError(fmt::format(
         "{}: not enough memory: the run needs about {} ({} countries x {} sectors x {} origins{}), "
         "the machine has {} available (MemAvailable); nothing was started",
-        spec.file, gib(estimate.memory_bytes), spec.countries.size(), spec.sectors.size(),
+        spec.file, human_size(estimate.memory_bytes), spec.countries.size(), spec.sectors.size(),
         spec.countries.size(), spec.mode == Mode::Agents ? ", with agents" : "",
-        gib(*available_memory)));
+        human_size(*available_memory)));
   }
   struct statvfs disk {};
   const std::filesystem::path probe = out_parent.empty() ? "." : out_parent;
@@ -98,7 +101,7 @@ void check_resources(const ScenarioSpec& spec, const ResourceEstimate& estimate,
       throw IoError(fmt::format(
           "{}: not enough disk space: timeseries.csv alone would take at least {}, {} is free "
           "under {}; nothing was started",
-          spec.file, gib(estimate.output_bytes), gib(free_bytes), probe.string()));
+          spec.file, human_size(estimate.output_bytes), human_size(free_bytes), probe.string()));
     }
   }
 }
