@@ -106,15 +106,22 @@ void compute_cell_targets(const CellTargetInputs& in, CellTargetScratch& scratch
       out.cap[k] = k == dom ? in.capability_effective : kUncapped;
       continue;
     }
-    for (std::size_t i = 0; i < n; ++i) {
-      scratch.trial_weight[i] = scratch.weight[i];
-      scratch.trial_cap[i] = scratch.simple_cap[i];
+    // An option without weight gets nothing in its trial whatever the others do (water_fill
+    // fixes it at 0), so its trial is skipped: most restricted origins of a cell are not among
+    // its suppliers.
+    double trial_share = 0.0;
+    if (!(scratch.unrestricted_weight[k] == 0.0)) {
+      for (std::size_t i = 0; i < n; ++i) {
+        scratch.trial_weight[i] = scratch.weight[i];
+        scratch.trial_cap[i] = scratch.simple_cap[i];
+      }
+      scratch.trial_weight[k] = scratch.unrestricted_weight[k];
+      scratch.trial_cap[k] = kUncapped;
+      scratch.trial_cap[dom] = in.capability_effective;
+      water_fill(scratch.trial_weight, scratch.trial_cap, 1.0, scratch.trial_share, scratch.fixed);
+      trial_share = scratch.trial_share[k];
     }
-    scratch.trial_weight[k] = scratch.unrestricted_weight[k];
-    scratch.trial_cap[k] = kUncapped;
-    scratch.trial_cap[dom] = in.capability_effective;
-    water_fill(scratch.trial_weight, scratch.trial_cap, 1.0, scratch.trial_share, scratch.fixed);
-    out.cap[k] = in.cap_scale[k] * availability(k) * scratch.trial_share[k];
+    out.cap[k] = in.cap_scale[k] * availability(k) * trial_share;
 
     if (in.multiplier[k] > 0.0 && in.evasion[k] > 0.0) {
       const double wedge =
