@@ -320,11 +320,23 @@ class SpecBuilder {
     };
     count_cap("countries", spec_.countries.size(), limits::kMaxCountries);
     count_cap("sectors", spec_.sectors.size(), limits::kMaxSectors);
-    if (spec_.time.steps > limits::kMaxSteps) {
-      const Node* time = Checker::value_of(root, "time");
-      refuse(Checker::value_of(*time, "steps")->loc, "time.steps",
+    const Node* time = Checker::value_of(root, "time");
+    const Node* steps = time != nullptr && time->is_map() ? Checker::value_of(*time, "steps") : nullptr;
+    // Dates are written YYYY-MM: a horizon past year 9999 would need a fifth digit.
+    const long long last_month = static_cast<long long>(spec_.time.start_year) * 12 +
+                                 (spec_.time.start_month - 1) +
+                                 static_cast<long long>(spec_.time.steps) *
+                                     spec_.time.months_per_step;
+    if (steps != nullptr && spec_.time.steps > limits::kMaxSteps) {
+      refuse(steps->loc, "time.steps",
              fmt::format("time.steps: {} exceeds the limit of {} steps (docs/reliability.md)",
                          spec_.time.steps, limits::kMaxSteps));
+    } else if (steps != nullptr && last_month / 12 > limits::kLastYear) {
+      refuse(steps->loc, "time.steps",
+             fmt::format("time.steps: {} steps from {} end in year {}, after {} "
+                         "(docs/reliability.md)",
+                         spec_.time.steps, spec_.time.start_year, last_month / 12,
+                         limits::kLastYear));
     }
     if (spec_.mode == Mode::Agents) {
       const auto countries = static_cast<std::int64_t>(spec_.countries.size());

@@ -11,6 +11,8 @@ namespace techdep::limits {
 inline constexpr int kMaxCountries = 1000;
 inline constexpr int kMaxSectors = 200;
 inline constexpr int kMaxSteps = 100'000;
+/// The horizon's last step must fall in this year or before (dates are written YYYY-MM).
+inline constexpr int kLastYear = 9999;
 /// Agent mode: firms (firms_per_cell x countries x sectors) plus workers
 /// (workers_per_country x countries).
 inline constexpr std::int64_t kMaxAgents = 100'000'000;

@@ -26,9 +26,9 @@ const std::string kVirtualPath = "/virtual/limits.yaml";
 
 // A valid scenario of `countries` countries and `sectors` sectors; countries start on line 5 and
 // sectors right after them, one per line.
-std::string world(int countries, int sectors, int steps = 1) {
-  std::string text = "schema_version: 1\nname: big\ntime: {start: 2021-01, step: month, steps: " +
-                     std::to_string(steps) + "}\ncountries:\n";
+std::string world(int countries, int sectors, int steps = 1, int start_year = 2021) {
+  std::string text = "schema_version: 1\nname: big\ntime: {start: " + std::to_string(start_year) +
+                     "-01, step: month, steps: " + std::to_string(steps) + "}\ncountries:\n";
   for (int c = 0; c < countries; ++c) {
     text += "  C" + std::to_string(c) + ": {name: C, source: assumption}\n";
   }
@@ -70,11 +70,22 @@ TEST_CASE("Scenarios at a cap load; one past it is refused at the offending key"
   CHECK_THAT(limit_error(world(2, kMaxSectors + 1)),
              Catch::StartsWith("/virtual/limits.yaml:208:3: error: sectors: 201 entries exceed "
                                "the limit of 200"));
-  CHECK(techdep::load_scenario_text(world(2, 1, kMaxSteps), kVirtualPath).spec.time.steps ==
+  // 100,000 months fit before year 9999 only from an early start.
+  CHECK(techdep::load_scenario_text(world(2, 1, kMaxSteps, 1100), kVirtualPath).spec.time.steps ==
         kMaxSteps);
   CHECK_THAT(limit_error(world(2, 1, kMaxSteps + 1)),
              Catch::StartsWith("/virtual/limits.yaml:3:44: error: time.steps: 100001 exceeds the "
                                "limit of 100000 steps"));
+  // Yearly steps from 2021: 7978 end in 9999, 7979 would need a five-digit year.
+  const auto yearly = [](int steps) {
+    std::string text = world(2, 1, steps);
+    text.replace(text.find("step: month"), 11, "step: year");
+    return text;
+  };
+  CHECK(techdep::load_scenario_text(yearly(7978), kVirtualPath).spec.time.steps == 7978);
+  CHECK_THAT(limit_error(yearly(7979)),
+             Catch::StartsWith("/virtual/limits.yaml:3:43: error: time.steps: 7979 steps from "
+                               "2021 end in year 10000, after 9999"));
   // 10,000,000 firms per cell x 2 countries x 6 sectors = 120 million agents.
   CHECK_THAT(limit_error(world(2, 6) + "mode: agents\nagents: {firms_per_cell: 10000000}\n"),
              Catch::Contains("agents: 120002000 agents"));
@@ -114,7 +125,7 @@ TEST_CASE("The memory estimate grows with C x S x C and is refused beyond what i
 
 TEST_CASE("An output over the row limit is refused before the run starts", "[reliability]") {
   const techdep::LoadedScenario loaded =
-      techdep::load_scenario_text(world(2, 1, techdep::limits::kMaxSteps), kVirtualPath);
+      techdep::load_scenario_text(world(2, 1, techdep::limits::kMaxSteps, 1100), kVirtualPath);
   const techdep::ResourceEstimate estimate = techdep::estimate_resources(loaded.spec, 1000);
   CHECK(estimate.output_rows == 1000 * (techdep::limits::kMaxSteps + 2));
   const TempDir dir;
