@@ -84,7 +84,8 @@ std::vector<double> betweenness(const SupplyNetwork& network) {
   std::vector<double> partial(blocks * n, 0.0);
   const int threads = static_cast<int>(std::max(1U, std::min(2U, std::thread::hardware_concurrency())));
   parallel_for(blocks, threads, [&](std::size_t block) {
-    std::vector<std::uint32_t> order(n);
+    std::vector<std::uint32_t> order(n), dag(successor.size());
+    std::vector<std::size_t> dag_start(n + 1);
     std::vector<std::int32_t> distance(n, -1);
     // paths: shortest paths from the source; share: (1 + dependency) / paths of a finished node,
     // so a predecessor's dependency is its paths times the sum of its successors' shares.
@@ -96,7 +97,11 @@ std::vector<double> betweenness(const SupplyNetwork& network) {
       order[tail++] = static_cast<std::uint32_t>(source);
       distance[source] = 0;
       paths[source] = 1.0;
+      // The shortest-path edges of this search, kept in search order so that the reverse pass
+      // reads only them: dag[dag_start[i] .. dag_start[i + 1]) leave the i-th node found.
+      std::size_t dag_size = 0;
       while (head < tail) {
+        dag_start[head] = dag_size;
         const std::uint32_t v = order[head++];
         const std::int32_t next = distance[v] + 1;
         for (std::size_t e = first[v]; e < first[v + 1]; ++e) {
@@ -105,17 +110,17 @@ std::vector<double> betweenness(const SupplyNetwork& network) {
             distance[w] = next;
             order[tail++] = w;
           }
-          if (distance[w] == next) paths[w] += paths[v];
+          if (distance[w] == next) {
+            paths[w] += paths[v];
+            dag[dag_size++] = w;
+          }
         }
       }
+      dag_start[tail] = dag_size;
       for (std::size_t i = tail; i-- > 0;) {
         const std::uint32_t v = order[i];
-        const std::int32_t next = distance[v] + 1;
         double sum = 0.0;
-        for (std::size_t e = first[v]; e < first[v + 1]; ++e) {
-          const std::uint32_t w = successor[e];
-          if (distance[w] == next) sum += share[w];
-        }
+        for (std::size_t d = dag_start[i]; d < dag_start[i + 1]; ++d) sum += share[dag[d]];
         const double dependency = paths[v] * sum;
         share[v] = (1.0 + dependency) / paths[v];
         if (v != source) row[v] += dependency;
