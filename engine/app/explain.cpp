@@ -90,13 +90,14 @@ MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view co
   MetricTarget target{*metric, require_id(spec.countries, country, "country", command), -1, -1,
                       spec.time.steps};
   const MetricShape shape = metric_info(*metric).shape;
-  if (shape != MetricShape::Country) {
+  if (shape != MetricShape::Country && shape != MetricShape::CountryPartner) {
     if (sector.empty()) {
       throw UsageError(fmt::format("{}: metric '{}' needs --sector", command, metric_name));
     }
     target.sector = require_id(spec.sectors, sector, "sector", command);
   }
-  if (shape == MetricShape::CountrySectorPartner || shape == MetricShape::CountrySectorBloc) {
+  if (shape == MetricShape::CountrySectorPartner || shape == MetricShape::CountrySectorBloc ||
+      shape == MetricShape::CountryPartner) {
     if (partner.empty()) {
       throw UsageError(fmt::format("{}: metric '{}' needs --partner", command, metric_name));
     }

@@ -34,6 +34,9 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
     case Metric::Returns: return returns[c];
     case Metric::Diaspora: return diaspora[c];
     case Metric::Sovereignty: return sovereignty[c];
+    case Metric::DiasporaByDestination:
+      return diaspora_by_destination[c * static_cast<std::size_t>(countries) +
+                                     static_cast<std::size_t>(partner)];
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -144,6 +147,8 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
     frame.emigrants[ci] = state.emigrants[ci];
     frame.returns[ci] = state.returns[ci];
     frame.diaspora[ci] = abroad;
+    std::copy_n(state.diaspora.begin() + static_cast<std::ptrdiff_t>(ci * cn), cn,
+                frame.diaspora_by_destination.begin() + static_cast<std::ptrdiff_t>(ci * cn));
   }
 
   if (solver != nullptr) {

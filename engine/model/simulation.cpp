@@ -263,6 +263,7 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
        {&frame.talent, &frame.emigrants, &frame.returns, &frame.diaspora, &frame.sovereignty}) {
     v->assign(cn, 0.0);
   }
+  frame.diaspora_by_destination.assign(cn * cn, 0.0);
 
   // Total dependency only where someone reads it: the recorded outputs or a rule's condition.
   bool dependency_wanted = metric_selected(spec.outputs, Metric::TotalDependency);
@@ -396,7 +397,9 @@ void Simulation::Impl::run_step() {
 double Simulation::Impl::rule_value(const RuleSpec& rule) const {
   const MetricShape shape = metric_info(rule.metric).shape;
   const int partner = shape == MetricShape::CountrySectorBloc ? rule.bloc : rule.partner;
-  if (shape == MetricShape::Country) return frame.value(rule.metric, rule.country, 0, 0);
+  if (shape == MetricShape::Country || shape == MetricShape::CountryPartner) {
+    return frame.value(rule.metric, rule.country, -1, partner);
+  }
   if (rule.sector >= 0) return frame.value(rule.metric, rule.country, rule.sector, partner);
   // No sector named: the sector-weighted mean (weights d of the country).
   double sum = 0.0;

@@ -45,12 +45,17 @@ std::vector<SeriesKey> selected_series(const ScenarioSpec& spec) {
     for (const Metric metric : metrics) {
       if (metric_info(metric).shape == MetricShape::Country) {
         series.push_back({metric, country, -1, -1});
+      } else if (metric_info(metric).shape == MetricShape::CountryPartner) {
+        for (CountryId partner = 0; partner < spec.country_count(); ++partner) {
+          series.push_back({metric, country, -1, partner});
+        }
       }
     }
     for (const SectorId sector : sectors) {
       for (const Metric metric : metrics) {
         switch (metric_info(metric).shape) {
           case MetricShape::Country:
+          case MetricShape::CountryPartner:
             break;
           case MetricShape::CountrySector:
             series.push_back({metric, country, sector, -1});

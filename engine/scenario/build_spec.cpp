@@ -1094,7 +1094,7 @@ class SpecBuilder {
       target.country = country(*node, join_path(path, "country")).value_or(-1);
     }
     if (const Node* node = Checker::value_of(map, "sector")) {
-      if (shape == MetricShape::Country) {
+      if (shape == MetricShape::Country || shape == MetricShape::CountryPartner) {
         check_.error("conflicting-keys", *node, join_path(path, "sector"),
                      fmt::format("{}.sector: metric '{}' is per country and takes no sector", path,
                                  metric_info(*found).name));
@@ -1116,7 +1116,9 @@ class SpecBuilder {
         slot = lookup(ids, *node, join_path(path, key), what).value_or(-1);
       }
     };
-    need("partner", shape == MetricShape::CountrySectorPartner, target.partner, countries_,
+    need("partner",
+         shape == MetricShape::CountrySectorPartner || shape == MetricShape::CountryPartner,
+         target.partner, countries_,
          "country");
     need("bloc", shape == MetricShape::CountrySectorBloc, target.bloc, blocs_, "bloc");
     return target;

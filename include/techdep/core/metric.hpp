@@ -27,6 +27,7 @@ enum class Metric {
   Returns,
   Diaspora,
   Sovereignty,
+  DiasporaByDestination,
 };
 
 /// Which index dimensions a metric's values carry.
@@ -35,6 +36,7 @@ enum class MetricShape {
   CountrySectorPartner,  ///< one value per (country, sector, partner country)
   CountrySectorBloc,     ///< one value per (country, sector, bloc)
   Country,               ///< one value per country
+  CountryPartner,        ///< one value per (country, partner country)
 };
 
 struct MetricInfo {
@@ -45,7 +47,7 @@ struct MetricInfo {
   std::string_view description;
 };
 
-inline constexpr std::array<MetricInfo, 17> kMetricCatalogue{{
+inline constexpr std::array<MetricInfo, 18> kMetricCatalogue{{
     {Metric::DomesticShare, "domestic_share", MetricShape::CountrySector, "share",
      "share of the country's demand for the sector served by its own producers"},
     {Metric::ImportShare, "import_share", MetricShape::CountrySector, "share",
@@ -78,6 +80,10 @@ inline constexpr std::array<MetricInfo, 17> kMetricCatalogue{{
      "emigrants abroad now (cumulative emigrants minus returns)"},
     {Metric::Sovereignty, "sovereignty", MetricShape::Country, "share",
      "sector-weighted domestic share"},
+    {Metric::DiasporaByDestination, "diaspora_by_destination", MetricShape::CountryPartner,
+     "persons",
+     "emigrants abroad now, by the country they live in (partner = the country itself: "
+     "destination unknown)"},
 }};
 
 constexpr const MetricInfo& metric_info(Metric metric) {

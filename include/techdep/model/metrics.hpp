@@ -25,6 +25,8 @@ struct MetricsFrame {
   std::vector<double> bloc_share;
   // [c]
   std::vector<double> talent, emigrants, returns, diaspora, sovereignty;
+  /// [c][k]: c's emigrants living in k now; k == c holds those of unknown destination
+  std::vector<double> diaspora_by_destination;
 
   /// The value of a metric at an index; `partner` is a country for partner metrics and a bloc for
   /// bloc_share; ignored for the others. `sector` is ignored for country metrics.

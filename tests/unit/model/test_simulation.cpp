@@ -455,6 +455,12 @@ TEST_CASE("Simulation moves talent by hazard, destinations and returns as worked
   CHECK(country(Metric::Emigrants, "R") == Approx(190.0).epsilon(1e-15));
   CHECK(country(Metric::Returns, "R") == Approx(50.0).epsilon(1e-15));
   CHECK(country(Metric::Diaspora, "R") == Approx(140.0).epsilon(1e-15));
+  // All of them went to K, none to an unknown destination (partner R itself).
+  const auto abroad_in = [&](const char* where) {
+    return sim.metrics().value(Metric::DiasporaByDestination, b.country("R"), -1, b.country(where));
+  };
+  CHECK(abroad_in("K") == Approx(140.0).epsilon(1e-15));
+  CHECK(abroad_in("R") == 0.0);
   sim.step();  // the wave has ended: half of the 140 return
   CHECK(country(Metric::Talent, "R") == Approx(930.0).epsilon(1e-15));
   CHECK(country(Metric::Diaspora, "R") == Approx(70.0).epsilon(1e-15));
