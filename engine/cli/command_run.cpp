@@ -7,6 +7,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/progress.hpp"
 #include "techdep/app/run.hpp"
+#include "techdep/core/error.hpp"
 
 namespace techdep::cli {
 
@@ -46,13 +47,22 @@ int run_command(RunFlags& flags, const CommandContext& context) {
   if (*flags.replicates_option) request.replicates = flags.replicates;
   const ProgressReporter progress = make_progress_reporter(flags.progress);
   request.on_progress = progress.report;
+  if (flags.report && request.summary_only) {
+    throw UsageError("run: --report draws the runs' series, which --summary-only leaves out");
+  }
   const RunOutcome outcome = run_scenario(request);
   progress.finish();
   if (outcome.mpi_worker) return multi_run_exit_code(outcome.status, outcome.run_dir, true);
   fmt::print("{}", outcome.summary);
   if (outcome.replicates > 1 || outcome.status == RunStatus::Partial) {
-    // Several runs: a sweep folder of one point, with its own exit codes.
-    return multi_run_exit_code(outcome.status, outcome.run_dir, false);
+    // Several runs: a sweep folder of one point, with its own exit codes. Its report draws
+    // replicate 0 with the bands of summary.csv.
+    const int code = multi_run_exit_code(outcome.status, outcome.run_dir, false);
+    if (!flags.report || code != exit_code::kOk) return code;
+    ReportRequest report;
+    report.run_dir = outcome.run_dir;
+    report.threads = request.threads;
+    return write_report_and_print(report);
   }
   if (outcome.status == RunStatus::Interrupted) {
     print_error(fmt::format("interrupted after step {}: partial outputs in {}", outcome.steps_done,

@@ -226,3 +226,20 @@ TEST_CASE("CLI network prints the supply network and the minimum cut", "[cli]") 
   CHECK(run_cli("network " + kTiny + " --at 2031-01 --sector chips").exit_code == 2);
   CHECK(run_cli("network " + kTiny + " --at 3 --sector chips --target EST").exit_code == 2);
 }
+
+TEST_CASE("CLI run --replicates --report draws the bands of its replicates", "[cli][report]") {
+  const TempDir dir;
+  const fs::path out = dir.path() / "replicates";
+  const auto result = run_cli("run " + kTiny + " --set mode=agents --replicates 3 --report --out '" +
+                              out.string() + "'");
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("replicate bands"));
+  CHECK(fs::is_regular_file(out / "report.html"));
+  CHECK(fs::is_regular_file(out / "summary.csv"));
+
+  const auto refused = run_cli("run " + kTiny + " --replicates 3 --summary-only --report --out '" +
+                               (dir.path() / "refused").string() + "'");
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("--summary-only"));
+  CHECK_FALSE(fs::exists(dir.path() / "refused"));
+}
