@@ -1,7 +1,6 @@
 #include "techdep/matrix/total_dependency.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -12,7 +11,6 @@
 #include <fmt/format.h>
 
 #include "techdep/core/error.hpp"
-#include "techdep/core/parallel.hpp"
 
 namespace techdep {
 namespace {
@@ -105,20 +103,9 @@ struct Workspace {
   std::vector<double> z, y_next;
   std::vector<std::pair<int, double>> couplings;  // (input s', a[s'][s]) by s, a != 0
   std::vector<std::size_t> coupling_start;        // s -> first entry; S + 1 of them
-  // Scratch of the kernel, one per part of a sweep: a row's sources and weights, and a sector's
-  // B block (v[s] I).
-  struct Part {
-    std::vector<const double*> sources;
-    std::vector<double> weights, diagonal;
-  };
-  std::array<Part, 2> parts;
+  std::vector<const double*> sources;
+  std::vector<double> weights, diagonal;
 };
-
-// States at least this large (W3: 4,000,000 doubles) split each sweep between two threads by
-// sector halves; smaller ones would lose more to starting threads than they gain. Each row's
-// sums are the same whoever computes them, and the residual is a maximum, so results do not
-// depend on the split.
-constexpr std::size_t kParallelStateDoubles = 1'000'000;
 
 void build_sparse_mix(const DependencyInputs& in, SparseMix& mix) {
   const auto countries = static_cast<std::size_t>(in.countries);
@@ -229,61 +216,45 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::vector<d
   work.y_next.resize(size);
 
   const SparseMix& mix = work.sparse;
-  const std::size_t part_count = size >= kParallelStateDoubles && sectors >= 2 ? 2 : 1;
-  const std::size_t half = (sectors + 1) / 2;
-  for (Workspace::Part& part : work.parts) {
-    part.sources.resize(std::max(countries, sectors));
-    part.weights.resize(sectors);
-    part.diagonal.resize(block);
-  }
-  std::array<double, 2> part_residual{};
+  // Scratch of the kernel: a row's sources and weights, and a sector's B block (v[s] I).
+  std::vector<const double*>& sources = work.sources;
+  std::vector<double>& weights = work.weights;
+  std::vector<double>& diagonal = work.diagonal;
+  sources.resize(std::max(countries, sectors));
+  weights.resize(sectors);
+  diagonal.resize(block);
   DependencySolveReport report;
   report.transposed = true;
   for (int iteration = 1; iteration <= kDependencyMaxIterations; ++iteration) {
-    const double* current = y.data();
-    double* z = work.z.data();
-    double* next = work.y_next.data();
-    const auto sector_begin = [&](std::size_t part) { return part_count == 1 ? 0 : part * half; };
-    const auto sector_end = [&](std::size_t part) {
-      return part_count == 1 ? sectors : std::min(sectors, (part + 1) * half);
-    };
+    const double* __restrict current = y.data();
+    double* __restrict z = work.z.data();
+    double* __restrict next = work.y_next.data();
     // Z_s = mix_s Y_s, row by row.
-    parallel_for(part_count, static_cast<int>(part_count), [&](std::size_t part) {
-      Workspace::Part& scratch = work.parts[part];
-      for (std::size_t row = sector_begin(part) * countries; row < sector_end(part) * countries;
-           ++row) {
-        const double* y_sector = current + (row / countries) * block;
-        const std::size_t first = mix.row_start[row];
-        const std::size_t count = mix.row_start[row + 1] - first;
-        for (std::size_t e = 0; e < count; ++e) {
-          scratch.sources[e] =
-              y_sector + static_cast<std::size_t>(mix.origin[first + e]) * countries;
-        }
-        combine_rows(z + row * countries, nullptr, countries, scratch.sources.data(),
-                     mix.weight.data() + first, count, nullptr);
+    for (std::size_t row = 0; row < sectors * countries; ++row) {
+      const double* y_sector = current + (row / countries) * block;
+      const std::size_t first = mix.row_start[row];
+      const std::size_t count = mix.row_start[row + 1] - first;
+      for (std::size_t e = 0; e < count; ++e) {
+        sources[e] = y_sector + static_cast<std::size_t>(mix.origin[first + e]) * countries;
       }
-    });
+      combine_rows(z + row * countries, nullptr, countries, sources.data(),
+                   mix.weight.data() + first, count, nullptr);
+    }
     // next_s = B_s + sum over inputs s' of a[s'][s] Z_s', and the change since the last sweep.
-    parallel_for(part_count, static_cast<int>(part_count), [&](std::size_t part) {
-      Workspace::Part& scratch = work.parts[part];
-      double residual = 0.0;
-      for (std::size_t s = sector_begin(part); s < sector_end(part); ++s) {
-        std::fill(scratch.diagonal.begin(), scratch.diagonal.end(), 0.0);
-        for (std::size_t k = 0; k < countries; ++k) scratch.diagonal[k * countries + k] = value[s];
-        const std::size_t first = work.coupling_start[s];
-        const std::size_t count = work.coupling_start[s + 1] - first;
-        for (std::size_t e = 0; e < count; ++e) {
-          scratch.sources[e] = z + static_cast<std::size_t>(work.couplings[first + e].first) * block;
-          scratch.weights[e] = work.couplings[first + e].second;
-        }
-        residual = std::max(residual, combine_rows(next + s * block, scratch.diagonal.data(), block,
-                                                   scratch.sources.data(), scratch.weights.data(),
-                                                   count, current + s * block));
+    double residual = 0.0;
+    for (std::size_t s = 0; s < sectors; ++s) {
+      double* __restrict out = next + s * block;
+      std::fill(diagonal.begin(), diagonal.end(), 0.0);
+      for (std::size_t k = 0; k < countries; ++k) diagonal[k * countries + k] = value[s];
+      const std::size_t first = work.coupling_start[s];
+      const std::size_t count = work.coupling_start[s + 1] - first;
+      for (std::size_t e = 0; e < count; ++e) {
+        sources[e] = z + static_cast<std::size_t>(work.couplings[first + e].first) * block;
+        weights[e] = work.couplings[first + e].second;
       }
-      part_residual[part] = residual;
-    });
-    const double residual =
-        part_count == 1 ? part_residual[0] : std::max(part_residual[0], part_residual[1]);
+      residual = std::max(residual, combine_rows(out, diagonal.data(), block, sources.data(),
+                                                 weights.data(), count, current + s * block));
+    }
     report.residual = residual;
     report.iterations = iteration;
     y.swap(work.y_next);

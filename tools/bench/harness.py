@@ -241,10 +241,15 @@ class Harness:
                  f"{runs['both']['wall']:.2f} s",
                  note=f"peak {runs['both']['rss_mib']:.0f} MiB; aggregate-only part "
                       f"{runs['neither']['wall']:.2f} s")
+        # The same differences in CPU time: what the rates would be with both cores to ourselves.
+        worker_cpu = max(runs["workers"]["cpu"] - runs["neither"]["cpu"], 1e-9)
+        firm_cpu = max(runs["firms"]["cpu"] - runs["neither"]["cpu"], 1e-9)
         self.row("W4", "worker-steps per second (run time with workers minus without)",
-                 f"{worker_rate / 1e6:.0f} M/s", target=">= 250 M/s", met=worker_rate >= 250e6)
+                 f"{worker_rate / 1e6:.0f} M/s", target=">= 250 M/s", met=worker_rate >= 250e6,
+                 note=f"{1_000_000 * steps / worker_cpu / 1e6:.0f} M per CPU-second")
         self.row("W4", "firm decisions per second (same difference)", f"{firm_rate / 1e6:.1f} M/s",
-                 target=">= 20 M/s", met=firm_rate >= 20e6)
+                 target=">= 20 M/s", met=firm_rate >= 20e6,
+                 note=f"{100_000 * steps / firm_cpu / 1e6:.1f} M per CPU-second")
 
     def w5(self):
         scenario = os.path.join(self.work, "w2.yaml")
