@@ -148,7 +148,7 @@ class Decoder {
     if (values_offset != nullptr) *values_offset = at_;
     if (with_values) {
       result.values.resize(count);
-      std::memcpy(result.values.data(), bytes_.data() + at_, count * sizeof(double));
+      if (count > 0) std::memcpy(result.values.data(), bytes_.data() + at_, count * sizeof(double));
     }
     return result;
   }
@@ -171,7 +171,8 @@ class Decoder {
     const auto count = get<std::uint64_t>();
     if (count > (bytes_.size() - at_) / sizeof(T)) fail();
     std::vector<T> values(count);
-    std::memcpy(values.data(), bytes_.data() + at_, count * sizeof(T));
+    // memcpy from or to the null data() of an empty vector is undefined even for 0 bytes.
+    if (count > 0) std::memcpy(values.data(), bytes_.data() + at_, count * sizeof(T));
     at_ += count * sizeof(T);
     return values;
   }
