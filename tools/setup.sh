@@ -19,32 +19,16 @@ packages=(
 # The mpi preset (TECHDEP_WITH_MPI) also needs Open MPI.
 if [[ "$preset" == mpi ]]; then packages+=(libopenmpi-dev openmpi-bin); fi
 
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
-done
-
-if ((${#missing[@]} > 0)); then
-  echo "setup: installing ${missing[*]}" >&2
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
-    "${missing[@]}"
-fi
+# shellcheck source=tools/lib/packages.sh
+source "$here/tools/lib/packages.sh"
+install_missing_packages setup "${packages[@]}"
 
 # Node.js and npm for web/: uPlot (embedded into the binary at build time) and playwright-core (the
 # browser tests). A machine whose nodejs package already brings npm keeps it; Debian's nodejs and
 # npm packages are the fallback. npm ci installs exactly the committed web/package-lock.json, and
 # must run before CMake, which embeds web/node_modules/uplot.
 if ! command -v npm >/dev/null 2>&1; then
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
-    nodejs npm
+  install_missing_packages setup nodejs npm
 fi
 if [[ ! -f "$here/web/node_modules/.package-lock.json" ||
       "$here/web/package-lock.json" -nt "$here/web/node_modules/.package-lock.json" ]]; then

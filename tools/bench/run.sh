@@ -20,20 +20,9 @@ while (($#)); do
 done
 
 mapfile -t packages < <(grep -v '^#' "$here/tools/bench/packages.txt" | tr ' ' '\n' | grep -v '^$')
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  echo "bench: installing ${missing[*]}" >&2
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
-    "${missing[@]}"
-fi
+# shellcheck source=tools/lib/packages.sh
+source "$here/tools/lib/packages.sh"
+install_missing_packages bench "${packages[@]}"
 
 # An existing build directory keeps its own build type (CI reuses its release build).
 if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
