@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -114,8 +115,9 @@ std::optional<std::int64_t> Checker::integer(const Node& node, std::string_view 
                       scalar->describe()));
     return std::nullopt;
   }
-  if (!range.contains(static_cast<double>(value)) || value > (std::int64_t{1} << 31) ||
-      value < -(std::int64_t{1} << 31)) {
+  // Callers store the value in an int: 2^31 itself must already be out of range.
+  if (!range.contains(static_cast<double>(value)) || value > std::numeric_limits<int>::max() ||
+      value < std::numeric_limits<int>::min()) {
     error("out-of-range", *scalar, path,
           fmt::format("{}: {} is out of range, expected {}", path_text(path), text, range.text()));
     return std::nullopt;

@@ -60,3 +60,16 @@ TEST_CASE("Bloc ids obey the id rule like country and sector ids", "[reliability
     CHECK_THAT(error.what(), Catch::Contains("blocs: 'we st' is not a valid bloc id"));
   }
 }
+
+TEST_CASE("A whole number of 2^31 is out of range, not wrapped into an int", "[reliability]") {
+  techdep::LoadOptions options;
+  options.overrides.push_back(techdep::Override{"time.steps=2147483648"});
+  try {
+    techdep::load_scenario(TECHDEP_SOURCE_DIR "/tests/data/cli/tiny.yaml", options);
+    FAIL("accepted");
+  } catch (const techdep::ScenarioError& error) {
+    REQUIRE_FALSE(error.diagnostics().empty());
+    CHECK(error.diagnostics()[0].kind == "out-of-range");
+    CHECK_THAT(error.what(), Catch::Contains("time.steps: 2147483648 is out of range"));
+  }
+}
