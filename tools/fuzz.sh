@@ -4,6 +4,7 @@
 # crash input. Exits 1 when a target finds a crash, leak, timeout or broken property; the input
 # is left in build/fuzz/findings/ (copy it to tests/fuzz/regressions/<target>/ once fixed).
 #   usage: tools/fuzz.sh SECONDS [TARGET...]   (targets: fuzz_scenario fuzz_overrides; default both)
+# TECHDEP_FUZZ_SEED fixes libFuzzer's seed (CI uses 1, so a CI finding replays); 0 or unset: random.
 set -euo pipefail
 
 seconds="${1:?usage: tools/fuzz.sh SECONDS [TARGET...]}"
@@ -43,6 +44,7 @@ for target in "${targets[@]}"; do
   # shellcheck disable=SC2046  # seed_dirs lists several directories on purpose
   if ! nice -n 10 "$build/tests/fuzz/$target" "$corpus" $(seed_dirs "$target") "${extra[@]}" \
       -dict="$here/tests/fuzz/scenario.dict" -max_total_time="$share" -max_len=16384 \
+      -seed="${TECHDEP_FUZZ_SEED:-0}" \
       -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$build/findings/$target-" 2>"$build/$target.log"; then
     status=1
