@@ -71,15 +71,17 @@ bool parse_double(const std::string& text, double& out) {
   return error == std::errc{} && end == view.data() + view.size() && std::isfinite(out);
 }
 
+const Node* Checker::number_node(const Node& node, std::string_view path) {
+  if (!node.is_map()) return &node;
+  check_keys(node, kValueObject, path);
+  if (const Node* given = value_of(node, "source")) source(*given, join_path(path, "source"));
+  return value_of(node, "value");
+}
+
 std::optional<double> Checker::number(const Node& node, std::string_view path,
                                       const Range& range) {
-  const Node* scalar = &node;
-  if (node.is_map()) {
-    check_keys(node, kValueObject, path);
-    if (const Node* given = value_of(node, "source")) source(*given, join_path(path, "source"));
-    scalar = value_of(node, "value");
-    if (scalar == nullptr) return std::nullopt;
-  }
+  const Node* scalar = number_node(node, path);
+  if (scalar == nullptr) return std::nullopt;
   double value = 0.0;
   if (!scalar->is_scalar() || scalar->quoted || !parse_double(scalar->text, value)) {
     error("wrong-type", *scalar, path,
@@ -97,13 +99,8 @@ std::optional<double> Checker::number(const Node& node, std::string_view path,
 
 std::optional<std::int64_t> Checker::integer(const Node& node, std::string_view path,
                                              const Range& range) {
-  const Node* scalar = &node;
-  if (node.is_map()) {
-    check_keys(node, kValueObject, path);
-    if (const Node* given = value_of(node, "source")) source(*given, join_path(path, "source"));
-    scalar = value_of(node, "value");
-    if (scalar == nullptr) return std::nullopt;
-  }
+  const Node* scalar = number_node(node, path);
+  if (scalar == nullptr) return std::nullopt;
   std::int64_t value = 0;
   const std::string& text = scalar->text;
   const char* begin = text.data() + (!text.empty() && text.front() == '+' ? 1 : 0);

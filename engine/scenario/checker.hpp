@@ -52,6 +52,9 @@ class Checker {
   static const Node* value_of(const Node& map, std::string_view key);
 
   /// A number, also written {value, source, note}. Checks the range.
+  /// The scalar of a number written plainly or as `{value, source, note}` (its keys and source
+  /// checked); nullptr when the map has no `value`.
+  const Node* number_node(const Node& node, std::string_view path);
   std::optional<double> number(const Node& node, std::string_view path, const Range& range);
   std::optional<std::int64_t> integer(const Node& node, std::string_view path, const Range& range);
   std::optional<std::uint64_t> unsigned_integer(const Node& node, std::string_view path);
