@@ -191,7 +191,18 @@ RunOutcome run_scenario(const RunRequest& request) {
   SimulationOptions sim_options;
   sim_options.check_invariants = request.check_invariants;
   sim_options.threads = request.threads;
+  sim_options.frames = FrameSchedule::RecordedSteps;
   Simulation simulation(spec, sim_options);
+  // The steps whose metrics this run reads: the recorded ones and the observed ones. Other steps'
+  // frames are never computed (FrameSchedule::RecordedSteps).
+  std::vector<unsigned char> observed(static_cast<std::size_t>(std::max(0, spec.time.steps)) + 1, 0);
+  for (const ObservationSpec& obs : spec.observations) {
+    if (obs.step >= 0 && obs.step <= spec.time.steps) observed[static_cast<std::size_t>(obs.step)] = 1;
+  }
+  const auto wanted = [&](int step) {
+    return step % spec.outputs.every == 0 || step == spec.time.steps ||
+           (step <= spec.time.steps && observed[static_cast<std::size_t>(step)] != 0);
+  };
 
   const auto note_step = [&](const MetricsFrame& frame) {
     const int step = frame.step;
@@ -210,7 +221,7 @@ RunOutcome run_scenario(const RunRequest& request) {
       break;
     }
     simulation.step();
-    note_step(simulation.metrics());
+    if (wanted(simulation.step_index())) note_step(simulation.metrics());
   }
   // An interrupted run still ends its series on the last step it reached.
   if (status == RunStatus::Interrupted && simulation.step_index() % spec.outputs.every != 0) {

@@ -246,11 +246,12 @@ RunResult execute_run(const LoadedScenario& loaded, const Plan& plan, std::size_
     options.check_invariants = check_invariants;
     options.replicate = static_cast<std::uint64_t>(plan.replicate_of(index));
     options.point = static_cast<std::uint64_t>(plan.point_of(index));
+    options.frames = FrameSchedule::RecordedSteps;  // as `techdep run`: the same bytes
     Simulation simulation(spec, options);
     std::size_t column = 0;
     const auto record = [&] {
+      if (column >= steps.size() || simulation.step_index() != steps[column]) return;
       const MetricsFrame& frame = simulation.metrics();
-      if (column >= steps.size() || frame.step != steps[column]) return;
       for (std::size_t series = 0; series < keys.size(); ++series) {
         const SeriesKey& key = keys[series];
         result.values[series * steps.size() + column] =

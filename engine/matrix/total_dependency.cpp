@@ -132,48 +132,78 @@ void build_sparse_mix(const DependencyInputs& in, SparseMix& mix) {
 
 // out[k] = init[k] + sum over e of weight[e] * source[e][k], k < n, the terms added in order e;
 // returns max |out[k] - previous[k]| (0 when `previous` is null), the sweep's residual.
-// The output is built in register-sized chunks, so each source is streamed once and the partial
-// sums never go back to memory between terms; `init` null means zero. Compiled for AVX-512, AVX2
-// and baseline x86-64 and picked at load time; without FMA contraction (ISO C++ mode) every
-// version rounds the same way, so results do not depend on the machine.
+// The output is built in chunks of up to kMaxVectors register-sized vectors, so each source is
+// streamed once, the partial sums never go back to memory between terms, and the chunk's vectors
+// are independent chains of adds: with one or two accumulators the loop waits on the add latency
+// instead of issuing an add every cycle. `init` null means zero. Compiled for AVX-512, AVX2 and
+// baseline x86-64 and picked at load time; with FMA contraction off (-ffp-contract=off, in the
+// top-level CMakeLists.txt) every version rounds the same way, so results do not depend on the
+// machine.
+using Lanes = double __attribute__((vector_size(64)));  // 8 doubles: one AVX-512 register
+constexpr std::size_t kLanes = 8;
+constexpr std::size_t kMaxVectors = 8;
+
+template <std::size_t Vectors>
+[[gnu::always_inline]] inline void combine_chunk(double* __restrict out,
+                                                 const double* __restrict init, std::size_t k,
+                                                 const double* const* __restrict source,
+                                                 const double* __restrict weight,
+                                                 std::size_t count,
+                                                 const double* __restrict previous,
+                                                 Lanes& change) {
+  Lanes sum[Vectors];
+  for (std::size_t v = 0; v < Vectors; ++v) {
+    sum[v] = Lanes{};
+    if (init) std::memcpy(&sum[v], init + k + v * kLanes, sizeof(Lanes));
+  }
+  for (std::size_t e = 0; e < count; ++e) {
+    const double* from = source[e] + k;
+    const double w = weight[e];
+    for (std::size_t v = 0; v < Vectors; ++v) {
+      Lanes term;
+      std::memcpy(&term, from + v * kLanes, sizeof term);
+      sum[v] += w * term;
+    }
+  }
+  for (std::size_t v = 0; v < Vectors; ++v) {
+    std::memcpy(out + k + v * kLanes, &sum[v], sizeof(Lanes));
+    if (previous) {
+      Lanes before;
+      std::memcpy(&before, previous + k + v * kLanes, sizeof before);
+      Lanes diff = sum[v] - before;
+      diff = diff < 0.0 ? -diff : diff;
+      change = change > diff ? change : diff;
+    }
+  }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 [[gnu::target_clones("avx512f", "avx2", "default")]]
 #endif
 double combine_rows(double* __restrict out, const double* __restrict init, std::size_t n,
                     const double* const* __restrict source, const double* __restrict weight,
                     std::size_t count, const double* __restrict previous) {
-  // Two 8-lane vectors (GCC vector extension: one AVX-512 register each, or lowered to AVX2 or
-  // SSE2 pairs by the other clones); unaligned loads and stores through memcpy.
-  using Lanes = double __attribute__((vector_size(64)));
-  constexpr std::size_t kLanes = 8;
   std::size_t k = 0;
   Lanes change{};
-  for (; k + 2 * kLanes <= n; k += 2 * kLanes) {
-    Lanes low{}, high{};
-    if (init) {
-      std::memcpy(&low, init + k, sizeof low);
-      std::memcpy(&high, init + k + kLanes, sizeof high);
-    }
-    for (std::size_t e = 0; e < count; ++e) {
-      Lanes from_low, from_high;
-      std::memcpy(&from_low, source[e] + k, sizeof from_low);
-      std::memcpy(&from_high, source[e] + k + kLanes, sizeof from_high);
-      low += weight[e] * from_low;
-      high += weight[e] * from_high;
-    }
-    std::memcpy(out + k, &low, sizeof low);
-    std::memcpy(out + k + kLanes, &high, sizeof high);
-    if (previous) {
-      Lanes before_low, before_high;
-      std::memcpy(&before_low, previous + k, sizeof before_low);
-      std::memcpy(&before_high, previous + k + kLanes, sizeof before_high);
-      Lanes diff_low = low - before_low;
-      Lanes diff_high = high - before_high;
-      diff_low = diff_low < 0.0 ? -diff_low : diff_low;
-      diff_high = diff_high < 0.0 ? -diff_high : diff_high;
-      change = change > diff_low ? change : diff_low;
-      change = change > diff_high ? change : diff_high;
-    }
+  for (; k + kMaxVectors * kLanes <= n; k += kMaxVectors * kLanes) {
+    combine_chunk<kMaxVectors>(out, init, k, source, weight, count, previous, change);
+  }
+  // The rest of the whole vectors in one chunk (a row of 40 origins is 5 of them).
+  switch ((n - k) / kLanes) {
+#define TECHDEP_COMBINE_TAIL(V)                                                              \
+  case V:                                                                                    \
+    combine_chunk<V>(out, init, k, source, weight, count, previous, change);                \
+    k += V * kLanes;                                                                         \
+    break;
+    TECHDEP_COMBINE_TAIL(1)
+    TECHDEP_COMBINE_TAIL(2)
+    TECHDEP_COMBINE_TAIL(3)
+    TECHDEP_COMBINE_TAIL(4)
+    TECHDEP_COMBINE_TAIL(5)
+    TECHDEP_COMBINE_TAIL(6)
+    TECHDEP_COMBINE_TAIL(7)
+#undef TECHDEP_COMBINE_TAIL
+    default: break;
   }
   double residual = 0.0;
   for (std::size_t i = 0; i < kLanes; ++i) residual = std::max(residual, change[i]);

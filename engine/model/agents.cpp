@@ -49,7 +49,8 @@ void normalise_mean(std::span<double> values, std::span<const double> weights) {
   for (double& value : values) value /= mean;
 }
 
-void make_firms(const ScenarioSpec& spec, std::uint64_t seed, FirmPopulation& firms) {
+void make_firms(const ScenarioSpec& spec, const OptionLists& options, std::uint64_t seed,
+                FirmPopulation& firms) {
   const AgentsSpec& config = spec.agents;
   const std::size_t cn = spec.countries.size();
   const std::size_t cells = cn * spec.sectors.size();
@@ -60,14 +61,19 @@ void make_firms(const ScenarioSpec& spec, std::uint64_t seed, FirmPopulation& fi
   firms.size.assign(total, 1.0 / static_cast<double>(per_cell));
   firms.review_multiplier.assign(total, 1.0);
   firms.risk_aversion.assign(total, 1.0);
-  firms.share.resize(total * cn);
+  firms.share.resize(per_cell * options.size());
 
   for (CountryId c = 0; c < spec.country_count(); ++c) {
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
-      const std::size_t begin = firms.first[spec.cell_index(c, s)];
-      const std::span<const double> initial(spec.supply.data() + spec.supply_index(c, s, 0), cn);
-      for (std::size_t f = begin; f < begin + per_cell; ++f) {
-        std::copy(initial.begin(), initial.end(), firms.share.begin() + static_cast<std::ptrdiff_t>(f * cn));
+      const std::size_t cell = spec.cell_index(c, s);
+      const std::size_t begin = firms.first[cell];
+      const std::size_t row = spec.supply_index(c, s, 0);
+      const std::size_t n = options.count(cell);
+      for (std::size_t f = 0; f < per_cell; ++f) {
+        double* own = firms.share.data() + per_cell * options.first[cell] + f * n;
+        for (std::size_t o = 0; o < n; ++o) {
+          own[o] = spec.supply[row + static_cast<std::size_t>(options.origin[options.first[cell] + o])];
+        }
       }
       if (!config.heterogeneity) continue;
       const CounterRng rng(stream_key(seed, Population::Firms, c, s));
@@ -133,7 +139,7 @@ void make_workers(const ScenarioSpec& spec, std::uint64_t seed, WorkerPopulation
 // cell's initial shares: log p_fk = log p_k + log(1 + kappa r rho) - log(1 + kappa r rho0)
 // - [log(1 + kappa rho) - log(1 + kappa rho0)].
 struct CellView {
-  CountryId buyer;
+  int domestic;  // the buyer's position among the cell's options
   double sigma;
   double kappa;
   std::span<const double> log_alpha, log_price, restriction, evasion, multiplier, cap;
@@ -144,7 +150,7 @@ struct CellView {
 void firm_target(const CellView& cell, double risk, std::span<double> weight,
                  std::span<double> trial, std::span<unsigned char> fixed, std::span<double> out) {
   const std::size_t n = cell.log_alpha.size();
-  const auto dom = static_cast<std::size_t>(cell.buyer);
+  const auto dom = static_cast<std::size_t>(cell.domestic);
   double shift = -std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < n; ++k) {
     double log_price = cell.log_price[k];
@@ -166,7 +172,8 @@ void firm_target(const CellView& cell, double risk, std::span<double> weight,
                                                       cell.multiplier[k], -cell.sigma);
     weight[k] = std::exp(weight[k] - shift) * wedge;
   }
-  capped_targets(weight, cell.cap, cell.buyer, cell.mandate, out, trial, fixed);
+  capped_targets(weight.first(n), cell.cap, cell.domestic, cell.mandate, out, trial.first(n),
+                 fixed.first(n));
 }
 
 void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
@@ -174,6 +181,7 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
                           const Calibration& calibration, const Targets& targets, int step,
                           CountryId c, AgentPopulations& agents, ModelState& state) {
   const std::size_t cn = spec.countries.size();
+  const OptionLists& options = calibration.options;
   AgentScratch& scratch = agents.scratch;
   FirmPopulation& firms = agents.firms;
   const auto row_of = [&](std::vector<double>& v) {
@@ -184,53 +192,66 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
   const std::span<double> base = row_of(scratch.distrust_base);
   const std::span<double> weight = row_of(scratch.firm_weight);
   const std::span<double> trial = row_of(scratch.firm_trial);
+  const std::span<double> restriction = row_of(scratch.restriction);
+  const std::span<double> evasion = row_of(scratch.evasion);
+  const std::span<double> multiplier = row_of(scratch.multiplier);
+  const std::span<double> distrust = row_of(scratch.distrust);
+  const std::span<double> distrust0 = row_of(scratch.distrust0);
   const std::span<unsigned char> fixed(scratch.firm_fixed.data() + static_cast<std::size_t>(c) * cn,
                                        cn);
-  const std::span<const double> distrust(policy.distrust.data() + spec.pair_index(c, 0), cn);
-  const std::span<const double> distrust0(spec.distrust.data() + spec.pair_index(c, 0), cn);
 
   for (SectorId s = 0; s < spec.sector_count(); ++s) {
     const SectorSpec& sector = params.sectors[static_cast<std::size_t>(s)];
     const std::size_t cell = spec.cell_index(c, s);
     const std::size_t row = spec.supply_index(c, s, 0);
-    const auto cell_row = [&](const std::vector<double>& v) {
-      return std::span<const double>(v.data() + row, cn);
+    const std::size_t first = options.first[cell];
+    const std::size_t n = options.count(cell);
+    const auto options_of = [&](const std::vector<double>& v) {
+      return std::span<const double>(v.data() + first, n);
     };
-    const std::span<const double> cap = cell_row(targets.cap);
-    const std::span<const double> target = cell_row(targets.target);
+    const std::span<const double> cap = options_of(targets.cap);
+    const std::span<const double> target = options_of(targets.target);
 
     // The quantity limit rations every firm in proportion: the size-weighted sum of the cut
     // shares is min(S, cap), the aggregate mode's immediate cut.
     bool own_targets = false;
-    for (std::size_t k = 0; k < cn; ++k) {
+    for (std::size_t o = 0; o < n; ++o) {
+      const auto k = static_cast<std::size_t>(options.origin[first + o]);
       const double aggregate = state.share[row + k];
-      ratio[k] = aggregate > cap[k] ? cap[k] / aggregate : 1.0;
-      served[k] = 0.0;
-      base[k] = std::log1p(sector.security_sensitivity * distrust[k]) -
-                std::log1p(sector.security_sensitivity * distrust0[k]);
+      ratio[o] = aggregate > cap[o] ? cap[o] / aggregate : 1.0;
+      served[o] = 0.0;
+      restriction[o] = policy.restriction[row + k];
+      evasion[o] = policy.evasion[row + k];
+      multiplier[o] = routes.multiplier[row + k];
+      distrust[o] = policy.distrust[spec.pair_index(c, static_cast<CountryId>(k))];
+      distrust0[o] = spec.distrust[spec.pair_index(c, static_cast<CountryId>(k))];
+      base[o] = std::log1p(sector.security_sensitivity * distrust[o]) -
+                std::log1p(sector.security_sensitivity * distrust0[o]);
       // Risk aversion only matters where distrust moved since the start (and kappa > 0).
-      own_targets = own_targets || base[k] != 0.0;
+      own_targets = own_targets || base[o] != 0.0;
     }
     own_targets = own_targets && spec.agents.heterogeneity && spec.agents.risk_aversion_spread > 0.0;
-    const CellView view{c,
+    const auto first_n = [n](std::span<double> v) { return std::span<const double>(v.first(n)); };
+    const CellView view{options.domestic[cell],
                         sector.elasticity,
                         sector.security_sensitivity,
-                        cell_row(calibration.log_alpha),
-                        cell_row(targets.log_price),
-                        cell_row(policy.restriction),
-                        cell_row(policy.evasion),
-                        cell_row(routes.multiplier),
+                        options_of(calibration.log_alpha),
+                        options_of(targets.log_price),
+                        first_n(restriction),
+                        first_n(evasion),
+                        first_n(multiplier),
                         cap,
-                        distrust,
-                        distrust0,
-                        base,
+                        first_n(distrust),
+                        first_n(distrust0),
+                        first_n(base),
                         policy.mandate[cell]};
 
     const CounterRng rng(stream_key(agents.seed, Population::Firms, c, s));
     const std::size_t begin = firms.first[cell];
     const std::size_t end = firms.first[cell + 1];
+    double* const cell_shares = firms.share.data() + (end - begin) * first;
     for (std::size_t f = begin; f < end; ++f) {
-      const std::span<double> own(firms.share.data() + f * cn, cn);
+      const std::span<double> own(cell_shares + (f - begin) * n, n);
       const double review = std::min(1.0, sector.adjustment * firms.review_multiplier[f]);
       const double draw = uniform01(rng.words(f - begin, static_cast<std::uint32_t>(step))[0]);
       if (draw < review) {
@@ -240,17 +261,18 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
           std::copy(target.begin(), target.end(), own.begin());
         }
       } else {
-        for (std::size_t k = 0; k < cn; ++k) own[k] *= ratio[k];
+        for (std::size_t o = 0; o < n; ++o) own[o] *= ratio[o];
       }
       const double size = firms.size[f];
-      for (std::size_t k = 0; k < cn; ++k) served[k] += size * own[k];
+      for (std::size_t o = 0; o < n; ++o) served[o] += size * own[o];
     }
 
     double total = 0.0;
-    for (std::size_t k = 0; k < cn; ++k) {
-      const double value = clamp_rounding(served[k]);
-      state.share[row + k] = value;
-      state.rerouted[row + k] = value * targets.reroute_share[row + k];
+    for (std::size_t o = 0; o < n; ++o) {
+      const std::size_t i = row + static_cast<std::size_t>(options.origin[first + o]);
+      const double value = clamp_rounding(served[o]);
+      state.share[i] = value;
+      state.rerouted[i] = value * targets.reroute_share[first + o];
       total += value;
     }
     state.shortage[cell] = clamp_rounding(1.0 - total);
@@ -261,8 +283,9 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
 // cumulative distribution over countries; the origin's own slot is "unknown destination" (leavers
 // of a channel with no weight abroad). Returns the total hazard.
 double destination_distribution(const ScenarioSpec& spec, const Parameters& params,
-                                const Policy& policy, std::span<const EventSpec> events,
-                                const ModelState& state, CountryId c, std::span<double> cdf) {
+                                const Policy& policy, const OptionLists& options,
+                                std::span<const EventSpec> events, const ModelState& state,
+                                CountryId c, std::span<double> cdf) {
   const std::size_t cn = spec.countries.size();
   const auto origin = static_cast<std::size_t>(c);
   const std::span<const double> diaspora(state.diaspora.data() + origin * cn, cn);
@@ -274,7 +297,7 @@ double destination_distribution(const ScenarioSpec& spec, const Parameters& para
   std::fill(cdf.begin(), cdf.end(), 0.0);
   double total_hazard = 0.0;
   for_each_emigration_channel(
-      spec, params, policy, events, state, c,
+      spec, params, policy, options, events, state, c,
       [&](double hazard, std::span<const double> weights) {
         total_hazard += hazard;
         if (!(hazard > 0.0)) return;
@@ -322,7 +345,8 @@ std::size_t pick_destination(std::span<const double> cdf, double draw) {
 }
 
 void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
-                          const Policy& policy, std::span<const EventSpec> events, int step,
+                          const Policy& policy, const OptionLists& options,
+                          std::span<const EventSpec> events, int step,
                           CountryId c, AgentPopulations& agents, const ModelState& state) {
   const std::size_t cn = spec.countries.size();
   const auto origin = static_cast<std::size_t>(c);
@@ -337,7 +361,7 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
   std::fill(returning.begin(), returning.end(), 0);
   std::uint64_t at_home = 0;
 
-  const double hazard = destination_distribution(spec, params, policy, events, state, c, cdf);
+  const double hazard = destination_distribution(spec, params, policy, options, events, state, c, cdf);
   const double return_rate = params.return_rate[origin];
   const CounterRng rng(stream_key(agents.seed, Population::Workers, c, 0));
   const std::size_t begin = workers.first[origin];
@@ -367,12 +391,17 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
 
 }  // namespace
 
-AgentPopulations make_agent_populations(const ScenarioSpec& spec, std::uint64_t seed) {
+AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLists& options,
+                                        std::uint64_t seed) {
   // Each key is validated on its own; their product can still ask for more memory than any
   // machine has, which should be a clear error rather than std::bad_alloc.
   const double countries = static_cast<double>(spec.countries.size());
-  const double firm_bytes = static_cast<double>(spec.agents.firms_per_cell) * countries *
-                            static_cast<double>(spec.sectors.size()) * (countries + 3.0) * 8.0;
+  // A firm holds a share per option of its cell and three attributes.
+  const double firm_bytes =
+      static_cast<double>(spec.agents.firms_per_cell) *
+      (static_cast<double>(options.size()) +
+       3.0 * countries * static_cast<double>(spec.sectors.size())) *
+      8.0;
   const double worker_bytes =
       static_cast<double>(spec.agents.workers_per_country) * countries * 20.0;
   if (firm_bytes + worker_bytes > kMaxAgentBytes) {
@@ -385,14 +414,15 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, std::uint64_t 
   }
   AgentPopulations agents;
   agents.seed = seed;
-  make_firms(spec, seed, agents.firms);
+  make_firms(spec, options, seed, agents.firms);
   make_workers(spec, seed, agents.workers);
   const std::size_t cn = spec.countries.size();
   AgentScratch& scratch = agents.scratch;
   scratch.width = cn;
-  for (std::vector<double>* v : {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base,
-                                 &scratch.firm_weight, &scratch.firm_trial,
-                                 &scratch.destination_cdf}) {
+  for (std::vector<double>* v :
+       {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base, &scratch.firm_weight,
+        &scratch.firm_trial, &scratch.restriction, &scratch.evasion, &scratch.multiplier,
+        &scratch.distrust, &scratch.distrust0, &scratch.destination_cdf}) {
     v->assign(cn * cn, 0.0);
   }
   scratch.firm_fixed.assign(cn * cn, 0);
@@ -416,12 +446,12 @@ void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, cons
 }
 
 void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                          std::span<const EventSpec> events, int step, int threads,
-                          AgentPopulations& agents, ModelState& state) {
+                          const OptionLists& options, std::span<const EventSpec> events, int step,
+                          int threads, AgentPopulations& agents, ModelState& state) {
   const std::size_t cn = spec.countries.size();
   parallel_for(cn, threads, [&](std::size_t c) {
-    move_country_workers(spec, params, policy, events, step, static_cast<CountryId>(c), agents,
-                         state);
+    move_country_workers(spec, params, policy, options, events, step, static_cast<CountryId>(c),
+                         agents, state);
   });
 
   // The agents are a sample of each stock: the fraction of agents abroad at j who returned is

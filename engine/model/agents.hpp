@@ -26,7 +26,8 @@ struct FirmPopulation {
   std::vector<double> size;               // [firm]: share of the cell's demand; sums to 1 per cell
   std::vector<double> review_multiplier;  // [firm]: review probability = min(1, lambda * this)
   std::vector<double> risk_aversion;      // [firm]: multiplies kappa
-  std::vector<double> share;              // [firm][origin]: the firm's own supply shares
+  std::vector<double> share;  // the firm's own shares, one per option of its cell: a cell's firms
+                              // start at (firms per cell) x OptionLists::first[cell]
 };
 
 struct WorkerPopulation {
@@ -41,10 +42,12 @@ inline constexpr std::int32_t kAtHome = -1;
 /// Per-country scratch (countries run in parallel, each with its own row), sized once.
 struct AgentScratch {
   std::size_t width = 0;              // countries
-  std::vector<double> cut_ratio;      // [c][k]
-  std::vector<double> served;         // [c][k]: size-weighted firm shares
-  std::vector<double> distrust_base;  // [c][k]: the cell's own distrust term, to subtract
-  std::vector<double> firm_weight, firm_trial;  // [c][k]
+  std::vector<double> cut_ratio;      // [c][option]
+  std::vector<double> served;         // [c][option]: size-weighted firm shares
+  std::vector<double> distrust_base;  // [c][option]: the cell's own distrust term, to subtract
+  std::vector<double> firm_weight, firm_trial;  // [c][option]
+  // One cell's policy rows gathered into its option order, [c][option].
+  std::vector<double> restriction, evasion, multiplier, distrust, distrust0;
   std::vector<unsigned char> firm_fixed;        // [c][k]
   std::vector<double> destination_cdf;          // [c][j]
   std::vector<std::uint64_t> at_home, leaving, abroad, returning;  // [c], [c][j], [c][j], [c][j]
@@ -60,7 +63,8 @@ struct AgentPopulations {
 
 /// Draws every firm's and worker's attributes from the run seed; firms start at the initial shares
 /// S0 of their cell, workers at home.
-AgentPopulations make_agent_populations(const ScenarioSpec& spec, std::uint64_t seed);
+AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLists& options,
+                                        std::uint64_t seed);
 
 /// Phase 4 in agent mode. Per cell, the immediate cut scales every firm's share of a capped option
 /// by cap / S (the quantity limit rations every buyer in proportion), then each firm reviews with
@@ -76,7 +80,7 @@ void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, cons
 /// and compatriots already there; talent, diaspora, emigrants and returns follow from the
 /// fractions of agents who moved, as in aggregate mode (training included).
 void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                          std::span<const EventSpec> events, int step, int threads,
-                          AgentPopulations& agents, ModelState& state);
+                          const OptionLists& options, std::span<const EventSpec> events, int step,
+                          int threads, AgentPopulations& agents, ModelState& state);
 
 }  // namespace techdep::detail

@@ -52,45 +52,59 @@ double log_price_level(const ScenarioSpec& spec, const Parameters& params, const
                        SectorId sector, std::span<const double> log_price) {
   const double sigma = params.sectors[static_cast<std::size_t>(sector)].elasticity;
   const double exponent = 1.0 - sigma;
+  const OptionLists& options = calibration.options;
+  const std::size_t cell = spec.cell_index(buyer, sector);
+  const std::size_t first = options.first[cell];
+  const std::size_t count = options.count(cell);
+  // Origins outside the options have alpha = 0: their term is -inf and adds nothing.
   // log-sum-exp: p^(1 - sigma) overflows for large elasticities.
   double top = -std::numeric_limits<double>::infinity();
-  auto term = [&](CountryId k) {
+  auto term = [&](std::size_t o) {
+    const CountryId k = options.origin[first + o];
     const std::size_t i = spec.supply_index(buyer, sector, k);
     const double wedge =
         k == buyer ? 1.0
                    : restriction_wedge(policy.restriction[i], policy.evasion[i],
                                        routes.multiplier[i], exponent);
-    if (!(wedge > 0.0) || calibration.log_alpha[i] == -std::numeric_limits<double>::infinity()) {
+    const double log_alpha = calibration.log_alpha[first + o];
+    if (!(wedge > 0.0) || log_alpha == -std::numeric_limits<double>::infinity()) {
       return -std::numeric_limits<double>::infinity();
     }
-    return calibration.log_alpha[i] + exponent * log_price[static_cast<std::size_t>(k)] +
-           std::log(wedge);
+    return log_alpha + exponent * log_price[o] + std::log(wedge);
   };
-  for (CountryId k = 0; k < spec.country_count(); ++k) top = std::max(top, term(k));
+  for (std::size_t o = 0; o < count; ++o) top = std::max(top, term(o));
   // Nothing available at any price: +inf for sigma > 1 (NaN stays NaN for the checks).
   if (!std::isfinite(top)) return top / exponent;
   double sum = 0.0;
-  for (CountryId k = 0; k < spec.country_count(); ++k) sum += std::exp(term(k) - top);
+  for (std::size_t o = 0; o < count; ++o) sum += std::exp(term(o) - top);
   return (top + std::log(sum)) / exponent;
 }
 
 void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const RouteTable& routes, const Calibration& calibration,
+                     const Targets& targets, const LogPriceTables& tables,
                      const ModelState& state, TotalDependencySolver* solver,
                      std::span<double> log_price, MetricsFrame& frame) {
   const int countries = spec.country_count();
   const int sectors = spec.sector_count();
   const auto cn = static_cast<std::size_t>(countries);
+  const OptionLists& options = calibration.options;
+  // Shares outside the options are 0 for the whole run, and so are these flows' metrics.
+  std::fill(frame.supplier_share.begin(), frame.supplier_share.end(), 0.0);
   std::fill(frame.shipper_share.begin(), frame.shipper_share.end(), 0.0);
   std::fill(frame.bloc_share.begin(), frame.bloc_share.end(), 0.0);
 
   for (CountryId c = 0; c < countries; ++c) {
     for (SectorId s = 0; s < sectors; ++s) {
       const std::size_t cell = spec.cell_index(c, s);
+      const std::size_t row = spec.supply_index(c, s, 0);
+      const std::size_t first = options.first[cell];
+      const std::size_t count = options.count(cell);
       double imports = 0.0;
       double rerouted = 0.0;
-      for (CountryId k = 0; k < countries; ++k) {
-        const std::size_t i = spec.supply_index(c, s, k);
+      for (std::size_t o = first; o < first + count; ++o) {
+        const CountryId k = options.origin[o];
+        const std::size_t i = row + static_cast<std::size_t>(k);
         const double share = state.share[i];
         frame.supplier_share[i] = share;
         frame.shipper_share[i] += share - state.rerouted[i];
@@ -103,9 +117,10 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
       }
       double concentration = 0.0;
       if (imports > 0.0) {
-        for (CountryId k = 0; k < countries; ++k) {
+        for (std::size_t o = first; o < first + count; ++o) {
+          const CountryId k = options.origin[o];
           if (k == c) continue;
-          const double part = state.share[spec.supply_index(c, s, k)] / imports;
+          const double part = state.share[row + static_cast<std::size_t>(k)] / imports;
           concentration += part * part;
         }
       }
@@ -126,9 +141,14 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
           (concentration > kCriticalHhi && imports > kCriticalImportShare) ? 1.0 : 0.0;
       frame.capacity[cell] = state.capability[cell];
 
-      fill_log_prices(spec, params, policy, state.capability, c, s, log_price);
+      // The foreign prices are the targets phase's; the domestic one moved with capability.
+      const std::span<double> cell_prices(log_price.data(), count);
+      std::copy_n(targets.log_price.begin() + static_cast<std::ptrdiff_t>(first), count,
+                  cell_prices.begin());
+      cell_prices[static_cast<std::size_t>(options.domestic[cell])] =
+          domestic_log_price(spec, params, tables, state.capability, c, s);
       const double level =
-          log_price_level(spec, params, policy, routes, calibration, c, s, log_price);
+          log_price_level(spec, params, policy, routes, calibration, c, s, cell_prices);
       frame.price_index[cell] = std::exp(level - calibration.log_price_level0[cell]);
     }
   }

@@ -2,6 +2,7 @@
 // Private to the engine: the state a Simulation owns, as contiguous arrays indexed like the
 // ScenarioSpec tables ([c][s][k] for pair-sector values, [c][s] for cells, [k][c] for pairs).
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -32,20 +33,35 @@ struct Policy {
   std::uint64_t route_version = 0;       // bumped whenever R, e, tau or mu change
 };
 
-/// Per-cell results of the targets phase, read by the shares and capability phases.
+/// The options of every (buyer, sector) cell that can ever carry a share: the domestic producer
+/// and each origin with an initial share. Every other origin has alpha = 0, hence a zero CES
+/// weight, a zero target and a share that stays exactly 0 all run, so the per-flow phases walk
+/// these compressed rows instead of every country (a buyer buys from a few of them).
+/// Arrays indexed [option] follow the cells in order and the origins ascending within a cell.
+struct OptionLists {
+  std::vector<std::size_t> first;     // [cell]: first option of the cell; cells + 1 entries
+  std::vector<std::int32_t> origin;   // [option]: the origin country
+  std::vector<std::int32_t> domestic; // [cell]: the buyer's own position within its options
+
+  std::size_t size() const { return origin.size(); }
+  std::size_t count(std::size_t cell) const { return first[cell + 1] - first[cell]; }
+};
+
+/// Per-option results of the targets phase, read by the shares and capability phases.
 struct Targets {
-  std::vector<double> target;            // S*[c][s][k]
-  std::vector<double> cap;               // quantity cap per option (kUncapped when none)
+  std::vector<double> target;            // S* [option]
+  std::vector<double> cap;               // quantity cap [option] (kUncapped when none)
   std::vector<double> reroute_share;     // part of an option's flow that goes through its hub
   std::vector<double> domestic_demand;   // D[c][s]
   std::vector<double> input_availability;  // In[c][s], from the shortage at the start of the step
-  std::vector<double> log_price;         // log p[c][s][k]
+  std::vector<double> log_price;         // log p [option]
 };
 
 /// Fixed at construction: the t = 0 equilibrium.
 struct Calibration {
-  std::vector<double> log_alpha;         // [c][s][k], -inf where alpha = 0
-  std::vector<double> cap_scale;         // [c][s][k], >= 1
+  OptionLists options;
+  std::vector<double> log_alpha;         // [option], -inf where alpha = 0 (the domestic option)
+  std::vector<double> cap_scale;         // [option], >= 1
   std::vector<double> log_price_level0;  // [c][s]: log of the CES price index at t = 0
 };
 
@@ -60,11 +76,21 @@ struct ModelState {
   std::vector<double> diaspora;   // [origin][destination]; destination == origin: unknown
 };
 
+/// Logs of the price tables, taken once per step instead of once per flow.
+struct LogPriceTables {
+  std::vector<double> price;       // log P[k][s]
+  std::vector<double> trade_cost;  // log tau[k][c]
+};
+
 /// Scratch space of the hot loops, sized once.
 struct Scratch {
   std::vector<double> unrestricted_weight, weight, simple_cap, trial_weight, trial_cap,
       trial_share, multiplier;
+  // One cell's dense policy rows gathered into its option order.
+  std::vector<double> gathered_restriction, gathered_evasion, gathered_multiplier;
   std::vector<unsigned char> fixed;
+  LogPriceTables log_tables;
+  std::vector<double> strength_prev;  // event strengths the policy was last built from
   std::vector<double> capability_next, talent_flow, leavers;
   std::vector<double> restriction_prev, evasion_prev, trade_cost_prev;
   double reroute_markup_prev = -1.0;

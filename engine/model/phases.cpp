@@ -160,6 +160,24 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
     policy.event_strength[i] = event_strength(events[i], ends[i], step);
   }
 
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventSpec& event = events[i];
+    if (event.type == EventType::CyberIncident && apply_one_offs && step == event.at_step &&
+        step < ends[i] && event.capacity_hit > 0.0) {
+      for (const CountryId target : event.to) {
+        for_sectors(event, sectors, [&](SectorId s) {
+          capability[spec.cell_index(target, s)] *= 1.0 - event.capacity_hit;
+        });
+      }
+    }
+  }
+
+  // Parameters and policy are functions of the event strengths alone: between ramps (most steps)
+  // they are what the last step built, and rebuilding the flow-sized arrays would cost more than
+  // the rest of the step.
+  if (!policy.restriction.empty() && scratch.strength_prev == policy.event_strength) return;
+  scratch.strength_prev = policy.event_strength;
+
   reset_parameters(spec, params);
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventSpec& event = events[i];
@@ -187,14 +205,6 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventSpec& event = events[i];
     const double strength = policy.event_strength[i];
-    if (event.type == EventType::CyberIncident && apply_one_offs && step == event.at_step &&
-        step < ends[i] && event.capacity_hit > 0.0) {
-      for (const CountryId target : event.to) {
-        for_sectors(event, sectors, [&](SectorId s) {
-          capability[spec.cell_index(target, s)] *= 1.0 - event.capacity_hit;
-        });
-      }
-    }
     if (strength <= 0.0) continue;
     switch (event.type) {
       case EventType::ExportControl:
@@ -295,25 +305,67 @@ void update_routes(const ScenarioSpec& spec, const Parameters& params, const Pol
   version = policy.route_version;
 }
 
+void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
+  const std::size_t cn = spec.countries.size();
+  const std::size_t cells = cn * spec.sectors.size();
+  options.first.assign(cells + 1, 0);
+  options.origin.clear();
+  options.domestic.assign(cells, 0);
+  for (std::size_t cell = 0; cell < cells; ++cell) {
+    const std::size_t buyer = cell / spec.sectors.size();
+    options.first[cell] = options.origin.size();
+    for (std::size_t k = 0; k < cn; ++k) {
+      if (k == buyer) {
+        options.domestic[cell] = static_cast<std::int32_t>(options.origin.size() - options.first[cell]);
+      } else if (!(spec.supply[cell * cn + k] > 0.0)) {
+        continue;
+      }
+      options.origin.push_back(static_cast<std::int32_t>(k));
+    }
+  }
+  options.first[cells] = options.origin.size();
+}
+
+void refresh_log_price_tables(const Parameters& params, LogPriceTables& tables) {
+  tables.price.resize(params.price.size());
+  for (std::size_t i = 0; i < params.price.size(); ++i) tables.price[i] = std::log(params.price[i]);
+  tables.trade_cost.resize(params.trade_cost.size());
+  for (std::size_t i = 0; i < params.trade_cost.size(); ++i) {
+    tables.trade_cost[i] = std::log(params.trade_cost[i]);
+  }
+}
+
+double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
+                          const LogPriceTables& tables, std::span<const double> capability,
+                          CountryId buyer, SectorId sector) {
+  // Learning: capability built lowers the domestic price, which keeps import substitution alive
+  // after sanctions are lifted.
+  const std::size_t cell = spec.cell_index(buyer, sector);
+  return tables.price[idx(static_cast<std::size_t>(buyer), spec.sectors.size(),
+                          static_cast<std::size_t>(sector))] -
+         params.sectors[static_cast<std::size_t>(sector)].learning *
+             (capability[cell] - spec.capability[cell]);
+}
+
 void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     const LogPriceTables& tables, const OptionLists& options,
                      std::span<const double> capability, CountryId buyer, SectorId sector,
                      std::span<double> log_price) {
-  const SectorSpec& sec = params.sectors[static_cast<std::size_t>(sector)];
+  const double sensitivity = params.sectors[static_cast<std::size_t>(sector)].security_sensitivity;
   const std::size_t sn = spec.sectors.size();
-  for (CountryId k = 0; k < spec.country_count(); ++k) {
-    const double base = std::log(params.price[idx(static_cast<std::size_t>(k), sn,
-                                                  static_cast<std::size_t>(sector))]);
+  const std::size_t cell = spec.cell_index(buyer, sector);
+  const std::size_t first = options.first[cell];
+  const std::size_t count = options.count(cell);
+  for (std::size_t o = 0; o < count; ++o) {
+    const CountryId k = options.origin[first + o];
     if (k == buyer) {
-      // Learning: capability built lowers the domestic price, which keeps import substitution
-      // alive after sanctions are lifted.
-      const std::size_t cell = spec.cell_index(buyer, sector);
-      log_price[static_cast<std::size_t>(k)] =
-          base - sec.learning * (capability[cell] - spec.capability[cell]);
-    } else {
-      log_price[static_cast<std::size_t>(k)] =
-          base + std::log(params.trade_cost[spec.pair_index(k, buyer)]) +
-          std::log1p(sec.security_sensitivity * policy.distrust[spec.pair_index(buyer, k)]);
+      log_price[o] = domestic_log_price(spec, params, tables, capability, buyer, sector);
+      continue;
     }
+    log_price[o] = tables.price[idx(static_cast<std::size_t>(k), sn,
+                                    static_cast<std::size_t>(sector))] +
+                   tables.trade_cost[spec.pair_index(k, buyer)] +
+                   std::log1p(sensitivity * policy.distrust[spec.pair_index(buyer, k)]);
   }
 }
 
@@ -322,7 +374,7 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
                      const ModelState& state, Targets& targets, Scratch& scratch) {
   const int countries = spec.country_count();
   const int sectors = spec.sector_count();
-  const auto cn = static_cast<std::size_t>(countries);
+  const OptionLists& options = calibration.options;
   for (CountryId c = 0; c < countries; ++c) {
     for (SectorId s = 0; s < sectors; ++s) {
       double lost = 0.0;
@@ -333,56 +385,75 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
     }
   }
 
+  refresh_log_price_tables(params, scratch.log_tables);
   for (CountryId c = 0; c < countries; ++c) {
     for (SectorId s = 0; s < sectors; ++s) {
       const std::size_t cell = spec.cell_index(c, s);
       const std::size_t row = spec.supply_index(c, s, 0);
-      const std::span<double> log_price(targets.log_price.data() + row, cn);
-      fill_log_prices(spec, params, policy, state.capability, c, s, log_price);
-      auto row_of = [&](const std::vector<double>& v) {
-        return std::span<const double>(v.data() + row, cn);
+      const std::size_t first = options.first[cell];
+      const std::size_t n = options.count(cell);
+      for (std::size_t o = 0; o < n; ++o) {
+        const std::size_t flow = row + static_cast<std::size_t>(options.origin[first + o]);
+        scratch.gathered_restriction[o] = policy.restriction[flow];
+        scratch.gathered_evasion[o] = policy.evasion[flow];
+        scratch.gathered_multiplier[o] = routes.multiplier[flow];
+      }
+      const std::span<double> log_price(targets.log_price.data() + first, n);
+      fill_log_prices(spec, params, policy, scratch.log_tables, options, state.capability, c, s,
+                      log_price);
+      auto options_of = [&](const std::vector<double>& v) {
+        return std::span<const double>(v.data() + first, n);
       };
-      auto out_row = [&](std::vector<double>& v) { return std::span<double>(v.data() + row, cn); };
+      auto gathered = [&](const std::vector<double>& v) {
+        return std::span<const double>(v.data(), n);
+      };
+      auto scratch_of = [&](std::vector<double>& v) { return std::span<double>(v.data(), n); };
+      auto out_of = [&](std::vector<double>& v) { return std::span<double>(v.data() + first, n); };
       const CellTargetInputs inputs{
-          c,
+          options.domestic[cell],
           params.sectors[static_cast<std::size_t>(s)].elasticity,
-          row_of(calibration.log_alpha),
+          options_of(calibration.log_alpha),
           log_price,
-          row_of(policy.restriction),
-          row_of(policy.evasion),
-          row_of(routes.multiplier),
-          row_of(calibration.cap_scale),
+          gathered(scratch.gathered_restriction),
+          gathered(scratch.gathered_evasion),
+          gathered(scratch.gathered_multiplier),
+          options_of(calibration.cap_scale),
           state.capability[cell] * targets.input_availability[cell],
           policy.mandate[cell]};
-      CellTargetScratch cell_scratch{scratch.unrestricted_weight, scratch.weight,
-                                     scratch.simple_cap,          scratch.trial_weight,
-                                     scratch.trial_cap,           scratch.trial_share,
-                                     scratch.fixed};
-      CellTargetOutputs outputs{out_row(targets.target), out_row(targets.cap),
-                                out_row(targets.reroute_share), 0.0};
+      CellTargetScratch cell_scratch{scratch_of(scratch.unrestricted_weight),
+                                     scratch_of(scratch.weight),
+                                     scratch_of(scratch.simple_cap),
+                                     scratch_of(scratch.trial_weight),
+                                     scratch_of(scratch.trial_cap),
+                                     scratch_of(scratch.trial_share),
+                                     std::span<unsigned char>(scratch.fixed.data(), n)};
+      CellTargetOutputs outputs{out_of(targets.target), out_of(targets.cap),
+                                out_of(targets.reroute_share), 0.0};
       compute_cell_targets(inputs, cell_scratch, outputs);
       targets.domestic_demand[cell] = outputs.domestic_demand;
     }
   }
 }
 
-void update_shares(const ScenarioSpec& spec, const Parameters& params, const Targets& targets,
-                   ModelState& state) {
+void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,
+                   const Targets& targets, ModelState& state) {
   const int countries = spec.country_count();
   for (CountryId c = 0; c < countries; ++c) {
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
       const double lambda = params.sectors[static_cast<std::size_t>(s)].adjustment;
+      const std::size_t cell = spec.cell_index(c, s);
+      const std::size_t row = spec.supply_index(c, s, 0);
       double served = 0.0;
-      for (CountryId k = 0; k < countries; ++k) {
-        const std::size_t i = spec.supply_index(c, s, k);
+      for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+        const std::size_t i = row + static_cast<std::size_t>(options.origin[o]);
         // The cut is immediate (a quantity limit binds at once); the rest moves gradually.
-        const double kept = std::min(state.share[i], targets.cap[i]);
-        const double next = clamp_rounding(kept + lambda * (targets.target[i] - kept));
+        const double kept = std::min(state.share[i], targets.cap[o]);
+        const double next = clamp_rounding(kept + lambda * (targets.target[o] - kept));
         state.share[i] = next;
-        state.rerouted[i] = next * targets.reroute_share[i];
+        state.rerouted[i] = next * targets.reroute_share[o];
         served += next;
       }
-      state.shortage[spec.cell_index(c, s)] = clamp_rounding(1.0 - served);
+      state.shortage[cell] = clamp_rounding(1.0 - served);
     }
   }
 }
@@ -440,14 +511,18 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
 }
 
 double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params,
-                              const Policy& policy, const ModelState& state, CountryId country) {
+                              const Policy& policy, const OptionLists& options,
+                              const ModelState& state, CountryId country) {
   const CountrySpec& info = spec.countries[static_cast<std::size_t>(country)];
   const int sectors = spec.sector_count();
   double pressure = 0.0;
   for (SectorId s = 0; s < sectors; ++s) {
-    double exposure = state.shortage[spec.cell_index(country, s)];
-    for (CountryId k = 0; k < spec.country_count(); ++k) {
-      const std::size_t i = spec.supply_index(country, s, k);
+    const std::size_t cell = spec.cell_index(country, s);
+    const std::size_t row = spec.supply_index(country, s, 0);
+    double exposure = state.shortage[cell];
+    // Only options have an initial share: the other terms are 0.
+    for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+      const std::size_t i = row + static_cast<std::size_t>(options.origin[o]);
       exposure += spec.supply[i] * policy.restriction[i];
     }
     pressure += sector_weight(info, s, sectors) * exposure;
@@ -458,7 +533,8 @@ double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params
 }
 
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   std::span<const EventSpec> events, ModelState& state, Scratch& scratch) {
+                   const OptionLists& options, std::span<const EventSpec> events,
+                   ModelState& state, Scratch& scratch) {
   const auto cn = spec.countries.size();
   scratch.talent_flow.assign(cn, 0.0);
 
@@ -483,7 +559,7 @@ void update_talent(const ScenarioSpec& spec, const Parameters& params, const Pol
     const std::span<double> diaspora_row(state.diaspora.data() + c * cn, cn);
     double leavers = 0.0;
     for_each_emigration_channel(
-        spec, params, policy, events, state, static_cast<CountryId>(c),
+        spec, params, policy, options, events, state, static_cast<CountryId>(c),
         [&](double hazard, std::span<const double> weights) {
           const double channel_leavers = talent * hazard;
           leavers += channel_leavers;

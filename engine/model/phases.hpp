@@ -35,8 +35,20 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
 void update_routes(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                    RouteTable& routes, std::uint64_t& version);
 
-/// Effective log prices of one (buyer, sector) cell, one per origin (model.md section 5.3).
+/// The options of every cell: the domestic producer and every origin with an initial share.
+void build_option_lists(const ScenarioSpec& spec, OptionLists& options);
+
+/// Takes the logs of the price and trade cost tables of `params` (once per step).
+void refresh_log_price_tables(const Parameters& params, LogPriceTables& tables);
+
+/// Log price of the buyer's own producers: learning (capability built) lowers it.
+double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
+                          const LogPriceTables& tables, std::span<const double> capability,
+                          CountryId buyer, SectorId sector);
+
+/// Effective log prices of one (buyer, sector) cell, one per option (model.md section 5.3).
 void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     const LogPriceTables& tables, const OptionLists& options,
                      std::span<const double> capability, CountryId buyer, SectorId sector,
                      std::span<double> log_price);
 
@@ -46,8 +58,8 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
                      const ModelState& state, Targets& targets, Scratch& scratch);
 
 /// Phase 4. The immediate cut to the caps, then the geometric approach to the targets.
-void update_shares(const ScenarioSpec& spec, const Parameters& params, const Targets& targets,
-                   ModelState& state);
+void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,
+                   const Targets& targets, ModelState& state);
 
 /// Phase 5. Capability growth, transfer and depreciation.
 void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
@@ -56,7 +68,8 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
 
 /// Phase 6: the base emigration hazard of a country, `(h0 + theta pressure)(1 - x)` in [0, 1].
 double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params,
-                              const Policy& policy, const ModelState& state, CountryId country);
+                              const Policy& policy, const OptionLists& options,
+                              const ModelState& state, CountryId country);
 
 /// Phase 6: calls fn(hazard, destination weights) for the base hazard (the country's attraction)
 /// and for every active emigration wave of the country (its destinations, or the attraction).
@@ -64,11 +77,12 @@ double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params
 /// agent mode share it, so both read the same hazards.
 template <class Fn>
 void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& params,
-                                 const Policy& policy, std::span<const EventSpec> events,
-                                 const ModelState& state, CountryId country, Fn&& fn) {
+                                 const Policy& policy, const OptionLists& options,
+                                 std::span<const EventSpec> events, const ModelState& state,
+                                 CountryId country, Fn&& fn) {
   const CountrySpec& info = spec.countries[static_cast<std::size_t>(country)];
   const double stay = 1.0 - policy.exit_restriction[static_cast<std::size_t>(country)];
-  const double base = base_emigration_hazard(spec, params, policy, state, country);
+  const double base = base_emigration_hazard(spec, params, policy, options, state, country);
   double hazard_left = 1.0 - base;
   fn(base, std::span<const double>(info.attraction));
   for (std::size_t e = 0; e < events.size(); ++e) {
@@ -85,7 +99,8 @@ void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& par
 
 /// Phase 6. Emigration, returns and training.
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   std::span<const EventSpec> events, ModelState& state, Scratch& scratch);
+                   const OptionLists& options, std::span<const EventSpec> events,
+                   ModelState& state, Scratch& scratch);
 
 }  // namespace techdep::detail
 
@@ -96,15 +111,18 @@ class TotalDependencySolver;
 namespace techdep::detail {
 
 /// log of the CES price index [sum_k alpha_k omega'_k]^(1/(1-sigma)) of one cell (model.md
-/// section 7); `log_price` as filled by fill_log_prices. -inf/+inf when nothing is available.
+/// section 7) over its options; `log_price` one per option, as filled by fill_log_prices.
+/// -inf/+inf when nothing is available.
 double log_price_level(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                        const RouteTable& routes, const Calibration& calibration, CountryId buyer,
                        SectorId sector, std::span<const double> log_price);
 
 /// Phase 7. Fills every metric of the frame from the state. Total dependency only when `solver`
-/// is given (for its focus buyers). `log_price` is scratch of one row.
+/// is given (for its focus buyers). The foreign log prices are the targets phase's (nothing
+/// they depend on moved since); `log_price` is scratch of one cell's options.
 void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const RouteTable& routes, const Calibration& calibration,
+                     const Targets& targets, const LogPriceTables& tables,
                      const ModelState& state, TotalDependencySolver* solver,
                      std::span<double> log_price, MetricsFrame& frame);
 

@@ -69,6 +69,8 @@ struct Simulation::Impl {
   detail::ModelState state;
   detail::Scratch scratch;
   MetricsFrame frame;
+  int frame_step = -1;             // the step `frame` describes; -1 before the first
+  std::vector<unsigned char> eager;  // [step]: compute the frame right after the step
   std::optional<TotalDependencySolver> dependency;
   std::vector<RuleFiring> firings;
   std::vector<int> last_fired;  // per rule, -1 never
@@ -80,11 +82,13 @@ struct Simulation::Impl {
   void evaluate_rules();
   double rule_value(const RuleSpec& rule) const;
   void record_metrics();
+  void ensure_metrics();
   void check(Phase phase);
 
   // Entity names for error messages: names are only built when something broke.
   std::string cell_name(std::size_t cell) const;
   std::string flow_name(std::size_t index) const;
+  std::string option_name(std::size_t option) const;
   [[noreturn]] void fail(Phase phase, std::string_view quantity, const std::string& entity,
                          double value, std::string_view expected) const;
   void check_finite(Phase phase, std::string_view quantity, std::span<const double> values,
@@ -111,6 +115,14 @@ std::string Simulation::Impl::cell_name(std::size_t cell) const {
 std::string Simulation::Impl::flow_name(std::size_t index) const {
   const std::size_t cn = spec.countries.size();
   return cell_name(index / cn) + "/" + country_name(index % cn);
+}
+
+std::string Simulation::Impl::option_name(std::size_t option) const {
+  const std::vector<std::size_t>& first = calibration.options.first;
+  const auto cell = static_cast<std::size_t>(
+      std::upper_bound(first.begin(), first.end(), option) - first.begin() - 1);
+  return cell_name(cell) + "/" +
+         country_name(static_cast<std::size_t>(calibration.options.origin[option]));
 }
 
 void Simulation::Impl::fail(Phase phase, std::string_view quantity, const std::string& entity,
@@ -172,8 +184,8 @@ void Simulation::Impl::check(Phase phase) {
       check_finite(phase, "reroute multiplier", routes.multiplier, &Impl::flow_name);
       break;
     case Phase::Targets:
-      check_unit(phase, "target share", targets.target, &Impl::flow_name);
-      check_finite(phase, "cap", targets.cap, &Impl::flow_name, true);
+      check_unit(phase, "target share", targets.target, &Impl::option_name);
+      check_finite(phase, "cap", targets.cap, &Impl::option_name, true);
       check_finite(phase, "domestic demand", targets.domestic_demand, &Impl::cell_name);
       break;
     case Phase::Shares:
@@ -233,15 +245,18 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   state.returns.assign(cn, 0.0);
   state.diaspora.assign(cn * cn, 0.0);
 
-  targets.target.assign(flows, 0.0);
-  targets.cap.assign(flows, kUncapped);
-  targets.reroute_share.assign(flows, 0.0);
+  detail::build_option_lists(spec, calibration.options);
+  const std::size_t option_count = calibration.options.size();
+  targets.target.assign(option_count, 0.0);
+  targets.cap.assign(option_count, kUncapped);
+  targets.reroute_share.assign(option_count, 0.0);
   targets.domestic_demand.assign(cells, 0.0);
   targets.input_availability.assign(cells, 1.0);
-  targets.log_price.assign(flows, 0.0);
+  targets.log_price.assign(option_count, 0.0);
   for (std::vector<double>* v :
        {&scratch.unrestricted_weight, &scratch.weight, &scratch.simple_cap, &scratch.trial_weight,
-        &scratch.trial_cap, &scratch.trial_share, &scratch.multiplier}) {
+        &scratch.trial_cap, &scratch.trial_share, &scratch.multiplier,
+        &scratch.gathered_restriction, &scratch.gathered_evasion, &scratch.gathered_multiplier}) {
     v->assign(cn, 0.0);
   }
   scratch.fixed.assign(cn, 0);
@@ -285,32 +300,57 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
     dependency.emplace(spec.country_count(), spec.sector_count(), std::move(focus));
   }
 
+  // Which frames are computed after their step, whoever asks: all of them for interactive
+  // callers and rules; for recorded runs the recorded and observed steps. Total dependency warm-
+  // starts from the last frame computed, so a fixed set of steps makes its results independent
+  // of when callers look.
+  const auto last = static_cast<std::size_t>(std::max(0, spec.time.steps));
+  const bool every_step =
+      opts.frames == FrameSchedule::EveryStep || !spec.rules.empty();
+  eager.assign(last + 1, every_step ? 1 : 0);
+  if (!every_step) {
+    const std::size_t stride = static_cast<std::size_t>(std::max(1, spec.outputs.every));
+    for (std::size_t t = 0; t <= last; t += stride) eager[t] = 1;
+    eager[last] = 1;
+    for (const ObservationSpec& observation : spec.observations) {
+      if (observation.step >= 0 && static_cast<std::size_t>(observation.step) <= last) {
+        eager[static_cast<std::size_t>(observation.step)] = 1;
+      }
+    }
+  }
+
   detail::effective_ends(events, ends);
   detail::apply_events(spec, events, ends, 0, false, params, policy, state.capability, scratch);
   check(Phase::Events);
   detail::update_routes(spec, params, policy, routes, routes_version);
   check(Phase::Routes);
   calibrate();
-  if (spec.mode == Mode::Agents) agents = detail::make_agent_populations(spec, seed);
-  record_metrics();
-  check(Phase::Metrics);
+  if (spec.mode == Mode::Agents) {
+    agents = detail::make_agent_populations(spec, calibration.options, seed);
+  }
+  ensure_metrics();
 }
 
 void Simulation::Impl::calibrate() {
   const std::size_t cn = spec.countries.size();
-  const std::size_t flows = cn * spec.sectors.size() * cn;
-  calibration.log_alpha.assign(flows, -std::numeric_limits<double>::infinity());
-  calibration.cap_scale.assign(flows, 1.0);
+  const detail::OptionLists& lists = calibration.options;
+  calibration.log_alpha.assign(lists.size(), -std::numeric_limits<double>::infinity());
+  calibration.cap_scale.assign(lists.size(), 1.0);
   calibration.log_price_level0.assign(spec.sectors.size() * cn, 0.0);
   std::vector<Diagnostic> problems;
 
+  detail::refresh_log_price_tables(params, scratch.log_tables);
   for (CountryId c = 0; c < spec.country_count(); ++c) {
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
       const double sigma = params.sectors[static_cast<std::size_t>(s)].elasticity;
+      const std::size_t cell = spec.cell_index(c, s);
       const std::size_t row = spec.supply_index(c, s, 0);
-      const std::span<double> log_price(targets.log_price.data() + row, cn);
-      detail::fill_log_prices(spec, params, policy, state.capability, c, s, log_price);
-      for (CountryId k = 0; k < spec.country_count(); ++k) {
+      const std::size_t first = lists.first[cell];
+      const std::span<double> log_price(targets.log_price.data() + first, lists.count(cell));
+      detail::fill_log_prices(spec, params, policy, scratch.log_tables, lists, state.capability,
+                              c, s, log_price);
+      for (std::size_t o = 0; o < lists.count(cell); ++o) {
+        const CountryId k = lists.origin[first + o];
         const std::size_t i = row + static_cast<std::size_t>(k);
         if (!(spec.supply[i] > 0.0)) continue;
         const double wedge =
@@ -318,18 +358,19 @@ void Simulation::Impl::calibrate() {
                    : restriction_wedge(policy.restriction[i], policy.evasion[i],
                                        routes.multiplier[i], -sigma);
         if (!(wedge > 0.0)) {
-          problems.push_back(
-              {{spec.file, 0, 0}, "supply", "restricted-initial-supply",
-               fmt::format("supply {}: initial share {} from an origin that is fully restricted "
-                           "at the start with no route; expected 0",
-                           flow_name(i), spec.supply[i]),
-               {}});
+          Diagnostic& problem = problems.emplace_back();
+          problem.where.file = spec.file;
+          problem.key_path = "supply";
+          problem.kind = "restricted-initial-supply";
+          problem.message =
+              fmt::format("supply {}: initial share {} from an origin that is fully restricted "
+                          "at the start with no route; expected 0",
+                          flow_name(i), spec.supply[i]);
           continue;
         }
         // alpha = S0 / omega0 in log space: omega0 = p0^-sigma * wedge.
-        calibration.log_alpha[i] =
-            std::log(spec.supply[i]) + sigma * log_price[static_cast<std::size_t>(k)] -
-            std::log(wedge);
+        calibration.log_alpha[first + o] =
+            std::log(spec.supply[i]) + sigma * log_price[o] - std::log(wedge);
       }
     }
   }
@@ -339,10 +380,14 @@ void Simulation::Impl::calibrate() {
   // from the nominal restriction is below the observed share, scale it up to that share
   // (docs/model.md, "caps at t = 0").
   detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
-  for (std::size_t i = 0; i < flows; ++i) {
-    const double cap = targets.cap[i];
-    if (std::isfinite(cap) && (i % cn) != (i / cn) / spec.sectors.size() && cap > 0.0) {
-      calibration.cap_scale[i] = std::max(1.0, spec.supply[i] / cap);
+  for (std::size_t cell = 0; cell < lists.first.size() - 1; ++cell) {
+    const std::size_t row = cell * cn;
+    for (std::size_t o = lists.first[cell]; o < lists.first[cell + 1]; ++o) {
+      const double cap = targets.cap[o];
+      const auto origin = static_cast<std::size_t>(lists.origin[o]);
+      if (std::isfinite(cap) && origin != cell / spec.sectors.size() && cap > 0.0) {
+        calibration.cap_scale[o] = std::max(1.0, spec.supply[row + origin] / cap);
+      }
     }
   }
   detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
@@ -350,9 +395,10 @@ void Simulation::Impl::calibrate() {
 
   for (CountryId c = 0; c < spec.country_count(); ++c) {
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
-      const std::span<const double> log_price(targets.log_price.data() + spec.supply_index(c, s, 0),
-                                              cn);
-      calibration.log_price_level0[spec.cell_index(c, s)] =
+      const std::size_t cell = spec.cell_index(c, s);
+      const std::span<const double> log_price(targets.log_price.data() + lists.first[cell],
+                                              lists.count(cell));
+      calibration.log_price_level0[cell] =
           detail::log_price_level(spec, params, policy, routes, calibration, c, s, log_price);
     }
   }
@@ -360,8 +406,15 @@ void Simulation::Impl::calibrate() {
 
 void Simulation::Impl::record_metrics() {
   frame.step = step;
-  detail::compute_metrics(spec, params, policy, routes, calibration, state,
-                          dependency ? &*dependency : nullptr, scratch.multiplier, frame);
+  detail::compute_metrics(spec, params, policy, routes, calibration, targets, scratch.log_tables,
+                          state, dependency ? &*dependency : nullptr, scratch.multiplier, frame);
+}
+
+void Simulation::Impl::ensure_metrics() {
+  if (frame_step == step) return;
+  record_metrics();
+  frame_step = step;
+  check(Phase::Metrics);
 }
 
 void Simulation::Impl::run_step() {
@@ -375,21 +428,23 @@ void Simulation::Impl::run_step() {
     detail::update_firm_shares(spec, params, policy, routes, calibration, targets, step,
                                options.threads, *agents, state);
   } else {
-    detail::update_shares(spec, params, targets, state);
+    detail::update_shares(spec, params, calibration.options, targets, state);
   }
   check(Phase::Shares);
   detail::update_capability(spec, params, policy, events, targets, state, scratch);
   check(Phase::Capability);
   if (agents) {
-    detail::update_worker_talent(spec, params, policy, events, step, options.threads, *agents,
-                                 state);
+    detail::update_worker_talent(spec, params, policy, calibration.options, events, step,
+                                 options.threads, *agents, state);
   } else {
-    detail::update_talent(spec, params, policy, events, state, scratch);
+    detail::update_talent(spec, params, policy, calibration.options, events, state, scratch);
   }
   check(Phase::Talent);
   ++step;
-  record_metrics();
-  check(Phase::Metrics);
+  if (static_cast<std::size_t>(step) < eager.size() && eager[static_cast<std::size_t>(step)]) {
+    ensure_metrics();
+  }
+  if (spec.rules.empty()) return;
   evaluate_rules();
   check(Phase::Rules);
 }
@@ -443,7 +498,10 @@ Simulation& Simulation::operator=(Simulation&&) noexcept = default;
 int Simulation::step_index() const { return impl_->step; }
 bool Simulation::finished() const { return impl_->step >= impl_->spec.time.steps; }
 void Simulation::step() { impl_->run_step(); }
-const MetricsFrame& Simulation::metrics() const { return impl_->frame; }
+const MetricsFrame& Simulation::metrics() const {
+  impl_->ensure_metrics();
+  return impl_->frame;
+}
 const std::vector<RuleFiring>& Simulation::rule_firings() const { return impl_->firings; }
 const ScenarioSpec& Simulation::spec() const { return impl_->spec; }
 std::uint64_t Simulation::run_seed() const { return impl_->seed; }

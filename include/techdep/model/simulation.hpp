@@ -16,6 +16,14 @@ namespace techdep {
 enum class Phase { Events, Routes, Targets, Shares, Capability, Talent, Metrics, Rules };
 std::string_view phase_name(Phase phase);
 
+/// Which steps' metrics frames a Simulation computes as it steps. Total dependency warm-starts
+/// from the last frame computed, so its last digits depend on this set, never on the caller.
+enum class FrameSchedule {
+  EveryStep,      ///< after every step (interactive callers that may look at any step)
+  RecordedSteps,  ///< the steps a run records (every `outputs.every`, the last) and observes;
+                  ///< metrics() at another step computes that frame when asked
+};
+
 struct SimulationOptions {
   bool check_invariants = false;  ///< after every phase; always on in debug builds
   int threads = 1;                ///< results do not depend on it
@@ -23,6 +31,8 @@ struct SimulationOptions {
   /// run_seed(spec.seed, replicate, point) (include/techdep/core/rng.hpp).
   std::uint64_t replicate = 0;
   std::uint64_t point = 0;
+  /// Rules read the metrics after every step, so any rule makes this EveryStep.
+  FrameSchedule frames = FrameSchedule::EveryStep;
 };
 
 /// A rule that fired: recorded for events.csv and the summary.
@@ -45,7 +55,9 @@ class Simulation {
   bool finished() const;
   /// Advances t -> t + 1 through every phase. Throws NumericalError on a broken invariant.
   void step();
-  /// Metrics of the current state (computed at construction for t = 0 and after every step).
+  /// Metrics of the current state: computed at construction for t = 0, after every step of the
+  /// options' schedule, and otherwise when first asked for (so not safe to call from two threads
+  /// at once).
   const MetricsFrame& metrics() const;
   const std::vector<RuleFiring>& rule_firings() const;
   const ScenarioSpec& spec() const;

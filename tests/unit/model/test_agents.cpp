@@ -297,15 +297,16 @@ TEST_CASE("Agent runs are reproducible: same seed same bytes for 1 and 2 threads
 }
 
 TEST_CASE("Agent populations too large for memory are refused before allocating", "[agents]") {
-  // 10 countries, 1 sector: 1e7 firms per cell x 10 cells x 13 doubles = 10.4 GB, 1e8 workers
-  // per country x 10 x 20 bytes = 20 GB: each count is within its range, together too much.
+  // 10 countries, 1 sector, each buying only at home: 1e7 firms per cell x 10 cells x (1 option
+  // + 3 attributes) doubles = 3.2 GB, 1e8 workers per country x 10 x 20 bytes = 20 GB: each count
+  // is within its range, together too much.
   SpecBuilder b({"A", "B", "C", "D", "E", "F", "G", "H", "I", "J"}, {"chips"}, 1);
   ScenarioSpec spec = as_agents(b.build(), true);
   spec.agents.firms_per_cell = 10'000'000;
   spec.agents.workers_per_country = 100'000'000;
   CHECK_THROWS_WITH(techdep::Simulation(spec),
                     "agents: 10000000 firms per cell and 100000000 workers per country need "
-                    "30.4 GB for this world (10 countries, 1 sectors); at most 16 GB");
+                    "23.2 GB for this world (10 countries, 1 sectors); at most 16 GB");
 }
 
 TEST_CASE("The agents section is validated with located errors", "[agents]") {
