@@ -95,7 +95,11 @@ bool fills_from(std::string_view key) {
 
 class SpecBuilder {
  public:
-  explicit SpecBuilder(Checker& checker) : check_(checker) {}
+  SpecBuilder(Checker& checker, const SupplyTable* csv_supply)
+      : check_(checker), csv_supply_(csv_supply) {}
+
+  /// False when the rows of `csv_supply` need the tree's checks (build_spec's overload).
+  bool csv_supply_read() const { return csv_supply_ok_; }
 
   ScenarioSpec build(const Node& root) {
     if (!check_.expect_map(root, "")) return spec_;
@@ -110,6 +114,7 @@ class SpecBuilder {
     read_countries(root);
     read_sectors(root);
     read_supply(root);
+    if (!csv_supply_ok_) return spec_;
     read_tables(root);
     read_events(root);
     read_rules(root);
@@ -740,7 +745,50 @@ class SpecBuilder {
         }
       }
     }
+    if (csv_supply_ != nullptr) {
+      csv_supply_ok_ = read_csv_supply(*csv_supply_, given);
+      if (!csv_supply_ok_) return;
+    }
     fill_world_supply(root, given);
+  }
+
+  /// The rows of a supply table kept out of the tree, into spec_.supply: the same numbers as
+  /// share_row over the tree's maps, with no node, path or message built per cell. False, having
+  /// reported nothing, as soon as a row is one the tree's checks would report or treat specially
+  /// (an unknown id, `source` or `note` as an id, a value that is not a share, a row that does not
+  /// sum to 1).
+  bool read_csv_supply(const SupplyTable& table, std::vector<bool>& given) {
+    const auto id_of = [](const std::map<std::string, int>& ids, std::string_view text) {
+      if (text == "source" || text == "note") return -1;
+      const auto found = ids.find(std::string(text));
+      return found == ids.end() ? -1 : found->second;
+    };
+    std::vector<int> origin_country(table.origins.size());
+    for (std::size_t o = 0; o < table.origins.size(); ++o) {
+      origin_country[o] = id_of(countries_, table.origins[o]);
+    }
+    const std::size_t c_count = spec_.countries.size();
+    for (const SupplyTable::Group& group : table.groups) {
+      const int buyer = id_of(countries_, group.buyer.text);
+      const int sector = id_of(sectors_, group.sector.text);
+      if (buyer < 0 || sector < 0) return false;
+      double* const shares = spec_.supply.data() + spec_.supply_index(buyer, sector, 0);
+      for (std::size_t r = group.begin; r < group.end; ++r) {
+        const SupplyTable::Row& row = table.rows[r];
+        const int origin = origin_country[row.origin];
+        double value = 0.0;
+        if (origin < 0 || !parse_double(row.share.text, value) || !kUnitInterval.contains(value)) {
+          return false;
+        }
+        shares[origin] = value;
+      }
+      // Summed over all origins in id order, as share_row sums its dense row.
+      const double sum = std::accumulate(shares, shares + c_count, 0.0);
+      if (std::abs(sum - 1.0) > kShareTolerance) return false;
+      for (double* share = shares; share != shares + c_count; ++share) *share /= sum;
+      given[spec_.cell_index(buyer, sector)] = true;
+    }
+    return true;
   }
 
   void set_supply_row(int buyer, int sector_id, const std::vector<double>& row) {
@@ -1288,6 +1336,8 @@ class SpecBuilder {
   }
 
   Checker& check_;
+  const SupplyTable* csv_supply_ = nullptr;
+  bool csv_supply_ok_ = true;
   ScenarioSpec spec_;
   bool time_ok_ = true;
   std::map<std::string, int> countries_;
@@ -1300,7 +1350,15 @@ class SpecBuilder {
 }  // namespace
 
 ScenarioSpec build_spec(const Node& root, Checker& checker) {
-  return SpecBuilder(checker).build(root);
+  return SpecBuilder(checker, nullptr).build(root);
+}
+
+std::optional<ScenarioSpec> build_spec(const Node& root, Checker& checker,
+                                       const SupplyTable& supply) {
+  SpecBuilder builder(checker, &supply);
+  ScenarioSpec spec = builder.build(root);
+  if (!builder.csv_supply_read()) return std::nullopt;
+  return spec;
 }
 
 }  // namespace techdep::detail

@@ -64,7 +64,7 @@ const Node* Checker::value_of(const Node& map, std::string_view key) {
   return value != nullptr && !value->is_null() ? value : nullptr;
 }
 
-bool parse_double(const std::string& text, double& out) {
+bool parse_double(std::string_view text, double& out) {
   std::string_view view = text;
   if (!view.empty() && view.front() == '+') view.remove_prefix(1);
   const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), out);

@@ -14,7 +14,7 @@
 namespace techdep::detail {
 
 /// A plain YAML number (an optional leading '+', finite); false for anything else.
-bool parse_double(const std::string& text, double& out);
+bool parse_double(std::string_view text, double& out);
 
 /// The fact ids `source:` may cite.
 struct FactsIndex {

@@ -1,6 +1,7 @@
 #include "techdep/scenario/load_scenario.hpp"
 
 #include <filesystem>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -18,8 +19,26 @@ namespace fs = std::filesystem;
 /// The effective document, kept so that `resolved_yaml` can write it out.
 struct LoadedScenario::Impl {
   detail::NodePtr root;
+  /// The rows of `tables.supply` when they are not in `root` (a large table is read without a
+  /// node per cell); empty when they are.
+  detail::SupplyTable supply;
   std::string facts_path;  ///< as read; empty when the scenario names no facts file
   detail::Experiment experiment;  ///< sweep points and uncertain parameters, located
+
+  /// The whole document, supply rows included: built on first use (a path into the table, a
+  /// point of an experiment), once, whichever thread asks first.
+  const detail::Node& tree() const {
+    if (supply.empty()) return *root;
+    std::call_once(tree_built, [this] {
+      tree_with_supply = detail::clone(*root);
+      detail::insert_supply_rows(*tree_with_supply, supply);
+    });
+    return *tree_with_supply;
+  }
+
+ private:
+  mutable std::once_flag tree_built;
+  mutable detail::NodePtr tree_with_supply;
 };
 
 namespace {
@@ -46,13 +65,13 @@ std::string LoadedScenario::resolved_yaml(const std::string& relative_to_dir) co
     }
   }
   return "# effective scenario: extends merged, --set overrides applied, tables inlined\n" +
-         detail::emit_yaml(root);
+         detail::emit_yaml_with_supply(root, impl->supply);
 }
 
 ScenarioNumber LoadedScenario::number_at(const std::string& path) const {
   std::string problem;
   const detail::PathTarget target =
-      impl && impl->root ? detail::find_path_target(*impl->root, path, problem) : detail::PathTarget{};
+      impl && impl->root ? detail::find_path_target(impl->tree(), path, problem) : detail::PathTarget{};
   if (target.node == nullptr) {
     throw UsageError(fmt::format("{}: unknown path '{}': {}", spec.file, path, problem));
   }
@@ -99,7 +118,7 @@ ScenarioSpec LoadedScenario::point_spec(int point,
                                  uncertain_values.size(), spec.uncertain.size()));
   }
   detail::Diagnostics diagnostics;
-  const detail::NodePtr root = detail::experiment_point(*impl->root, spec, impl->experiment, point,
+  const detail::NodePtr root = detail::experiment_point(impl->tree(), spec, impl->experiment, point,
                                                         uncertain_values, diagnostics);
   return build_point(*impl, spec, *root, diagnostics);
 }
@@ -107,7 +126,7 @@ ScenarioSpec LoadedScenario::point_spec(int point,
 ScenarioSpec LoadedScenario::with_overrides(const std::vector<Override>& extra) const {
   detail::Diagnostics diagnostics;
   const detail::NodePtr root =
-      detail::experiment_point(*impl->root, spec, impl->experiment, -1, {}, diagnostics);
+      detail::experiment_point(impl->tree(), spec, impl->experiment, -1, {}, diagnostics);
   detail::apply_overrides(*root, extra, diagnostics);
   return build_point(*impl, spec, *root, diagnostics);
 }
@@ -126,10 +145,27 @@ LoadedScenario finish_loading(const std::string& path, const detail::NodePtr& me
   auto impl = std::make_shared<LoadedScenario::Impl>();
   const detail::FactsIndex facts =
       detail::load_facts(*root, diagnostics, loaded.input_files, impl->facts_path);
-  detail::inline_tables(*root, diagnostics, loaded.input_files);
+  // A sweep or uncertain parameters apply paths to copies of the whole document at load time:
+  // their scenario's supply rows go into the tree at once.
+  const bool varies = root->is_map() && (root->find("sweep") != nullptr ||
+                                         root->find("uncertain") != nullptr);
+  detail::SupplyTable supply;
+  detail::inline_tables(*root, diagnostics, loaded.input_files, varies ? nullptr : &supply);
 
   detail::Checker checker(diagnostics, facts);
-  loaded.spec = detail::build_spec(*root, checker);
+  std::optional<ScenarioSpec> built;
+  if (!supply.empty()) {
+    detail::Diagnostics attempt;
+    detail::Checker table_checker(attempt, facts);
+    built = detail::build_spec(*root, table_checker, supply);
+    if (built) {
+      for (Diagnostic& diagnostic : attempt.take()) diagnostics.add_diagnostic(std::move(diagnostic));
+      impl->supply = std::move(supply);
+    } else {
+      detail::insert_supply_rows(*root, supply);
+    }
+  }
+  loaded.spec = built ? std::move(*built) : detail::build_spec(*root, checker);
   impl->experiment.facts = facts;
   if (diagnostics.empty()) {
     detail::read_experiment(*root, checker, loaded.spec, impl->experiment, loaded.input_files);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -17,8 +18,14 @@ namespace techdep::detail {
 SourceText::SourceText(std::string source_name, std::string source_text)
     : name(std::move(source_name)), text(std::move(source_text)) {
   line_starts.push_back(0);
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') line_starts.push_back(i + 1);
+  // memchr finds each newline far faster than a byte loop: tables run to 400,000 lines.
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  for (const char* at = begin; at != end;) {
+    const auto* newline = static_cast<const char*>(std::memchr(at, '\n', static_cast<std::size_t>(end - at)));
+    if (newline == nullptr) break;
+    line_starts.push_back(static_cast<std::size_t>(newline - begin) + 1);
+    at = newline + 1;
   }
 }
 
@@ -494,8 +501,9 @@ NodePtr parse_yaml_file(const std::string& path, Diagnostics& diagnostics,
 
 namespace {
 
-bool is_plain_key(const std::string& key) {
-  if (key.empty() || YAML::IsNullString(key)) return false;
+bool is_plain_key(std::string_view key) {
+  // yaml-cpp's null spellings ("~", "null", "Null", "NULL") are all at most four bytes.
+  if (key.empty() || (key.size() <= 4 && YAML::IsNullString(std::string(key)))) return false;
   if (!(std::isalnum(static_cast<unsigned char>(key[0])) || key[0] == '_')) return false;
   return std::all_of(key.begin(), key.end(), [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.' ||
@@ -503,8 +511,8 @@ bool is_plain_key(const std::string& key) {
   });
 }
 
-std::string quote(const std::string& text) {
-  std::string out = "\"";
+void append_quoted(std::string& out, std::string_view text) {
+  out += '"';
   for (const char ch : text) {
     switch (ch) {
       case '"':
@@ -524,34 +532,36 @@ std::string quote(const std::string& text) {
         break;
       default:
         if (static_cast<unsigned char>(ch) < 0x20) {
-          out += fmt::format("\\x{:02x}", static_cast<unsigned char>(ch));
+          fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned char>(ch));
         } else {
           out += ch;
         }
     }
   }
-  return out + '"';
+  out += '"';
 }
 
-std::string scalar_text(const Node& node) {
-  if (node.is_null()) return "null";
-  const std::string& text = node.text;
-  const bool safe_plain = !node.quoted && !text.empty() && text.front() != ' ' &&
-                          text.back() != ' ' && text.find('\n') == std::string::npos;
-  return safe_plain ? text : quote(text);
+void append_scalar(std::string& out, const Node& node) {
+  if (node.is_null()) {
+    out += "null";
+    return;
+  }
+  append_yaml_scalar(out, node.text, node.quoted);
 }
-
-std::string key_text(const std::string& key) { return is_plain_key(key) ? key : quote(key); }
 
 bool is_inline(const Node& node) {
   return node.is_null() || node.is_scalar() || (node.is_map() && node.entries.empty()) ||
          (node.is_seq() && node.items.empty());
 }
 
-std::string inline_text(const Node& node) {
-  if (node.is_map()) return "{}";
-  if (node.is_seq()) return "[]";
-  return scalar_text(node);
+void append_inline(std::string& out, const Node& node) {
+  if (node.is_map()) {
+    out += "{}";
+  } else if (node.is_seq()) {
+    out += "[]";
+  } else {
+    append_scalar(out, node);
+  }
 }
 
 void emit_block(const Node& node, int indent, bool first_line_written, std::string& out);
@@ -559,7 +569,7 @@ void emit_block(const Node& node, int indent, bool first_line_written, std::stri
 void emit_entry_value(const Node& value, int indent, std::string& out) {
   if (is_inline(value)) {
     out += ' ';
-    out += inline_text(value);
+    append_inline(out, value);
     out += '\n';
   } else {
     out += '\n';
@@ -568,24 +578,24 @@ void emit_entry_value(const Node& value, int indent, std::string& out) {
 }
 
 void emit_block(const Node& node, int indent, bool first_line_written, std::string& out) {
-  const std::string pad(static_cast<std::size_t>(indent), ' ');
+  const auto pad = static_cast<std::size_t>(indent);
   bool first = true;
   if (node.is_map()) {
     for (const MapEntry& entry : node.entries) {
-      if (!(first && first_line_written)) out += pad;
+      if (!(first && first_line_written)) out.append(pad, ' ');
       first = false;
-      out += key_text(entry.key);
+      append_yaml_key(out, entry.key);
       out += ':';
       emit_entry_value(*entry.value, indent, out);
     }
     return;
   }
   for (const NodePtr& item : node.items) {
-    if (!(first && first_line_written)) out += pad;
+    if (!(first && first_line_written)) out.append(pad, ' ');
     first = false;
     out += "- ";
     if (is_inline(*item)) {
-      out += inline_text(*item);
+      append_inline(out, *item);
       out += '\n';
     } else {
       emit_block(*item, indent + 2, true, out);
@@ -595,9 +605,38 @@ void emit_block(const Node& node, int indent, bool first_line_written, std::stri
 
 }  // namespace
 
+void append_yaml_key(std::string& out, std::string_view key) {
+  if (is_plain_key(key)) {
+    out += key;
+  } else {
+    append_quoted(out, key);
+  }
+}
+
+void append_yaml_scalar(std::string& out, std::string_view text, bool quoted) {
+  const bool safe_plain = !quoted && !text.empty() && text.front() != ' ' && text.back() != ' ' &&
+                          text.find('\n') == std::string_view::npos;
+  if (safe_plain) {
+    out += text;
+  } else {
+    append_quoted(out, text);
+  }
+}
+
+void emit_yaml_entry(const MapEntry& entry, int indent, std::string& out) {
+  out.append(static_cast<std::size_t>(indent), ' ');
+  append_yaml_key(out, entry.key);
+  out += ':';
+  emit_entry_value(*entry.value, indent, out);
+}
+
 std::string emit_yaml(const Node& node) {
-  if (is_inline(node)) return inline_text(node) + "\n";
   std::string out;
+  if (is_inline(node)) {
+    append_inline(out, node);
+    out += '\n';
+    return out;
+  }
   emit_block(node, 0, false, out);
   return out;
 }

@@ -99,6 +99,13 @@ NodePtr parse_yaml_text(const std::shared_ptr<const SourceText>& source, Diagnos
 
 /// Writes a tree back as block-style YAML that parses to the same tree.
 std::string emit_yaml(const Node& node);
+/// Appends one map entry (`key:` and its value, the value's block below it) at `indent`, exactly
+/// as emit_yaml writes it inside a map: for writers that splice entries kept outside the tree.
+void emit_yaml_entry(const MapEntry& entry, int indent, std::string& out);
+/// Appends a map key as emit_yaml writes it (quoted when it would not read back as itself).
+void append_yaml_key(std::string& out, std::string_view key);
+/// Appends a scalar as emit_yaml writes it (`quoted`: it was a string in its file).
+void append_yaml_scalar(std::string& out, std::string_view text, bool quoted);
 
 /// Deep copy: a node that will be edited must not share children with another tree.
 NodePtr clone(const Node& node);
