@@ -60,6 +60,9 @@ struct Targets {
 /// Fixed at construction: the t = 0 equilibrium.
 struct Calibration {
   OptionLists options;
+  // The inputs of each sector with a coefficient a != 0, compressed rows: a sector uses a few.
+  std::vector<std::size_t> input_first;   // [sector], sectors + 1 entries
+  std::vector<std::int32_t> input_sector;
   std::vector<double> log_alpha;         // [option], -inf where alpha = 0 (the domestic option)
   std::vector<double> cap_scale;         // [option], >= 1
   std::vector<double> log_price_level0;  // [c][s]: log of the CES price index at t = 0

@@ -326,6 +326,18 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
   options.first[cells] = options.origin.size();
 }
 
+void build_input_lists(const ScenarioSpec& spec, Calibration& calibration) {
+  const int sectors = spec.sector_count();
+  calibration.input_first.assign(static_cast<std::size_t>(sectors) + 1, 0);
+  calibration.input_sector.clear();
+  for (SectorId s = 0; s < sectors; ++s) {
+    for (SectorId input = 0; input < sectors; ++input) {
+      if (spec.inputs[spec.input_index(input, s)] != 0.0) calibration.input_sector.push_back(input);
+    }
+    calibration.input_first[static_cast<std::size_t>(s) + 1] = calibration.input_sector.size();
+  }
+}
+
 void refresh_log_price_tables(const Parameters& params, LogPriceTables& tables) {
   tables.price.resize(params.price.size());
   for (std::size_t i = 0; i < params.price.size(); ++i) tables.price[i] = std::log(params.price[i]);
@@ -377,8 +389,12 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
   const OptionLists& options = calibration.options;
   for (CountryId c = 0; c < countries; ++c) {
     for (SectorId s = 0; s < sectors; ++s) {
+      // Inputs with a = 0 add exact zeros: skipped.
       double lost = 0.0;
-      for (SectorId input = 0; input < sectors; ++input) {
+      const auto column = static_cast<std::size_t>(s);
+      for (std::size_t e = calibration.input_first[column]; e < calibration.input_first[column + 1];
+           ++e) {
+        const SectorId input = calibration.input_sector[e];
         lost += spec.inputs[spec.input_index(input, s)] * state.shortage[spec.cell_index(c, input)];
       }
       targets.input_availability[spec.cell_index(c, s)] = std::clamp(1.0 - lost, 0.0, 1.0);

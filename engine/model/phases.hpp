@@ -38,6 +38,9 @@ void update_routes(const ScenarioSpec& spec, const Parameters& params, const Pol
 /// The options of every cell: the domestic producer and every origin with an initial share.
 void build_option_lists(const ScenarioSpec& spec, OptionLists& options);
 
+/// The inputs of every sector with a nonzero coefficient.
+void build_input_lists(const ScenarioSpec& spec, Calibration& calibration);
+
 /// Takes the logs of the price and trade cost tables of `params` (once per step).
 void refresh_log_price_tables(const Parameters& params, LogPriceTables& tables);
 

@@ -246,6 +246,7 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   state.diaspora.assign(cn * cn, 0.0);
 
   detail::build_option_lists(spec, calibration.options);
+  detail::build_input_lists(spec, calibration);
   const std::size_t option_count = calibration.options.size();
   targets.target.assign(option_count, 0.0);
   targets.cap.assign(option_count, kUncapped);
