@@ -177,7 +177,7 @@ void firm_target(const CellView& cell, double risk, std::span<double> weight,
 }
 
 void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
-                          const Policy& policy, const RouteTable& routes,
+                          const Policy& policy, const OptionPolicy& option_policy,
                           const Calibration& calibration, const Targets& targets, int step,
                           CountryId c, AgentPopulations& agents, ModelState& state) {
   const std::size_t cn = spec.countries.size();
@@ -192,9 +192,6 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
   const std::span<double> base = row_of(scratch.distrust_base);
   const std::span<double> weight = row_of(scratch.firm_weight);
   const std::span<double> trial = row_of(scratch.firm_trial);
-  const std::span<double> restriction = row_of(scratch.restriction);
-  const std::span<double> evasion = row_of(scratch.evasion);
-  const std::span<double> multiplier = row_of(scratch.multiplier);
   const std::span<double> distrust = row_of(scratch.distrust);
   const std::span<double> distrust0 = row_of(scratch.distrust0);
   const std::span<unsigned char> fixed(scratch.firm_fixed.data() + static_cast<std::size_t>(c) * cn,
@@ -203,7 +200,6 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
   for (SectorId s = 0; s < spec.sector_count(); ++s) {
     const SectorSpec& sector = params.sectors[static_cast<std::size_t>(s)];
     const std::size_t cell = spec.cell_index(c, s);
-    const std::size_t row = spec.supply_index(c, s, 0);
     const std::size_t first = options.first[cell];
     const std::size_t n = options.count(cell);
     const auto options_of = [&](const std::vector<double>& v) {
@@ -217,12 +213,9 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
     bool own_targets = false;
     for (std::size_t o = 0; o < n; ++o) {
       const auto k = static_cast<std::size_t>(options.origin[first + o]);
-      const double aggregate = state.share[row + k];
+      const double aggregate = state.share[first + o];
       ratio[o] = aggregate > cap[o] ? cap[o] / aggregate : 1.0;
       served[o] = 0.0;
-      restriction[o] = policy.restriction[row + k];
-      evasion[o] = policy.evasion[row + k];
-      multiplier[o] = routes.multiplier[row + k];
       distrust[o] = policy.distrust[spec.pair_index(c, static_cast<CountryId>(k))];
       distrust0[o] = spec.distrust[spec.pair_index(c, static_cast<CountryId>(k))];
       base[o] = std::log1p(sector.security_sensitivity * distrust[o]) -
@@ -237,9 +230,9 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
                         sector.security_sensitivity,
                         options_of(calibration.log_alpha),
                         options_of(targets.log_price),
-                        first_n(restriction),
-                        first_n(evasion),
-                        first_n(multiplier),
+                        options_of(option_policy.restriction),
+                        options_of(option_policy.evasion),
+                        options_of(option_policy.multiplier),
                         cap,
                         first_n(distrust),
                         first_n(distrust0),
@@ -269,10 +262,9 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
 
     double total = 0.0;
     for (std::size_t o = 0; o < n; ++o) {
-      const std::size_t i = row + static_cast<std::size_t>(options.origin[first + o]);
       const double value = clamp_rounding(served[o]);
-      state.share[i] = value;
-      state.rerouted[i] = value * targets.reroute_share[first + o];
+      state.share[first + o] = value;
+      state.rerouted[first + o] = value * targets.reroute_share[first + o];
       total += value;
     }
     state.shortage[cell] = clamp_rounding(1.0 - total);
@@ -284,6 +276,7 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
 // of a channel with no weight abroad). Returns the total hazard.
 double destination_distribution(const ScenarioSpec& spec, const Parameters& params,
                                 const Policy& policy, const OptionLists& options,
+                                const OptionPolicy& option_policy,
                                 std::span<const EventSpec> events, const ModelState& state,
                                 CountryId c, std::span<double> cdf) {
   const std::size_t cn = spec.countries.size();
@@ -297,7 +290,7 @@ double destination_distribution(const ScenarioSpec& spec, const Parameters& para
   std::fill(cdf.begin(), cdf.end(), 0.0);
   double total_hazard = 0.0;
   for_each_emigration_channel(
-      spec, params, policy, options, events, state, c,
+      spec, params, policy, options, option_policy, events, state, c,
       [&](double hazard, std::span<const double> weights) {
         total_hazard += hazard;
         if (!(hazard > 0.0)) return;
@@ -346,7 +339,8 @@ std::size_t pick_destination(std::span<const double> cdf, double draw) {
 
 void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
                           const Policy& policy, const OptionLists& options,
-                          std::span<const EventSpec> events, int step,
+                          const OptionPolicy& option_policy, std::span<const EventSpec> events,
+                          int step,
                           CountryId c, AgentPopulations& agents, const ModelState& state) {
   const std::size_t cn = spec.countries.size();
   const auto origin = static_cast<std::size_t>(c);
@@ -361,7 +355,8 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
   std::fill(returning.begin(), returning.end(), 0);
   std::uint64_t at_home = 0;
 
-  const double hazard = destination_distribution(spec, params, policy, options, events, state, c, cdf);
+  const double hazard = destination_distribution(spec, params, policy, options, option_policy, events, state,
+                                                 c, cdf);
   const double return_rate = params.return_rate[origin];
   const CounterRng rng(stream_key(agents.seed, Population::Workers, c, 0));
   const std::size_t begin = workers.first[origin];
@@ -421,8 +416,7 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
   scratch.width = cn;
   for (std::vector<double>* v :
        {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base, &scratch.firm_weight,
-        &scratch.firm_trial, &scratch.restriction, &scratch.evasion, &scratch.multiplier,
-        &scratch.distrust, &scratch.distrust0, &scratch.destination_cdf}) {
+        &scratch.firm_trial, &scratch.distrust, &scratch.distrust0, &scratch.destination_cdf}) {
     v->assign(cn * cn, 0.0);
   }
   scratch.firm_fixed.assign(cn * cn, 0);
@@ -435,23 +429,24 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
 }
 
 void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                        const RouteTable& routes, const Calibration& calibration,
+                        const OptionPolicy& option_policy, const Calibration& calibration,
                         const Targets& targets, int step, int threads, AgentPopulations& agents,
                         ModelState& state) {
   // Each country's cells write only their own rows of the state and of the scratch.
   parallel_for(spec.countries.size(), threads, [&](std::size_t c) {
-    update_country_firms(spec, params, policy, routes, calibration, targets, step,
+    update_country_firms(spec, params, policy, option_policy, calibration, targets, step,
                          static_cast<CountryId>(c), agents, state);
   });
 }
 
 void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                          const OptionLists& options, std::span<const EventSpec> events, int step,
-                          int threads, AgentPopulations& agents, ModelState& state) {
+                          const OptionLists& options, const OptionPolicy& option_policy,
+                          std::span<const EventSpec> events, int step, int threads,
+                          AgentPopulations& agents, ModelState& state) {
   const std::size_t cn = spec.countries.size();
   parallel_for(cn, threads, [&](std::size_t c) {
-    move_country_workers(spec, params, policy, options, events, step, static_cast<CountryId>(c),
-                         agents, state);
+    move_country_workers(spec, params, policy, options, option_policy, events, step,
+                         static_cast<CountryId>(c), agents, state);
   });
 
   // The agents are a sample of each stock: the fraction of agents abroad at j who returned is

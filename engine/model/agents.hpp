@@ -46,8 +46,8 @@ struct AgentScratch {
   std::vector<double> served;         // [c][option]: size-weighted firm shares
   std::vector<double> distrust_base;  // [c][option]: the cell's own distrust term, to subtract
   std::vector<double> firm_weight, firm_trial;  // [c][option]
-  // One cell's policy rows gathered into its option order, [c][option].
-  std::vector<double> restriction, evasion, multiplier, distrust, distrust0;
+  // One cell's distrust rows gathered into its option order, [c][option].
+  std::vector<double> distrust, distrust0;
   std::vector<unsigned char> firm_fixed;        // [c][k]
   std::vector<double> destination_cdf;          // [c][j]
   std::vector<std::uint64_t> at_home, leaving, abroad, returning;  // [c], [c][j], [c][j], [c][j]
@@ -71,7 +71,7 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
 /// its own probability and, when it does, jumps to its own CES target under the cell's caps.
 /// Writes the size-weighted shares, shortage and rerouted parts into `state`.
 void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                        const RouteTable& routes, const Calibration& calibration,
+                        const OptionPolicy& option_policy, const Calibration& calibration,
                         const Targets& targets, int step, int threads, AgentPopulations& agents,
                         ModelState& state);
 
@@ -80,7 +80,8 @@ void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, cons
 /// and compatriots already there; talent, diaspora, emigrants and returns follow from the
 /// fractions of agents who moved, as in aggregate mode (training included).
 void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                          const OptionLists& options, std::span<const EventSpec> events, int step,
-                          int threads, AgentPopulations& agents, ModelState& state);
+                          const OptionLists& options, const OptionPolicy& option_policy,
+                          std::span<const EventSpec> events, int step, int threads,
+                          AgentPopulations& agents, ModelState& state);
 
 }  // namespace techdep::detail

@@ -47,26 +47,26 @@ namespace detail {
 constexpr double kCriticalHhi = 0.4;
 constexpr double kCriticalImportShare = 0.5;
 
-double log_price_level(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                       const RouteTable& routes, const Calibration& calibration, CountryId buyer,
-                       SectorId sector, std::span<const double> log_price) {
+double log_price_level(const ScenarioSpec& spec, const Parameters& params,
+                       const OptionPolicy& option_policy, const Calibration& calibration,
+                       CountryId buyer, SectorId sector, std::span<const double> log_price) {
   const double sigma = params.sectors[static_cast<std::size_t>(sector)].elasticity;
   const double exponent = 1.0 - sigma;
   const OptionLists& options = calibration.options;
   const std::size_t cell = spec.cell_index(buyer, sector);
   const std::size_t first = options.first[cell];
   const std::size_t count = options.count(cell);
+  const auto domestic = static_cast<std::size_t>(options.domestic[cell]);
   // Origins outside the options have alpha = 0: their term is -inf and adds nothing.
   // log-sum-exp: p^(1 - sigma) overflows for large elasticities.
   double top = -std::numeric_limits<double>::infinity();
   auto term = [&](std::size_t o) {
-    const CountryId k = options.origin[first + o];
-    const std::size_t i = spec.supply_index(buyer, sector, k);
+    const std::size_t i = first + o;
     const double wedge =
-        k == buyer ? 1.0
-                   : restriction_wedge(policy.restriction[i], policy.evasion[i],
-                                       routes.multiplier[i], exponent);
-    const double log_alpha = calibration.log_alpha[first + o];
+        o == domestic ? 1.0
+                      : restriction_wedge(option_policy.restriction[i], option_policy.evasion[i],
+                                          option_policy.multiplier[i], exponent);
+    const double log_alpha = calibration.log_alpha[i];
     if (!(wedge > 0.0) || log_alpha == -std::numeric_limits<double>::infinity()) {
       return -std::numeric_limits<double>::infinity();
     }
@@ -80,17 +80,18 @@ double log_price_level(const ScenarioSpec& spec, const Parameters& params, const
   return (top + std::log(sum)) / exponent;
 }
 
-void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                     const RouteTable& routes, const Calibration& calibration,
-                     const Targets& targets, const LogPriceTables& tables,
-                     const ModelState& state, TotalDependencySolver* solver,
-                     std::span<double> log_price, MetricsFrame& frame) {
+void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
+                     const OptionPolicy& option_policy, const RouteTable& routes,
+                     const Calibration& calibration, const Targets& targets,
+                     const LogPriceTables& tables, const ModelState& state,
+                     TotalDependencySolver* solver, std::span<double> log_price,
+                     MetricsFrame& frame) {
   const int countries = spec.country_count();
   const int sectors = spec.sector_count();
   const auto cn = static_cast<std::size_t>(countries);
   const OptionLists& options = calibration.options;
-  // Shares outside the options are 0 for the whole run, and so are these flows' metrics.
-  std::fill(frame.supplier_share.begin(), frame.supplier_share.end(), 0.0);
+  // supplier_share outside the options is 0 all run and never written; shipper_share is not: a
+  // hub ships for origins that are not its own options.
   std::fill(frame.shipper_share.begin(), frame.shipper_share.end(), 0.0);
   std::fill(frame.bloc_share.begin(), frame.bloc_share.end(), 0.0);
 
@@ -105,34 +106,33 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
       for (std::size_t o = first; o < first + count; ++o) {
         const CountryId k = options.origin[o];
         const std::size_t i = row + static_cast<std::size_t>(k);
-        const double share = state.share[i];
+        const double share = state.share[o];
         frame.supplier_share[i] = share;
-        frame.shipper_share[i] += share - state.rerouted[i];
-        if (state.rerouted[i] > 0.0) {
+        frame.shipper_share[i] += share - state.rerouted[o];
+        if (state.rerouted[o] > 0.0) {
           const int hub = routes.hub[i];
-          frame.shipper_share[spec.supply_index(c, s, hub)] += state.rerouted[i];
+          frame.shipper_share[spec.supply_index(c, s, hub)] += state.rerouted[o];
         }
-        rerouted += state.rerouted[i];
+        rerouted += state.rerouted[o];
         if (k != c) imports += share;
       }
       double concentration = 0.0;
       if (imports > 0.0) {
         for (std::size_t o = first; o < first + count; ++o) {
-          const CountryId k = options.origin[o];
-          if (k == c) continue;
-          const double part = state.share[row + static_cast<std::size_t>(k)] / imports;
+          if (options.origin[o] == c) continue;
+          const double part = state.share[o] / imports;
           concentration += part * part;
         }
       }
       for (int b = 0; b < spec.bloc_count(); ++b) {
         double sum = 0.0;
         for (const CountryId member : spec.blocs[static_cast<std::size_t>(b)].members) {
-          sum += state.share[spec.supply_index(c, s, member)];
+          sum += frame.supplier_share[spec.supply_index(c, s, member)];
         }
         frame.bloc_share[cell * static_cast<std::size_t>(spec.bloc_count()) +
                          static_cast<std::size_t>(b)] = sum;
       }
-      frame.domestic_share[cell] = state.share[spec.supply_index(c, s, c)];
+      frame.domestic_share[cell] = frame.supplier_share[spec.supply_index(c, s, c)];
       frame.import_share[cell] = imports;
       frame.shortage[cell] = state.shortage[cell];
       frame.rerouted_share[cell] = rerouted;
@@ -148,7 +148,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
       cell_prices[static_cast<std::size_t>(options.domestic[cell])] =
           domestic_log_price(spec, params, tables, state.capability, c, s);
       const double level =
-          log_price_level(spec, params, policy, routes, calibration, c, s, cell_prices);
+          log_price_level(spec, params, option_policy, calibration, c, s, cell_prices);
       frame.price_index[cell] = std::exp(level - calibration.log_price_level0[cell]);
     }
   }
@@ -158,7 +158,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
     double sovereignty = 0.0;
     for (SectorId s = 0; s < sectors; ++s) {
       sovereignty += sector_weight(spec.countries[ci], s, sectors) *
-                     state.share[spec.supply_index(c, s, c)];
+                     frame.supplier_share[spec.supply_index(c, s, c)];
     }
     double abroad = 0.0;
     for (std::size_t j = 0; j < cn; ++j) abroad += state.diaspora[ci * cn + j];
@@ -172,8 +172,8 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
   }
 
   if (solver != nullptr) {
-    const DependencyInputs inputs{countries, sectors, state.share, state.shortage, spec.supply,
-                                  spec.inputs};
+    const DependencyInputs inputs{countries, sectors,     frame.supplier_share,
+                                  state.shortage, spec.supply, spec.inputs};
     solver->solve(inputs, frame.total_dependency);
   }
 }

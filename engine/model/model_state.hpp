@@ -30,7 +30,7 @@ struct Policy {
   std::vector<double> mandate;           // M[c][s]
   std::vector<double> exit_restriction;  // x[c]
   std::vector<double> event_strength;    // per event (spec events, then rule events); 0 inactive
-  std::uint64_t route_version = 0;       // bumped whenever R, e, tau or mu change
+  std::uint64_t route_version = 0;  // bumped whenever an event setting R, e, tau or mu moved
 };
 
 /// The options of every (buyer, sector) cell that can ever carry a share: the domestic producer
@@ -45,6 +45,16 @@ struct OptionLists {
 
   std::size_t size() const { return origin.size(); }
   std::size_t count(std::size_t cell) const { return first[cell + 1] - first[cell]; }
+};
+
+/// The policy and routes of every option, gathered from the dense [c][s][k] arrays whenever
+/// they change (the route version moves): the per-flow phases then read contiguous arrays.
+struct OptionPolicy {
+  std::vector<double> restriction;        // R [option]
+  std::vector<double> evasion;            // e [option]
+  std::vector<double> multiplier;         // psi [option]
+  std::vector<double> restricted_supply;  // S0 R [option]: the emigration pressure's exposure
+  std::uint64_t route_version = ~std::uint64_t{0};  // of the policy gathered; none yet
 };
 
 /// Per-option results of the targets phase, read by the shares and capability phases.
@@ -69,9 +79,9 @@ struct Calibration {
 };
 
 struct ModelState {
-  std::vector<double> share;      // S[c][s][k]
+  std::vector<double> share;      // S [option]; every other flow's share is 0
   std::vector<double> shortage;   // U[c][s]
-  std::vector<double> rerouted;   // V[c][s][k]: part of S shipped via the route's hub
+  std::vector<double> rerouted;   // V [option]: part of S shipped via the route's hub
   std::vector<double> capability; // Cap[c][s]
   std::vector<double> talent;     // L[c]
   std::vector<double> emigrants;  // cumulative [c]
@@ -89,14 +99,10 @@ struct LogPriceTables {
 struct Scratch {
   std::vector<double> unrestricted_weight, weight, simple_cap, trial_weight, trial_cap,
       trial_share, multiplier;
-  // One cell's dense policy rows gathered into its option order.
-  std::vector<double> gathered_restriction, gathered_evasion, gathered_multiplier;
   std::vector<unsigned char> fixed;
   LogPriceTables log_tables;
   std::vector<double> strength_prev;  // event strengths the policy was last built from
   std::vector<double> capability_next, talent_flow, leavers;
-  std::vector<double> restriction_prev, evasion_prev, trade_cost_prev;
-  double reroute_markup_prev = -1.0;
 };
 
 }  // namespace techdep::detail

@@ -88,11 +88,26 @@ void reset_parameters(const ScenarioSpec& spec, Parameters& params) {
   params.reroute_markup = spec.reroute_markup;
 }
 
-// Copies `now` into `prev` and says whether anything differed.
-bool changed(std::span<const double> now, std::vector<double>& prev) {
-  const bool same = prev.size() == now.size() && std::equal(now.begin(), now.end(), prev.begin());
-  if (!same) prev.assign(now.begin(), now.end());
-  return !same;
+// Whether an event's strength enters R, e, tau or mu, the inputs of the route search.
+bool moves_routes(const EventSpec& event) {
+  switch (event.type) {
+    case EventType::ExportControl:
+    case EventType::ImportBan:
+    case EventType::Enforcement:
+    case EventType::Agreement:
+      return true;
+    case EventType::Set:
+      return event.parameter.kind == ParamRef::Kind::TradeCost ||
+             event.parameter.kind == ParamRef::Kind::RerouteMarkup;
+    case EventType::CyberIncident:
+    case EventType::Investment:
+    case EventType::Mandate:
+    case EventType::ExitRestriction:
+    case EventType::EmigrationWave:
+    case EventType::Lift:
+      return false;
+  }
+  return true;
 }
 
 // Destination weights of leavers from `origin`: `weights` when it has mass abroad, else none (the
@@ -176,6 +191,12 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   // they are what the last step built, and rebuilding the flow-sized arrays would cost more than
   // the rest of the step.
   if (!policy.restriction.empty() && scratch.strength_prev == policy.event_strength) return;
+  // Routes read R, e, tau and mu: they move only with the events that set those.
+  bool routes_changed = policy.restriction.empty() ||
+                        scratch.strength_prev.size() != policy.event_strength.size();
+  for (std::size_t i = 0; i < events.size() && !routes_changed; ++i) {
+    routes_changed = moves_routes(events[i]) && scratch.strength_prev[i] != policy.event_strength[i];
+  }
   scratch.strength_prev = policy.event_strength;
 
   reset_parameters(spec, params);
@@ -285,14 +306,6 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   }
 
   for (double& value : policy.restriction) value = 1.0 - value;
-
-  bool routes_changed = changed(policy.restriction, scratch.restriction_prev);
-  routes_changed = changed(policy.evasion, scratch.evasion_prev) || routes_changed;
-  routes_changed = changed(params.trade_cost, scratch.trade_cost_prev) || routes_changed;
-  if (params.reroute_markup != scratch.reroute_markup_prev) {
-    scratch.reroute_markup_prev = params.reroute_markup;
-    routes_changed = true;
-  }
   if (routes_changed) ++policy.route_version;
 }
 
@@ -381,8 +394,29 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
   }
 }
 
+void gather_option_policy(const ScenarioSpec& spec, const Policy& policy, const RouteTable& routes,
+                          const OptionLists& options, OptionPolicy& gathered) {
+  if (gathered.route_version == policy.route_version) return;
+  const std::size_t cn = spec.countries.size();
+  const std::size_t cells = options.first.size() - 1;
+  for (std::vector<double>* v : {&gathered.restriction, &gathered.evasion, &gathered.multiplier,
+                                 &gathered.restricted_supply}) {
+    v->resize(options.size());
+  }
+  for (std::size_t cell = 0; cell < cells; ++cell) {
+    for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+      const std::size_t flow = cell * cn + static_cast<std::size_t>(options.origin[o]);
+      gathered.restriction[o] = policy.restriction[flow];
+      gathered.evasion[o] = policy.evasion[flow];
+      gathered.multiplier[o] = routes.multiplier[flow];
+      gathered.restricted_supply[o] = spec.supply[flow] * policy.restriction[flow];
+    }
+  }
+  gathered.route_version = policy.route_version;
+}
+
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                     const RouteTable& routes, const Calibration& calibration,
+                     const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch) {
   const int countries = spec.country_count();
   const int sectors = spec.sector_count();
@@ -405,23 +439,13 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
   for (CountryId c = 0; c < countries; ++c) {
     for (SectorId s = 0; s < sectors; ++s) {
       const std::size_t cell = spec.cell_index(c, s);
-      const std::size_t row = spec.supply_index(c, s, 0);
       const std::size_t first = options.first[cell];
       const std::size_t n = options.count(cell);
-      for (std::size_t o = 0; o < n; ++o) {
-        const std::size_t flow = row + static_cast<std::size_t>(options.origin[first + o]);
-        scratch.gathered_restriction[o] = policy.restriction[flow];
-        scratch.gathered_evasion[o] = policy.evasion[flow];
-        scratch.gathered_multiplier[o] = routes.multiplier[flow];
-      }
       const std::span<double> log_price(targets.log_price.data() + first, n);
       fill_log_prices(spec, params, policy, scratch.log_tables, options, state.capability, c, s,
                       log_price);
       auto options_of = [&](const std::vector<double>& v) {
         return std::span<const double>(v.data() + first, n);
-      };
-      auto gathered = [&](const std::vector<double>& v) {
-        return std::span<const double>(v.data(), n);
       };
       auto scratch_of = [&](std::vector<double>& v) { return std::span<double>(v.data(), n); };
       auto out_of = [&](std::vector<double>& v) { return std::span<double>(v.data() + first, n); };
@@ -430,9 +454,9 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
           params.sectors[static_cast<std::size_t>(s)].elasticity,
           options_of(calibration.log_alpha),
           log_price,
-          gathered(scratch.gathered_restriction),
-          gathered(scratch.gathered_evasion),
-          gathered(scratch.gathered_multiplier),
+          options_of(option_policy.restriction),
+          options_of(option_policy.evasion),
+          options_of(option_policy.multiplier),
           options_of(calibration.cap_scale),
           state.capability[cell] * targets.input_availability[cell],
           policy.mandate[cell]};
@@ -458,15 +482,13 @@ void update_shares(const ScenarioSpec& spec, const Parameters& params, const Opt
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
       const double lambda = params.sectors[static_cast<std::size_t>(s)].adjustment;
       const std::size_t cell = spec.cell_index(c, s);
-      const std::size_t row = spec.supply_index(c, s, 0);
       double served = 0.0;
       for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
-        const std::size_t i = row + static_cast<std::size_t>(options.origin[o]);
         // The cut is immediate (a quantity limit binds at once); the rest moves gradually.
-        const double kept = std::min(state.share[i], targets.cap[o]);
+        const double kept = std::min(state.share[o], targets.cap[o]);
         const double next = clamp_rounding(kept + lambda * (targets.target[o] - kept));
-        state.share[i] = next;
-        state.rerouted[i] = next * targets.reroute_share[o];
+        state.share[o] = next;
+        state.rerouted[o] = next * targets.reroute_share[o];
         served += next;
       }
       state.shortage[cell] = clamp_rounding(1.0 - served);
@@ -475,8 +497,8 @@ void update_shares(const ScenarioSpec& spec, const Parameters& params, const Opt
 }
 
 void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                       std::span<const EventSpec> events, const Targets& targets,
-                       ModelState& state, Scratch& scratch) {
+                       const OptionLists& options, std::span<const EventSpec> events,
+                       const Targets& targets, ModelState& state, Scratch& scratch) {
   const int countries = spec.country_count();
   const int sectors = spec.sector_count();
   scratch.capability_next.resize(state.capability.size());
@@ -515,7 +537,9 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
                                 talent_factor * targets.input_availability[cell] * (1.0 - cap) +
                             transfer;
       // Only capability idle beyond the initial slack erodes: a world at rest stays at rest.
-      const double domestic = state.share[spec.supply_index(c, s, c)];
+      const double domestic =
+          state.share[options.first[cell] +
+                      static_cast<std::size_t>(options.domestic[cell])];
       const double initial_slack =
           spec.capability[cell] - spec.supply[spec.supply_index(c, s, c)];
       const double idle = std::max(0.0, (cap - domestic) - initial_slack);
@@ -528,18 +552,17 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
 
 double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params,
                               const Policy& policy, const OptionLists& options,
-                              const ModelState& state, CountryId country) {
+                              const OptionPolicy& option_policy, const ModelState& state,
+                              CountryId country) {
   const CountrySpec& info = spec.countries[static_cast<std::size_t>(country)];
   const int sectors = spec.sector_count();
   double pressure = 0.0;
   for (SectorId s = 0; s < sectors; ++s) {
     const std::size_t cell = spec.cell_index(country, s);
-    const std::size_t row = spec.supply_index(country, s, 0);
     double exposure = state.shortage[cell];
     // Only options have an initial share: the other terms are 0.
     for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
-      const std::size_t i = row + static_cast<std::size_t>(options.origin[o]);
-      exposure += spec.supply[i] * policy.restriction[i];
+      exposure += option_policy.restricted_supply[o];
     }
     pressure += sector_weight(info, s, sectors) * exposure;
   }
@@ -549,8 +572,8 @@ double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params
 }
 
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   const OptionLists& options, std::span<const EventSpec> events,
-                   ModelState& state, Scratch& scratch) {
+                   const OptionLists& options, const OptionPolicy& option_policy,
+                   std::span<const EventSpec> events, ModelState& state, Scratch& scratch) {
   const auto cn = spec.countries.size();
   scratch.talent_flow.assign(cn, 0.0);
 
@@ -575,7 +598,7 @@ void update_talent(const ScenarioSpec& spec, const Parameters& params, const Pol
     const std::span<double> diaspora_row(state.diaspora.data() + c * cn, cn);
     double leavers = 0.0;
     for_each_emigration_channel(
-        spec, params, policy, options, events, state, static_cast<CountryId>(c),
+        spec, params, policy, options, option_policy, events, state, static_cast<CountryId>(c),
         [&](double hazard, std::span<const double> weights) {
           const double channel_leavers = talent * hazard;
           leavers += channel_leavers;

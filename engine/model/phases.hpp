@@ -38,6 +38,11 @@ void update_routes(const ScenarioSpec& spec, const Parameters& params, const Pol
 /// The options of every cell: the domestic producer and every origin with an initial share.
 void build_option_lists(const ScenarioSpec& spec, OptionLists& options);
 
+/// Gathers R, e, psi and S0 R into option order when the route version moved past the one
+/// gathered.
+void gather_option_policy(const ScenarioSpec& spec, const Policy& policy, const RouteTable& routes,
+                          const OptionLists& options, OptionPolicy& gathered);
+
 /// The inputs of every sector with a nonzero coefficient.
 void build_input_lists(const ScenarioSpec& spec, Calibration& calibration);
 
@@ -57,7 +62,7 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
 
 /// Phase 3. CES targets, caps, reroute split and domestic demand of every cell.
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                     const RouteTable& routes, const Calibration& calibration,
+                     const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch);
 
 /// Phase 4. The immediate cut to the caps, then the geometric approach to the targets.
@@ -66,13 +71,14 @@ void update_shares(const ScenarioSpec& spec, const Parameters& params, const Opt
 
 /// Phase 5. Capability growth, transfer and depreciation.
 void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                       std::span<const EventSpec> events, const Targets& targets,
-                       ModelState& state, Scratch& scratch);
+                       const OptionLists& options, std::span<const EventSpec> events,
+                       const Targets& targets, ModelState& state, Scratch& scratch);
 
 /// Phase 6: the base emigration hazard of a country, `(h0 + theta pressure)(1 - x)` in [0, 1].
 double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params,
                               const Policy& policy, const OptionLists& options,
-                              const ModelState& state, CountryId country);
+                              const OptionPolicy& option_policy, const ModelState& state,
+                              CountryId country);
 
 /// Phase 6: calls fn(hazard, destination weights) for the base hazard (the country's attraction)
 /// and for every active emigration wave of the country (its destinations, or the attraction).
@@ -81,11 +87,12 @@ double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params
 template <class Fn>
 void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& params,
                                  const Policy& policy, const OptionLists& options,
+                                 const OptionPolicy& option_policy,
                                  std::span<const EventSpec> events, const ModelState& state,
                                  CountryId country, Fn&& fn) {
   const CountrySpec& info = spec.countries[static_cast<std::size_t>(country)];
   const double stay = 1.0 - policy.exit_restriction[static_cast<std::size_t>(country)];
-  const double base = base_emigration_hazard(spec, params, policy, options, state, country);
+  const double base = base_emigration_hazard(spec, params, policy, options, option_policy, state, country);
   double hazard_left = 1.0 - base;
   fn(base, std::span<const double>(info.attraction));
   for (std::size_t e = 0; e < events.size(); ++e) {
@@ -102,8 +109,8 @@ void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& par
 
 /// Phase 6. Emigration, returns and training.
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   const OptionLists& options, std::span<const EventSpec> events,
-                   ModelState& state, Scratch& scratch);
+                   const OptionLists& options, const OptionPolicy& option_policy,
+                   std::span<const EventSpec> events, ModelState& state, Scratch& scratch);
 
 }  // namespace techdep::detail
 
@@ -116,17 +123,19 @@ namespace techdep::detail {
 /// log of the CES price index [sum_k alpha_k omega'_k]^(1/(1-sigma)) of one cell (model.md
 /// section 7) over its options; `log_price` one per option, as filled by fill_log_prices.
 /// -inf/+inf when nothing is available.
-double log_price_level(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                       const RouteTable& routes, const Calibration& calibration, CountryId buyer,
-                       SectorId sector, std::span<const double> log_price);
+double log_price_level(const ScenarioSpec& spec, const Parameters& params,
+                       const OptionPolicy& option_policy, const Calibration& calibration,
+                       CountryId buyer, SectorId sector, std::span<const double> log_price);
 
 /// Phase 7. Fills every metric of the frame from the state. Total dependency only when `solver`
 /// is given (for its focus buyers). The foreign log prices are the targets phase's (nothing
 /// they depend on moved since); `log_price` is scratch of one cell's options.
-void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                     const RouteTable& routes, const Calibration& calibration,
-                     const Targets& targets, const LogPriceTables& tables,
-                     const ModelState& state, TotalDependencySolver* solver,
-                     std::span<double> log_price, MetricsFrame& frame);
+/// Flows outside the options are never written: the frame's flow arrays must start at 0.
+void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
+                     const OptionPolicy& option_policy, const RouteTable& routes,
+                     const Calibration& calibration, const Targets& targets,
+                     const LogPriceTables& tables, const ModelState& state,
+                     TotalDependencySolver* solver, std::span<double> log_price,
+                     MetricsFrame& frame);
 
 }  // namespace techdep::detail

@@ -64,6 +64,7 @@ struct Simulation::Impl {
   detail::Policy policy;
   RouteTable routes;
   std::uint64_t routes_version = 0;
+  detail::OptionPolicy option_policy;
   detail::Targets targets;
   detail::Calibration calibration;
   detail::ModelState state;
@@ -199,13 +200,14 @@ void Simulation::Impl::check(Phase phase) {
       check_finite(phase, "shipper_share", frame.shipper_share, &Impl::flow_name);
       break;
   }
-  check_unit(phase, "share", state.share, &Impl::flow_name);
+  check_unit(phase, "share", state.share, &Impl::option_name);
   check_unit(phase, "shortage", state.shortage, &Impl::cell_name);
   check_unit(phase, "capacity", state.capability, &Impl::cell_name);
-  check_finite(phase, "rerouted", state.rerouted, &Impl::flow_name);
+  check_finite(phase, "rerouted", state.rerouted, &Impl::option_name);
+  const std::vector<std::size_t>& first = calibration.options.first;
   for (std::size_t cell = 0; cell < state.shortage.size(); ++cell) {
     double sum = state.shortage[cell];
-    for (std::size_t k = 0; k < cn; ++k) sum += state.share[cell * cn + k];
+    for (std::size_t o = first[cell]; o < first[cell + 1]; ++o) sum += state.share[o];
     if (!(std::abs(sum - 1.0) < kSumTolerance)) {
       fail(phase, "sum of shares and shortage", cell_name(cell), sum, "1 within 1e-9");
     }
@@ -230,14 +232,22 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   const std::size_t flows = cn * sn * cn;
   const std::size_t cells = cn * sn;
 
-  state.share = spec.supply;
+  detail::build_option_lists(spec, calibration.options);
+  detail::build_input_lists(spec, calibration);
+  const detail::OptionLists& option_lists = calibration.options;
+  const std::size_t option_count = option_lists.size();
+  state.share.resize(option_count);
   state.shortage.assign(cells, 0.0);
   for (std::size_t cell = 0; cell < cells; ++cell) {
+    // The origins left out have no initial share: the sum is the same.
     double served = 0.0;
-    for (std::size_t k = 0; k < cn; ++k) served += state.share[cell * cn + k];
+    for (std::size_t o = option_lists.first[cell]; o < option_lists.first[cell + 1]; ++o) {
+      state.share[o] = spec.supply[cell * cn + static_cast<std::size_t>(option_lists.origin[o])];
+      served += state.share[o];
+    }
     state.shortage[cell] = std::max(0.0, 1.0 - served);
   }
-  state.rerouted.assign(flows, 0.0);
+  state.rerouted.assign(option_count, 0.0);
   state.capability = spec.capability;
   state.talent.resize(cn);
   for (std::size_t c = 0; c < cn; ++c) state.talent[c] = spec.countries[c].talent;
@@ -245,9 +255,6 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   state.returns.assign(cn, 0.0);
   state.diaspora.assign(cn * cn, 0.0);
 
-  detail::build_option_lists(spec, calibration.options);
-  detail::build_input_lists(spec, calibration);
-  const std::size_t option_count = calibration.options.size();
   targets.target.assign(option_count, 0.0);
   targets.cap.assign(option_count, kUncapped);
   targets.reroute_share.assign(option_count, 0.0);
@@ -256,8 +263,7 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   targets.log_price.assign(option_count, 0.0);
   for (std::vector<double>* v :
        {&scratch.unrestricted_weight, &scratch.weight, &scratch.simple_cap, &scratch.trial_weight,
-        &scratch.trial_cap, &scratch.trial_share, &scratch.multiplier,
-        &scratch.gathered_restriction, &scratch.gathered_evasion, &scratch.gathered_multiplier}) {
+        &scratch.trial_cap, &scratch.trial_share, &scratch.multiplier}) {
     v->assign(cn, 0.0);
   }
   scratch.fixed.assign(cn, 0);
@@ -325,6 +331,7 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   check(Phase::Events);
   detail::update_routes(spec, params, policy, routes, routes_version);
   check(Phase::Routes);
+  detail::gather_option_policy(spec, policy, routes, calibration.options, option_policy);
   calibrate();
   if (spec.mode == Mode::Agents) {
     agents = detail::make_agent_populations(spec, calibration.options, seed);
@@ -380,7 +387,8 @@ void Simulation::Impl::calibrate() {
   // Restrictions in force at t = 0 must not push the start off its shares: where a cap computed
   // from the nominal restriction is below the observed share, scale it up to that share
   // (docs/model.md, "caps at t = 0").
-  detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
+  detail::compute_targets(spec, params, policy, option_policy, calibration, state, targets,
+                          scratch);
   for (std::size_t cell = 0; cell < lists.first.size() - 1; ++cell) {
     const std::size_t row = cell * cn;
     for (std::size_t o = lists.first[cell]; o < lists.first[cell + 1]; ++o) {
@@ -391,7 +399,8 @@ void Simulation::Impl::calibrate() {
       }
     }
   }
-  detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
+  detail::compute_targets(spec, params, policy, option_policy, calibration, state, targets,
+                          scratch);
   check(Phase::Targets);
 
   for (CountryId c = 0; c < spec.country_count(); ++c) {
@@ -400,15 +409,16 @@ void Simulation::Impl::calibrate() {
       const std::span<const double> log_price(targets.log_price.data() + lists.first[cell],
                                               lists.count(cell));
       calibration.log_price_level0[cell] =
-          detail::log_price_level(spec, params, policy, routes, calibration, c, s, log_price);
+          detail::log_price_level(spec, params, option_policy, calibration, c, s, log_price);
     }
   }
 }
 
 void Simulation::Impl::record_metrics() {
   frame.step = step;
-  detail::compute_metrics(spec, params, policy, routes, calibration, targets, scratch.log_tables,
-                          state, dependency ? &*dependency : nullptr, scratch.multiplier, frame);
+  detail::compute_metrics(spec, params, option_policy, routes, calibration, targets,
+                          scratch.log_tables, state, dependency ? &*dependency : nullptr,
+                          scratch.multiplier, frame);
 }
 
 void Simulation::Impl::ensure_metrics() {
@@ -423,22 +433,26 @@ void Simulation::Impl::run_step() {
   check(Phase::Events);
   detail::update_routes(spec, params, policy, routes, routes_version);
   check(Phase::Routes);
-  detail::compute_targets(spec, params, policy, routes, calibration, state, targets, scratch);
+  detail::gather_option_policy(spec, policy, routes, calibration.options, option_policy);
+  detail::compute_targets(spec, params, policy, option_policy, calibration, state, targets,
+                          scratch);
   check(Phase::Targets);
   if (agents) {
-    detail::update_firm_shares(spec, params, policy, routes, calibration, targets, step,
+    detail::update_firm_shares(spec, params, policy, option_policy, calibration, targets, step,
                                options.threads, *agents, state);
   } else {
     detail::update_shares(spec, params, calibration.options, targets, state);
   }
   check(Phase::Shares);
-  detail::update_capability(spec, params, policy, events, targets, state, scratch);
+  detail::update_capability(spec, params, policy, calibration.options, events, targets, state,
+                            scratch);
   check(Phase::Capability);
   if (agents) {
-    detail::update_worker_talent(spec, params, policy, calibration.options, events, step,
-                                 options.threads, *agents, state);
+    detail::update_worker_talent(spec, params, policy, calibration.options, option_policy,
+                                 events, step, options.threads, *agents, state);
   } else {
-    detail::update_talent(spec, params, policy, calibration.options, events, state, scratch);
+    detail::update_talent(spec, params, policy, calibration.options, option_policy, events, state,
+                          scratch);
   }
   check(Phase::Talent);
   ++step;
@@ -515,12 +529,15 @@ SupplyNetwork Simulation::supply_network(SectorId sector) const {
   network.date = step_label(spec.time, self.step);
   network.sector = spec.sectors.at(static_cast<std::size_t>(sector)).id;
   for (const CountrySpec& country : spec.countries) network.countries.push_back(country.id);
+  const detail::OptionLists& options = self.calibration.options;
   for (CountryId c = 0; c < spec.country_count(); ++c) {
-    for (CountryId k = 0; k < spec.country_count(); ++k) {
+    const std::size_t cell = spec.cell_index(c, sector);
+    for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+      const CountryId k = options.origin[o];
       if (k == c) continue;
       const std::size_t i = spec.supply_index(c, sector, k);
-      const double rerouted = self.state.rerouted[i];
-      const double direct = self.state.share[i] - rerouted;
+      const double rerouted = self.state.rerouted[o];
+      const double direct = self.state.share[o] - rerouted;
       if (direct > 0.0) network.flows.push_back({k, -1, c, direct});
       if (rerouted > 0.0) network.flows.push_back({k, self.routes.hub[i], c, rerouted});
     }
