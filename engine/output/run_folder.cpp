@@ -28,8 +28,25 @@ std::string unique_suffix() {
   return fmt::format("{}-{:08x}", ::getpid(), device());
 }
 
+constexpr std::string_view kStagingMarker = ".partial-";
+
+// The name of a RunFolder's staging folder: `.<name>.partial-<pid>-<hex>`.
+std::string staging_name(const fs::path& final_dir, std::string_view suffix) {
+  return fmt::format(".{}{}{}", final_dir.filename().string(), kStagingMarker, suffix);
+}
+
+// True for a file in a staging folder of this process: the folder's own rename publishes it, and
+// RunFolder::commit makes the folder's entries durable once (docs/reliability.md).
+bool in_own_staging_dir(const fs::path& file) {
+  const std::string folder = file.parent_path().filename().string();
+  const std::string pid_part = fmt::format("{}{}-", kStagingMarker, ::getpid());
+  return !folder.empty() && folder.front() == '.' && folder.find(pid_part) != std::string::npos;
+}
+
+// Flushes the file's data (and the size that reads it) to disk; the name is synced with its
+// directory.
 void sync_file(std::FILE* file, const fs::path& path) {
-  if (std::fflush(file) != 0 || ::fsync(::fileno(file)) != 0) {
+  if (std::fflush(file) != 0 || ::fdatasync(::fileno(file)) != 0) {
     throw IoError(fmt::format("{}: cannot write: {}", path.string(), errno_text()));
   }
 }
@@ -49,9 +66,9 @@ void remove_stale_staging_dirs(const fs::path& parent) {
   std::error_code error;
   for (fs::directory_iterator it(parent, error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
-    const std::size_t marker = name.rfind(".partial-");
+    const std::size_t marker = name.rfind(kStagingMarker);
     if (name.empty() || name.front() != '.' || marker == std::string::npos) continue;
-    const std::size_t pid_start = marker + std::string_view(".partial-").size();
+    const std::size_t pid_start = marker + kStagingMarker.size();
     const std::size_t pid_end = name.find('-', pid_start);
     if (pid_end == std::string::npos || pid_end == pid_start) continue;
     long pid = 0;
@@ -72,7 +89,8 @@ void remove_stale_staging_dirs(const fs::path& parent) {
 
 }  // namespace
 
-StagedFile::StagedFile(fs::path final_path) : final_path_(std::move(final_path)) {
+StagedFile::StagedFile(fs::path final_path)
+    : final_path_(std::move(final_path)), in_run_folder_(in_own_staging_dir(final_path_)) {
   temp_path_ = final_path_;
   temp_path_ += fmt::format(".tmp-{}", unique_suffix());
   file_ = std::fopen(temp_path_.c_str(), "wbx");
@@ -110,7 +128,9 @@ void StagedFile::commit() {
     throw IoError(fmt::format("{}: cannot rename into place: {}", final_path_.string(),
                               error.message()));
   }
-  sync_directory(final_path_.parent_path().empty() ? fs::path(".") : final_path_.parent_path());
+  if (!in_run_folder_) {
+    sync_directory(final_path_.parent_path().empty() ? fs::path(".") : final_path_.parent_path());
+  }
 }
 
 void write_file_atomically(const fs::path& path, std::string_view content) {
@@ -132,8 +152,7 @@ RunFolder::RunFolder(fs::path final_dir) : final_dir_(std::move(final_dir)) {
     throw IoError(fmt::format("{}: cannot create folder: {}", parent.string(), error.message()));
   }
   remove_stale_staging_dirs(parent);
-  staging_dir_ = parent / fmt::format(".{}.partial-{}", final_dir_.filename().string(),
-                                      unique_suffix());
+  staging_dir_ = parent / staging_name(final_dir_, unique_suffix());
   if (!fs::create_directory(staging_dir_, error) || error) {
     throw IoError(fmt::format("{}: cannot create folder: {}", staging_dir_.string(),
                               error ? error.message() : std::string("exists")));
@@ -148,6 +167,9 @@ RunFolder::~RunFolder() {
 }
 
 void RunFolder::commit() {
+  // The staged files' data is on disk (StagedFile::commit); one sync makes all their names
+  // durable before the folder can appear under its final name.
+  sync_directory(staging_dir_);
   // RENAME_NOREPLACE: a plain rename(2) would silently replace an empty folder of the same name.
   if (::renameat2(AT_FDCWD, staging_dir_.c_str(), AT_FDCWD, final_dir_.c_str(),
                   RENAME_NOREPLACE) != 0) {

@@ -97,6 +97,14 @@ NodePtr parse_yaml_file(const std::string& path, Diagnostics& diagnostics,
 NodePtr parse_yaml_text(const std::shared_ptr<const SourceText>& source, Diagnostics& diagnostics,
                         const ParseLimits& limits = {}, std::size_t offset = 0);
 
+/// Which parser builds a tree: libyaml where it reads the text as yaml-cpp would, else yaml-cpp
+/// (Either, what parse_yaml_text does); or one of them alone, for the tests that compare them
+/// (Libyaml returns null, reporting nothing, where it declines).
+enum class YamlParser { Either, Libyaml, YamlCpp };
+NodePtr parse_yaml_text_with(YamlParser which, const std::shared_ptr<const SourceText>& source,
+                             Diagnostics& diagnostics, const ParseLimits& limits = {},
+                             std::size_t offset = 0);
+
 /// Writes a tree back as block-style YAML that parses to the same tree.
 std::string emit_yaml(const Node& node);
 /// Appends one map entry (`key:` and its value, the value's block below it) at `indent`, exactly

@@ -23,7 +23,8 @@ class StagedFile {
   StagedFile& operator=(const StagedFile&) = delete;
 
   void write(std::string_view bytes);
-  /// Flushes, syncs and renames the file to its final name.
+  /// Flushes, syncs and renames the file to its final name (and syncs its folder, unless the
+  /// folder is a RunFolder's staging folder, which RunFolder::commit syncs once for all files).
   void commit();
   const std::filesystem::path& final_path() const { return final_path_; }
 
@@ -31,6 +32,7 @@ class StagedFile {
   std::filesystem::path final_path_;
   std::filesystem::path temp_path_;
   std::FILE* file_ = nullptr;
+  bool in_run_folder_ = false;  ///< in a RunFolder's staging folder: its commit syncs the names
 };
 
 class RunFolder {
