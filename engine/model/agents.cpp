@@ -72,7 +72,8 @@ void make_firms(const ScenarioSpec& spec, const OptionLists& options, std::uint6
       for (std::size_t f = 0; f < per_cell; ++f) {
         double* own = firms.share.data() + per_cell * options.first[cell] + f * n;
         for (std::size_t o = 0; o < n; ++o) {
-          own[o] = spec.supply[row + static_cast<std::size_t>(options.origin[options.first[cell] + o])];
+          const auto origin = static_cast<std::size_t>(options.origin[options.first[cell] + o]);
+          own[o] = spec.supply[row + origin];
         }
       }
       if (!config.heterogeneity) continue;
@@ -223,7 +224,8 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
       // Risk aversion only matters where distrust moved since the start (and kappa > 0).
       own_targets = own_targets || base[o] != 0.0;
     }
-    own_targets = own_targets && spec.agents.heterogeneity && spec.agents.risk_aversion_spread > 0.0;
+    own_targets =
+        own_targets && spec.agents.heterogeneity && spec.agents.risk_aversion_spread > 0.0;
     const auto first_n = [n](std::span<double> v) { return std::span<const double>(v.first(n)); };
     const CellView view{options.domestic[cell],
                         sector.elasticity,
@@ -355,8 +357,8 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
   std::fill(returning.begin(), returning.end(), 0);
   std::uint64_t at_home = 0;
 
-  const double hazard = destination_distribution(spec, params, policy, options, option_policy, events, state,
-                                                 c, cdf);
+  const double hazard = destination_distribution(spec, params, policy, options, option_policy,
+                                                 events, state, c, cdf);
   const double return_rate = params.return_rate[origin];
   const CounterRng rng(stream_key(agents.seed, Population::Workers, c, 0));
   const std::size_t begin = workers.first[origin];

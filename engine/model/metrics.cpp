@@ -83,75 +83,85 @@ double log_price_level(const ScenarioSpec& spec, const Parameters& params,
 void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
                      const OptionPolicy& option_policy, const RouteTable& routes,
                      const Calibration& calibration, const Targets& targets,
-                     const LogPriceTables& tables, const ModelState& state,
-                     TotalDependencySolver* solver, std::span<double> log_price,
+                     const ModelState& state, TotalDependencySolver* solver, Scratch& scratch,
                      MetricsFrame& frame) {
   const int countries = spec.country_count();
   const int sectors = spec.sector_count();
   const auto cn = static_cast<std::size_t>(countries);
+  const auto sn = static_cast<std::size_t>(sectors);
   const OptionLists& options = calibration.options;
-  // supplier_share outside the options is 0 all run and never written; shipper_share is not: a
-  // hub ships for origins that are not its own options.
-  std::fill(frame.shipper_share.begin(), frame.shipper_share.end(), 0.0);
-  std::fill(frame.bloc_share.begin(), frame.bloc_share.end(), 0.0);
+  const LogPriceTables& tables = scratch.log_tables;
 
-  for (CountryId c = 0; c < countries; ++c) {
-    for (SectorId s = 0; s < sectors; ++s) {
-      const std::size_t cell = spec.cell_index(c, s);
-      const std::size_t row = spec.supply_index(c, s, 0);
-      const std::size_t first = options.first[cell];
-      const std::size_t count = options.count(cell);
-      double imports = 0.0;
-      double rerouted = 0.0;
-      for (std::size_t o = first; o < first + count; ++o) {
-        const CountryId k = options.origin[o];
-        const std::size_t i = row + static_cast<std::size_t>(k);
-        const double share = state.share[o];
-        frame.supplier_share[i] = share;
-        frame.shipper_share[i] += share - state.rerouted[o];
-        if (state.rerouted[o] > 0.0) {
-          const int hub = routes.hub[i];
-          frame.shipper_share[spec.supply_index(c, s, hub)] += state.rerouted[o];
-        }
-        rerouted += state.rerouted[o];
-        if (k != c) imports += share;
-      }
-      double concentration = 0.0;
-      if (imports > 0.0) {
+  // Each country's cells write only their own rows of the frame.
+  for_country_blocks(countries, scratch.workers.size(),
+                     [&](CountryId begin, CountryId end, std::size_t worker) {
+    const std::span<double> log_price(scratch.workers[worker].log_price);
+    // supplier_share outside the options is 0 all run and never written; shipper_share is not: a
+    // hub ships for origins that are not its own options.
+    const auto rows = [&](std::vector<double>& v, std::size_t width) {
+      return std::span<double>(v).subspan(static_cast<std::size_t>(begin) * sn * width,
+                                          static_cast<std::size_t>(end - begin) * sn * width);
+    };
+    std::ranges::fill(rows(frame.shipper_share, cn), 0.0);
+    std::ranges::fill(rows(frame.bloc_share, static_cast<std::size_t>(spec.bloc_count())), 0.0);
+    for (CountryId c = begin; c < end; ++c) {
+      for (SectorId s = 0; s < sectors; ++s) {
+        const std::size_t cell = spec.cell_index(c, s);
+        const std::size_t row = spec.supply_index(c, s, 0);
+        const std::size_t first = options.first[cell];
+        const std::size_t count = options.count(cell);
+        double imports = 0.0;
+        double rerouted = 0.0;
         for (std::size_t o = first; o < first + count; ++o) {
-          if (options.origin[o] == c) continue;
-          const double part = state.share[o] / imports;
-          concentration += part * part;
+          const CountryId k = options.origin[o];
+          const std::size_t i = row + static_cast<std::size_t>(k);
+          const double share = state.share[o];
+          frame.supplier_share[i] = share;
+          frame.shipper_share[i] += share - state.rerouted[o];
+          if (state.rerouted[o] > 0.0) {
+            const int hub = routes.hub[i];
+            frame.shipper_share[spec.supply_index(c, s, hub)] += state.rerouted[o];
+          }
+          rerouted += state.rerouted[o];
+          if (k != c) imports += share;
         }
-      }
-      for (int b = 0; b < spec.bloc_count(); ++b) {
-        double sum = 0.0;
-        for (const CountryId member : spec.blocs[static_cast<std::size_t>(b)].members) {
-          sum += frame.supplier_share[spec.supply_index(c, s, member)];
+        double concentration = 0.0;
+        if (imports > 0.0) {
+          for (std::size_t o = first; o < first + count; ++o) {
+            if (options.origin[o] == c) continue;
+            const double part = state.share[o] / imports;
+            concentration += part * part;
+          }
         }
-        frame.bloc_share[cell * static_cast<std::size_t>(spec.bloc_count()) +
-                         static_cast<std::size_t>(b)] = sum;
-      }
-      frame.domestic_share[cell] = frame.supplier_share[spec.supply_index(c, s, c)];
-      frame.import_share[cell] = imports;
-      frame.shortage[cell] = state.shortage[cell];
-      frame.rerouted_share[cell] = rerouted;
-      frame.hhi[cell] = concentration;
-      frame.critical[cell] =
-          (concentration > kCriticalHhi && imports > kCriticalImportShare) ? 1.0 : 0.0;
-      frame.capacity[cell] = state.capability[cell];
+        for (int b = 0; b < spec.bloc_count(); ++b) {
+          double sum = 0.0;
+          for (const CountryId member : spec.blocs[static_cast<std::size_t>(b)].members) {
+            sum += frame.supplier_share[spec.supply_index(c, s, member)];
+          }
+          frame.bloc_share[cell * static_cast<std::size_t>(spec.bloc_count()) +
+                           static_cast<std::size_t>(b)] = sum;
+        }
+        frame.domestic_share[cell] = frame.supplier_share[spec.supply_index(c, s, c)];
+        frame.import_share[cell] = imports;
+        frame.shortage[cell] = state.shortage[cell];
+        frame.rerouted_share[cell] = rerouted;
+        frame.hhi[cell] = concentration;
+        frame.critical[cell] =
+            (concentration > kCriticalHhi && imports > kCriticalImportShare) ? 1.0 : 0.0;
+        frame.capacity[cell] = state.capability[cell];
 
-      // The foreign prices are the targets phase's; the domestic one moved with capability.
-      const std::span<double> cell_prices(log_price.data(), count);
-      std::copy_n(targets.log_price.begin() + static_cast<std::ptrdiff_t>(first), count,
-                  cell_prices.begin());
-      cell_prices[static_cast<std::size_t>(options.domestic[cell])] =
-          domestic_log_price(spec, params, tables, state.capability, c, s);
-      const double level =
-          log_price_level(spec, params, option_policy, calibration, c, s, cell_prices);
-      frame.price_index[cell] = std::exp(level - calibration.log_price_level0[cell]);
+        // The foreign prices are the targets phase's; the domestic one moved with capability.
+        const std::span<double> cell_prices(log_price.data(), count);
+        std::copy_n(targets.log_price.begin() + static_cast<std::ptrdiff_t>(first), count,
+                    cell_prices.begin());
+        cell_prices[static_cast<std::size_t>(options.domestic[cell])] =
+            domestic_log_price(spec, params, tables, state.capability, c, s);
+        const double level =
+            log_price_level(spec, params, option_policy, calibration, c, s, cell_prices);
+        frame.price_index[cell] = std::exp(level - calibration.log_price_level0[cell]);
+      }
     }
-  }
+  });
 
   for (CountryId c = 0; c < countries; ++c) {
     const auto ci = static_cast<std::size_t>(c);

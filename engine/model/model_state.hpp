@@ -95,11 +95,16 @@ struct LogPriceTables {
   std::vector<double> trade_cost;  // log tau[k][c]
 };
 
+/// One worker's scratch for the cells it computes, each array of the country count.
+struct CellWork {
+  std::vector<double> unrestricted_weight, weight, simple_cap, trial_weight, trial_cap,
+      trial_share, log_price;
+  std::vector<unsigned char> fixed;
+};
+
 /// Scratch space of the hot loops, sized once.
 struct Scratch {
-  std::vector<double> unrestricted_weight, weight, simple_cap, trial_weight, trial_cap,
-      trial_share, multiplier;
-  std::vector<unsigned char> fixed;
+  std::vector<CellWork> workers;  // one per thread of the per-country phases
   LogPriceTables log_tables;
   std::vector<double> strength_prev;  // event strengths the policy was last built from
   std::vector<double> capability_next, talent_flow, leavers;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "techdep/core/parallel.hpp"
 #include "techdep/matrix/ces_targets.hpp"
 
 namespace techdep::detail {
@@ -195,7 +196,8 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   bool routes_changed = policy.restriction.empty() ||
                         scratch.strength_prev.size() != policy.event_strength.size();
   for (std::size_t i = 0; i < events.size() && !routes_changed; ++i) {
-    routes_changed = moves_routes(events[i]) && scratch.strength_prev[i] != policy.event_strength[i];
+    routes_changed =
+        moves_routes(events[i]) && scratch.strength_prev[i] != policy.event_strength[i];
   }
   scratch.strength_prev = policy.event_strength;
 
@@ -329,7 +331,8 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
     options.first[cell] = options.origin.size();
     for (std::size_t k = 0; k < cn; ++k) {
       if (k == buyer) {
-        options.domestic[cell] = static_cast<std::int32_t>(options.origin.size() - options.first[cell]);
+        options.domestic[cell] =
+            static_cast<std::int32_t>(options.origin.size() - options.first[cell]);
       } else if (!(spec.supply[cell * cn + k] > 0.0)) {
         continue;
       }
@@ -415,64 +418,77 @@ void gather_option_policy(const ScenarioSpec& spec, const Policy& policy, const 
   gathered.route_version = policy.route_version;
 }
 
+void for_country_blocks(int countries, std::size_t workers,
+                        const std::function<void(CountryId, CountryId, std::size_t)>& work) {
+  const auto count = static_cast<std::size_t>(countries);
+  const std::size_t blocks = std::max<std::size_t>(1, std::min(workers, count));
+  parallel_for(blocks, static_cast<int>(blocks), [&](std::size_t block) {
+    work(static_cast<CountryId>(block * count / blocks),
+         static_cast<CountryId>((block + 1) * count / blocks), block);
+  });
+}
+
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch) {
-  const int countries = spec.country_count();
   const int sectors = spec.sector_count();
   const OptionLists& options = calibration.options;
-  for (CountryId c = 0; c < countries; ++c) {
-    for (SectorId s = 0; s < sectors; ++s) {
-      // Inputs with a = 0 add exact zeros: skipped.
-      double lost = 0.0;
-      const auto column = static_cast<std::size_t>(s);
-      for (std::size_t e = calibration.input_first[column]; e < calibration.input_first[column + 1];
-           ++e) {
-        const SectorId input = calibration.input_sector[e];
-        lost += spec.inputs[spec.input_index(input, s)] * state.shortage[spec.cell_index(c, input)];
-      }
-      targets.input_availability[spec.cell_index(c, s)] = std::clamp(1.0 - lost, 0.0, 1.0);
-    }
-  }
-
   refresh_log_price_tables(params, scratch.log_tables);
-  for (CountryId c = 0; c < countries; ++c) {
-    for (SectorId s = 0; s < sectors; ++s) {
-      const std::size_t cell = spec.cell_index(c, s);
-      const std::size_t first = options.first[cell];
-      const std::size_t n = options.count(cell);
-      const std::span<double> log_price(targets.log_price.data() + first, n);
-      fill_log_prices(spec, params, policy, scratch.log_tables, options, state.capability, c, s,
-                      log_price);
-      auto options_of = [&](const std::vector<double>& v) {
-        return std::span<const double>(v.data() + first, n);
-      };
-      auto scratch_of = [&](std::vector<double>& v) { return std::span<double>(v.data(), n); };
-      auto out_of = [&](std::vector<double>& v) { return std::span<double>(v.data() + first, n); };
-      const CellTargetInputs inputs{
-          options.domestic[cell],
-          params.sectors[static_cast<std::size_t>(s)].elasticity,
-          options_of(calibration.log_alpha),
-          log_price,
-          options_of(option_policy.restriction),
-          options_of(option_policy.evasion),
-          options_of(option_policy.multiplier),
-          options_of(calibration.cap_scale),
-          state.capability[cell] * targets.input_availability[cell],
-          policy.mandate[cell]};
-      CellTargetScratch cell_scratch{scratch_of(scratch.unrestricted_weight),
-                                     scratch_of(scratch.weight),
-                                     scratch_of(scratch.simple_cap),
-                                     scratch_of(scratch.trial_weight),
-                                     scratch_of(scratch.trial_cap),
-                                     scratch_of(scratch.trial_share),
-                                     std::span<unsigned char>(scratch.fixed.data(), n)};
-      CellTargetOutputs outputs{out_of(targets.target), out_of(targets.cap),
-                                out_of(targets.reroute_share), 0.0};
-      compute_cell_targets(inputs, cell_scratch, outputs);
-      targets.domestic_demand[cell] = outputs.domestic_demand;
+  for_country_blocks(spec.country_count(), scratch.workers.size(),
+                     [&](CountryId begin, CountryId end, std::size_t worker) {
+    CellWork& work = scratch.workers[worker];
+    for (CountryId c = begin; c < end; ++c) {
+      for (SectorId s = 0; s < sectors; ++s) {
+        // Inputs with a = 0 add exact zeros: skipped.
+        double lost = 0.0;
+        const auto column = static_cast<std::size_t>(s);
+        for (std::size_t e = calibration.input_first[column];
+             e < calibration.input_first[column + 1]; ++e) {
+          const SectorId input = calibration.input_sector[e];
+          lost +=
+              spec.inputs[spec.input_index(input, s)] * state.shortage[spec.cell_index(c, input)];
+        }
+        targets.input_availability[spec.cell_index(c, s)] = std::clamp(1.0 - lost, 0.0, 1.0);
+      }
+      for (SectorId s = 0; s < sectors; ++s) {
+        const std::size_t cell = spec.cell_index(c, s);
+        const std::size_t first = options.first[cell];
+        const std::size_t n = options.count(cell);
+        const std::span<double> log_price(targets.log_price.data() + first, n);
+        fill_log_prices(spec, params, policy, scratch.log_tables, options, state.capability, c, s,
+                        log_price);
+        auto options_of = [&](const std::vector<double>& v) {
+          return std::span<const double>(v.data() + first, n);
+        };
+        auto scratch_of = [&](std::vector<double>& v) { return std::span<double>(v.data(), n); };
+        auto out_of = [&](std::vector<double>& v) {
+          return std::span<double>(v.data() + first, n);
+        };
+        const CellTargetInputs inputs{
+            options.domestic[cell],
+            params.sectors[static_cast<std::size_t>(s)].elasticity,
+            options_of(calibration.log_alpha),
+            log_price,
+            options_of(option_policy.restriction),
+            options_of(option_policy.evasion),
+            options_of(option_policy.multiplier),
+            options_of(calibration.cap_scale),
+            state.capability[cell] * targets.input_availability[cell],
+            policy.mandate[cell]};
+        CellTargetScratch cell_scratch{scratch_of(work.unrestricted_weight),
+                                       scratch_of(work.weight),
+                                       scratch_of(work.simple_cap),
+                                       scratch_of(work.trial_weight),
+                                       scratch_of(work.trial_cap),
+                                       scratch_of(work.trial_share),
+                                       std::span<unsigned char>(work.fixed.data(), n)};
+        CellTargetOutputs outputs{out_of(targets.target), out_of(targets.cap),
+                                  out_of(targets.reroute_share), 0.0};
+        compute_cell_targets(inputs, cell_scratch, outputs);
+        targets.domestic_demand[cell] = outputs.domestic_demand;
+      }
     }
-  }
+  });
 }
 
 void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,

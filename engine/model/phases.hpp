@@ -3,6 +3,7 @@
 // outputs. The Simulation calls them in order; tests may call them one by one.
 
 #include <algorithm>
+#include <functional>
 #include <span>
 
 #include "model/model_state.hpp"
@@ -61,9 +62,16 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
                      std::span<double> log_price);
 
 /// Phase 3. CES targets, caps, reroute split and domestic demand of every cell.
+/// Countries run on up to `scratch.workers.size()` threads; each cell writes only its own
+/// outputs, so the results do not depend on the thread count.
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch);
+
+/// Calls work(first country, end country, worker) for contiguous blocks of countries, one block
+/// per worker, on that many threads.
+void for_country_blocks(int countries, std::size_t workers,
+                        const std::function<void(CountryId, CountryId, std::size_t)>& work);
 
 /// Phase 4. The immediate cut to the caps, then the geometric approach to the targets.
 void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,
@@ -92,7 +100,8 @@ void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& par
                                  CountryId country, Fn&& fn) {
   const CountrySpec& info = spec.countries[static_cast<std::size_t>(country)];
   const double stay = 1.0 - policy.exit_restriction[static_cast<std::size_t>(country)];
-  const double base = base_emigration_hazard(spec, params, policy, options, option_policy, state, country);
+  const double base =
+      base_emigration_hazard(spec, params, policy, options, option_policy, state, country);
   double hazard_left = 1.0 - base;
   fn(base, std::span<const double>(info.attraction));
   for (std::size_t e = 0; e < events.size(); ++e) {
@@ -131,11 +140,11 @@ double log_price_level(const ScenarioSpec& spec, const Parameters& params,
 /// is given (for its focus buyers). The foreign log prices are the targets phase's (nothing
 /// they depend on moved since); `log_price` is scratch of one cell's options.
 /// Flows outside the options are never written: the frame's flow arrays must start at 0.
+/// Countries run on the workers of `scratch` as in compute_targets.
 void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
                      const OptionPolicy& option_policy, const RouteTable& routes,
                      const Calibration& calibration, const Targets& targets,
-                     const LogPriceTables& tables, const ModelState& state,
-                     TotalDependencySolver* solver, std::span<double> log_price,
+                     const ModelState& state, TotalDependencySolver* solver, Scratch& scratch,
                      MetricsFrame& frame);
 
 }  // namespace techdep::detail
