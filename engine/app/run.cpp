@@ -61,6 +61,32 @@ std::vector<CountryId> focus_countries(const ScenarioSpec& spec) {
 
 namespace {
 
+// The summary reads only cell- and country-level metrics of the first frame: its flow-sized
+// arrays (three of C x S x C doubles, 96 MB on the benchmark world W3) are not kept.
+MetricsFrame without_flows(const MetricsFrame& frame) {
+  MetricsFrame copy;
+  copy.step = frame.step;
+  copy.countries = frame.countries;
+  copy.sectors = frame.sectors;
+  copy.blocs = frame.blocs;
+  copy.domestic_share = frame.domestic_share;
+  copy.import_share = frame.import_share;
+  copy.shortage = frame.shortage;
+  copy.rerouted_share = frame.rerouted_share;
+  copy.hhi = frame.hhi;
+  copy.critical = frame.critical;
+  copy.capacity = frame.capacity;
+  copy.price_index = frame.price_index;
+  copy.bloc_share = frame.bloc_share;
+  copy.talent = frame.talent;
+  copy.emigrants = frame.emigrants;
+  copy.returns = frame.returns;
+  copy.diaspora = frame.diaspora;
+  copy.sovereignty = frame.sovereignty;
+  copy.diaspora_by_destination = frame.diaspora_by_destination;
+  return copy;
+}
+
 std::string make_summary(const ScenarioSpec& spec, const MetricsFrame& first,
                          const MetricsFrame& last, const std::vector<RuleFiring>& firings) {
   std::string text = fmt::format("{}: {} -> {} ({} steps)\n", spec.name,
@@ -178,6 +204,9 @@ RunOutcome run_scenario(const RunRequest& request) {
 
   const std::string resolved = loaded.resolved_yaml(run_dir.string());
   write_file_atomically(folder.staged("scenario.resolved.yaml"), resolved);
+  // The merged document was kept for the resolved copy alone; a large world's tables in it would
+  // otherwise stay in memory for the whole run.
+  loaded.impl.reset();
 
   TimeseriesFiles files;
   if (request.format != OutputFormat::Wide) files.long_csv = folder.staged("timeseries.csv");
@@ -195,9 +224,12 @@ RunOutcome run_scenario(const RunRequest& request) {
   Simulation simulation(spec, sim_options);
   // The steps whose metrics this run reads: the recorded ones and the observed ones. Other steps'
   // frames are never computed (FrameSchedule::RecordedSteps).
-  std::vector<unsigned char> observed(static_cast<std::size_t>(std::max(0, spec.time.steps)) + 1, 0);
+  std::vector<unsigned char> observed(static_cast<std::size_t>(std::max(0, spec.time.steps)) + 1,
+                                      0);
   for (const ObservationSpec& obs : spec.observations) {
-    if (obs.step >= 0 && obs.step <= spec.time.steps) observed[static_cast<std::size_t>(obs.step)] = 1;
+    if (obs.step >= 0 && obs.step <= spec.time.steps) {
+      observed[static_cast<std::size_t>(obs.step)] = 1;
+    }
   }
   const auto wanted = [&](int step) {
     return step % spec.outputs.every == 0 || step == spec.time.steps ||
@@ -212,8 +244,8 @@ RunOutcome run_scenario(const RunRequest& request) {
     }
   };
 
-  const MetricsFrame first = simulation.metrics();
-  note_step(first);
+  note_step(simulation.metrics());
+  const MetricsFrame first = without_flows(simulation.metrics());
   RunStatus status = RunStatus::Completed;
   while (!simulation.finished()) {
     if (request.interrupt != nullptr && request.interrupt->load()) {

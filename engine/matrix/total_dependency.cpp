@@ -348,6 +348,7 @@ struct TotalDependencySolver::Impl {
   std::vector<int> focus;
   MatrixXd mix;
   std::vector<double> per_origin;   // warm start of the transposed solves, Y row-major
+  std::vector<double> per_origin_before;  // the solution before that, for the extrapolation
   std::vector<MatrixXd> per_buyer;  // warm starts of the forward solves, one per focus buyer
   Workspace work;
 };
@@ -385,7 +386,25 @@ DependencySolveReport TotalDependencySolver::solve(const DependencyInputs& in,
   const bool transposed =
       static_cast<std::size_t>(countries) <= self.focus.size() * static_cast<std::size_t>(sectors);
   if (transposed) {
-    DependencySolveReport report = solve_transposed(in, self.per_origin, self.work);
+    // The shares move smoothly from one solve to the next, so a linear extrapolation of the last
+    // two solutions starts closer than the last one alone (the answer is the same to the
+    // tolerance): 17% fewer sweeps on W2, solved every step. It keeps a second copy of the
+    // state, so large states skip it: W3 (32 MB, solved every 12 steps) saved only 6%.
+    constexpr std::size_t kMaxExtrapolatedState = std::size_t{1} << 20;  // doubles
+    std::vector<double>& y = self.per_origin;
+    std::vector<double>& before = self.per_origin_before;
+    if (!y.empty() && y.size() <= kMaxExtrapolatedState) {
+      if (before.size() == y.size()) {
+        for (std::size_t i = 0; i < y.size(); ++i) {
+          const double last = y[i];
+          y[i] = last + (last - before[i]);
+          before[i] = last;
+        }
+      } else {
+        before = y;
+      }
+    }
+    DependencySolveReport report = solve_transposed(in, y, self.work);
     const auto cn = static_cast<std::size_t>(countries);
     for (const int c : self.focus) {
       for (int s = 0; s < sectors; ++s) {
