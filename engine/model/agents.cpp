@@ -363,23 +363,32 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
   const CounterRng rng(stream_key(agents.seed, Population::Workers, c, 0));
   const std::size_t begin = workers.first[origin];
   const std::size_t end = workers.first[origin + 1];
-  for (std::size_t i = begin; i < end; ++i) {
-    const auto words = rng.words(i - begin, static_cast<std::uint32_t>(step));
-    const double draw = uniform01(words[0]);
-    const std::int32_t where = workers.location[i];
-    if (where == kAtHome) {
-      ++at_home;
-      if (draw < std::min(1.0, hazard * workers.leave_multiplier[i])) {
-        const std::size_t destination = pick_destination(cdf, uniform01(words[1]));
-        workers.location[i] = static_cast<std::int32_t>(destination);
-        ++leaving[destination];
-      }
-    } else {
-      const auto place = static_cast<std::size_t>(where);
-      ++abroad[place];
-      if (draw < std::min(1.0, return_rate * workers.return_multiplier[i])) {
-        workers.location[i] = kAtHome;
-        ++returning[place];
+  // The draws of a batch of workers first (vectorised Philox), then the decisions.
+  constexpr std::size_t kBatch = 256;
+  std::array<std::uint64_t, kBatch> first_words;
+  std::array<std::uint64_t, kBatch> second_words;
+  for (std::size_t batch = begin; batch < end; batch += kBatch) {
+    const std::size_t count = std::min(kBatch, end - batch);
+    rng.fill_words(batch - begin, count, static_cast<std::uint32_t>(step), 0, first_words.data(),
+                   second_words.data());
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::size_t i = batch + j;
+      const double draw = uniform01(first_words[j]);
+      const std::int32_t where = workers.location[i];
+      if (where == kAtHome) {
+        ++at_home;
+        if (draw < std::min(1.0, hazard * workers.leave_multiplier[i])) {
+          const std::size_t destination = pick_destination(cdf, uniform01(second_words[j]));
+          workers.location[i] = static_cast<std::int32_t>(destination);
+          ++leaving[destination];
+        }
+      } else {
+        const auto place = static_cast<std::size_t>(where);
+        ++abroad[place];
+        if (draw < std::min(1.0, return_rate * workers.return_multiplier[i])) {
+          workers.location[i] = kAtHome;
+          ++returning[place];
+        }
       }
     }
   }

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "techdep/core/rng.hpp"
 
 TEST_CASE("Philox4x32-10 matches the Random123 known-answer vectors", "[core][rng]") {
@@ -77,4 +79,22 @@ TEST_CASE("Pareto draws are at least 1 and have the right mean", "[core][rng]") 
   }
   // Mean 1.5, variance 0.75 for shape 3.
   CHECK(std::abs(sum / kDraws - 1.5) < 5.0 * std::sqrt(0.75 / kDraws));
+}
+
+TEST_CASE("Batched draws equal one-at-a-time draws, across a 2^32 item boundary and in ragged "
+          "batches", "[core][rng]") {
+  const techdep::CounterRng rng(techdep::stream_key(42, techdep::Population::Workers, 3, 0));
+  for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{12345},
+                                    (std::uint64_t{1} << 32) - 37}) {
+    for (const std::size_t count : {std::size_t{1}, std::size_t{31}, std::size_t{32},
+                                    std::size_t{33}, std::size_t{100}}) {
+      std::vector<std::uint64_t> first_words(count), second_words(count);
+      rng.fill_words(first, count, 17, 2, first_words.data(), second_words.data());
+      for (std::size_t i = 0; i < count; ++i) {
+        const auto expected = rng.words(first + i, 17, 2);
+        CHECK(first_words[i] == expected[0]);
+        CHECK(second_words[i] == expected[1]);
+      }
+    }
+  }
 }
