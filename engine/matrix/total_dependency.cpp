@@ -100,7 +100,7 @@ struct Workspace {
   MatrixXd base, mixed, next;
   std::vector<double> value_added;
   SparseMix sparse;
-  std::vector<double> z, y_next;
+  std::vector<double> z;
   std::vector<std::pair<int, double>> couplings;  // (input s', a[s'][s]) by s, a != 0
   std::vector<std::size_t> coupling_start;        // s -> first entry; S + 1 of them
   std::vector<const double*> sources;
@@ -118,12 +118,19 @@ void build_sparse_mix(const DependencyInputs& in, SparseMix& mix) {
       const std::size_t cell = c * sectors + s;
       const double served = 1.0 - in.shortage[cell];
       const bool none = !(served > 0.0);
-      for (std::size_t k = 0; k < countries; ++k) {
+      const auto add = [&](std::size_t k) {
         const std::size_t idx = cell * countries + k;
         const double value = none ? in.initial_share[idx] : in.share[idx] / served;
-        if (value == 0.0) continue;
+        if (value == 0.0) return;
         mix.origin.push_back(static_cast<int>(k));
         mix.weight.push_back(value);
+      };
+      if (in.cell_first.empty()) {
+        for (std::size_t k = 0; k < countries; ++k) add(k);
+      } else {
+        for (std::size_t o = in.cell_first[cell]; o < in.cell_first[cell + 1]; ++o) {
+          add(static_cast<std::size_t>(in.cell_origin[o]));
+        }
       }
       mix.row_start[s * countries + c + 1] = mix.origin.size();
     }
@@ -131,7 +138,8 @@ void build_sparse_mix(const DependencyInputs& in, SparseMix& mix) {
 }
 
 // out[k] = init[k] + sum over e of weight[e] * source[e][k], k < n, the terms added in order e;
-// returns max |out[k] - previous[k]| (0 when `previous` is null), the sweep's residual.
+// returns max |out[k] - previous[k]| (0 when `previous` is null), the sweep's residual. `out`
+// may be `previous` (an update in place): each value is read before it is overwritten.
 // The output is built in chunks of up to kMaxVectors register-sized vectors, so each source is
 // streamed once, the partial sums never go back to memory between terms, and the chunk's vectors
 // are independent chains of adds: with one or two accumulators the loop waits on the add latency
@@ -144,12 +152,11 @@ constexpr std::size_t kLanes = 8;
 constexpr std::size_t kMaxVectors = 8;
 
 template <std::size_t Vectors>
-[[gnu::always_inline]] inline void combine_chunk(double* __restrict out,
-                                                 const double* __restrict init, std::size_t k,
+[[gnu::always_inline]] inline void combine_chunk(double* out, const double* __restrict init,
+                                                 std::size_t k,
                                                  const double* const* __restrict source,
                                                  const double* __restrict weight,
-                                                 std::size_t count,
-                                                 const double* __restrict previous,
+                                                 std::size_t count, const double* previous,
                                                  Lanes& change) {
   Lanes sum[Vectors];
   for (std::size_t v = 0; v < Vectors; ++v) {
@@ -166,7 +173,6 @@ template <std::size_t Vectors>
     }
   }
   for (std::size_t v = 0; v < Vectors; ++v) {
-    std::memcpy(out + k + v * kLanes, &sum[v], sizeof(Lanes));
     if (previous) {
       Lanes before;
       std::memcpy(&before, previous + k + v * kLanes, sizeof before);
@@ -174,15 +180,16 @@ template <std::size_t Vectors>
       diff = diff < 0.0 ? -diff : diff;
       change = change > diff ? change : diff;
     }
+    std::memcpy(out + k + v * kLanes, &sum[v], sizeof(Lanes));
   }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 [[gnu::target_clones("avx512f", "avx2", "default")]]
 #endif
-double combine_rows(double* __restrict out, const double* __restrict init, std::size_t n,
+double combine_rows(double* out, const double* __restrict init, std::size_t n,
                     const double* const* __restrict source, const double* __restrict weight,
-                    std::size_t count, const double* __restrict previous) {
+                    std::size_t count, const double* previous) {
   std::size_t k = 0;
   Lanes change{};
   for (; k + kMaxVectors * kLanes <= n; k += kMaxVectors * kLanes) {
@@ -210,8 +217,8 @@ double combine_rows(double* __restrict out, const double* __restrict init, std::
   for (; k < n; ++k) {
     double sum = init ? init[k] : 0.0;
     for (std::size_t e = 0; e < count; ++e) sum += weight[e] * source[e][k];
-    out[k] = sum;
     if (previous) residual = std::max(residual, std::abs(sum - previous[k]));
+    out[k] = sum;
   }
   return residual;
 }
@@ -243,7 +250,6 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::vector<d
     }
   }
   work.z.resize(size);
-  work.y_next.resize(block);
 
   const SparseMix& mix = work.sparse;
   // Scratch of the kernel: a row's sources and weights, and a sector's B block (v[s] I).
@@ -286,10 +292,8 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::vector<d
         sources[e] = z + static_cast<std::size_t>(work.couplings[first + e].first) * block;
         weights[e] = work.couplings[first + e].second;
       }
-      residual = std::max(residual, combine_rows(work.y_next.data(), diagonal.data(), block,
-                                                 sources.data(), weights.data(), count,
-                                                 y_sector));
-      std::copy(work.y_next.begin(), work.y_next.end(), y_sector);
+      residual = std::max(residual, combine_rows(y_sector, diagonal.data(), block, sources.data(),
+                                                 weights.data(), count, y_sector));
       mix_sector(s);
     }
     report.residual = residual;

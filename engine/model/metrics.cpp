@@ -182,8 +182,10 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
   }
 
   if (solver != nullptr) {
-    const DependencyInputs inputs{countries, sectors,     frame.supplier_share,
-                                  state.shortage, spec.supply, spec.inputs};
+    // Only options have shares: the solver walks them instead of every origin.
+    const DependencyInputs inputs{countries,      sectors,     frame.supplier_share,
+                                  state.shortage, spec.supply, spec.inputs,
+                                  options.first,  options.origin};
     solver->solve(inputs, frame.total_dependency);
   }
 }

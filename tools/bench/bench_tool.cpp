@@ -204,7 +204,7 @@ int time_td(int argc, char** argv) {
       const techdep::DependencyInputs in{countries, sectors,
                                          std::span<const double>(share).subspan(step * flows, flows),
                                          std::span<const double>(shortage).subspan(step * cells, cells),
-                                         initial, inputs};
+                                         initial, inputs, {}, {}};
       const techdep::DependencySolveReport report = solver.solve(in, out);
       max_iterations = std::max(max_iterations, report.iterations);
       total_iterations += report.iterations;

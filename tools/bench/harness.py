@@ -9,6 +9,7 @@ reported, never asserted; a failed agreement check makes the exit status 1.
 import argparse
 import datetime
 import json
+import struct
 import os
 import shutil
 import statistics
@@ -204,23 +205,32 @@ class Harness:
         self.row("W3", f"total dependency only ({td['solves']} solves)", f"{td['seconds']:.3f} s",
                  note=f"CPU {td['cpu_seconds']:.3f} s; {td['total_iterations']} sweeps")
         self.ratio_rows("W3", results, engine, td, typical_target=100, expert_target=5)
-        # Roofline: per sweep the solver streams Y (read), Z = mix Y (write, then read once per
-        # coupling pass), the next iterate (write) and Y again for the residual: 5 arrays of
-        # S C^2 doubles when nothing stays in cache.
+        # Roofline: a Gauss-Seidel sweep reads each sector's block of Y (the residual), writes it
+        # back in place, writes its Z = mix Y, and reads the Z block of every input of every
+        # sector (the nonzeros of a). Every block moved once is 4 arrays of S C^2 doubles (a lower
+        # bound of the traffic); with no block still in cache when it is read again it is
+        # (3 + nnz(a) / S) arrays (an upper bound: the 32 MB L3 keeps some). Without hardware
+        # counters (not available in this VM) the truth lies between, so both are reported.
         meta = json.load(open(os.path.join(path, "meta.json"), encoding="utf-8"))
-        state = meta["sectors"] * meta["countries"] ** 2 * 8
-        per_sweep = 5 * state
-        achieved = per_sweep * td["total_iterations"] / td["seconds"] / 1e9
+        sectors = meta["sectors"]
+        state = sectors * meta["countries"] ** 2 * 8
+        with open(os.path.join(path, "inputs.f64"), "rb") as handle:
+            count = sectors * sectors
+            coefficients = struct.unpack(f"<{count}d", handle.read(count * 8))
+        inputs_per_sector = sum(1 for value in coefficients if value != 0.0) / sectors
+        sweeps = td["total_iterations"] + td["solves"]  # each solve also refreshes Z once
+        low = 4 * state * sweeps / td["seconds"] / 1e9
+        high = (3 + inputs_per_sector) * state * sweeps / td["seconds"] / 1e9
         stream = self.raw.get("stream", {})
         memory = stream.get("memory_1t_gbps", float("nan"))
-        cache = stream.get("cache_1t_gbps", float("nan"))
-        self.raw["W3 roofline"] = {"state_bytes": state, "bytes_per_sweep": per_sweep,
+        self.raw["W3 roofline"] = {"state_bytes": state, "inputs_per_sector": inputs_per_sector,
                                    "sweeps_per_solve": td["total_iterations"] / td["solves"],
-                                   "achieved_gbps": achieved}
-        self.row("W3 roofline", "achieved / STREAM 1 thread (memory; cache)",
-                 f"{achieved:.1f} GB/s", "", f"{achieved / memory:.0%}; {achieved / cache:.0%}",
-                 ">= 50%", achieved / memory >= 0.5,
-                 f"state {state / 1e6:.0f} MB; {per_sweep / 1e6:.0f} MB per sweep; "
+                                   "achieved_gbps_low": low, "achieved_gbps_high": high}
+        self.row("W3 roofline", "achieved / STREAM 1 thread from memory (blocks moved once; "
+                 "no reuse)", f"{low:.1f} to {high:.1f} GB/s", "",
+                 f"{low / memory:.0%} to {high / memory:.0%}", ">= 50%", None,
+                 f"state {state / 1e6:.0f} MB; {4 * state / 1e6:.0f} to "
+                 f"{(3 + inputs_per_sector) * state / 1e6:.0f} MB per sweep; "
                  f"{td['total_iterations'] / td['solves']:.1f} sweeps per solve")
 
     def w4(self):

@@ -4,6 +4,8 @@
 // applied as a structured operator (shares times coefficients) and the system is solved by Jacobi
 // (Neumann) sweeps, warm-started from the previous call.
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
@@ -18,6 +20,11 @@ struct DependencyInputs {
   std::span<const double> shortage;       ///< U[c][s]
   std::span<const double> initial_share;  ///< S0[c][s][k]: the input mix when U = 1
   std::span<const double> inputs;         ///< a[s'][s]; every column sums to < 1
+  /// Optional: the only origins that can have a share in each (buyer, sector) cell, as
+  /// compressed rows over the cells ([c][s]; `cell_first` has C S + 1 entries). Empty: every
+  /// origin is looked at. Saves scanning C x S x C shares when buyers use a few origins.
+  std::span<const std::size_t> cell_first;
+  std::span<const std::int32_t> cell_origin;
 };
 
 /// How the last solve went.

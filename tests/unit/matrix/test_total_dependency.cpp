@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -16,7 +17,9 @@ struct World {
   int countries = 0;
   int sectors = 0;
   std::vector<double> share, shortage, initial, inputs;
-  DependencyInputs view() const { return {countries, sectors, share, shortage, initial, inputs}; }
+  DependencyInputs view() const {
+    return {countries, sectors, share, shortage, initial, inputs, {}, {}};
+  }
   std::size_t at(int c, int s, int k) const {
     return (static_cast<std::size_t>(c) * static_cast<std::size_t>(sectors) +
             static_cast<std::size_t>(s)) * static_cast<std::size_t>(countries) +
@@ -173,4 +176,38 @@ TEST_CASE("Total dependency sums to 1 - U and matches a dense solve to 1e-12", "
       CHECK(td1[static_cast<std::size_t>(k)] == -1.0);  // not a focus buyer: untouched
     }
   }
+}
+
+TEST_CASE("Total dependency with the cells' origin lists equals the scan of every origin",
+          "[matrix]") {
+  // Zero one origin of some cells (initial mix included, so it is out of those cells' lists),
+  // then list only the origins that can have a share: the answers must be the same bits.
+  World w = small_world();
+  for (const int c : {0, 2}) {
+    for (int s = 0; s < w.sectors; ++s) {
+      w.share[w.at(c, s, 1)] = 0.0;
+      w.initial[w.at(c, s, 1)] = 0.0;
+    }
+  }
+  std::vector<std::size_t> first{0};
+  std::vector<std::int32_t> origin;
+  for (int c = 0; c < w.countries; ++c) {
+    for (int s = 0; s < w.sectors; ++s) {
+      for (int k = 0; k < w.countries; ++k) {
+        if (w.initial[w.at(c, s, k)] > 0.0) origin.push_back(k);
+      }
+      first.push_back(origin.size());
+    }
+  }
+  const std::size_t flows = w.share.size();
+  std::vector<double> scanned(flows, 0.0), listed(flows, 0.0);
+  techdep::TotalDependencySolver scan(w.countries, w.sectors, {});
+  techdep::TotalDependencySolver lists(w.countries, w.sectors, {});
+  scan.solve(w.view(), scanned);
+  DependencyInputs with_lists = w.view();
+  with_lists.cell_first = first;
+  with_lists.cell_origin = origin;
+  lists.solve(with_lists, listed);
+  CHECK(origin.size() < flows);
+  CHECK(scanned == listed);
 }
