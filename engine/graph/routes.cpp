@@ -3,18 +3,30 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
-#include <boost/graph/adjacency_list.hpp>
+#include <utility>
+#include <vector>
+
+#include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>
 #include <boost/graph/filtered_graph.hpp>
+
+#include "techdep/core/parallel.hpp"
 
 namespace techdep {
 namespace {
 
-using RouteGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS,
-                                         boost::no_property,
-                                         boost::property<boost::edge_weight_t, double>>;
+// Compressed rows: the graph of a sector is built in one allocation from its sorted edge list
+// (a dense world has C^2 edges per sector; an adjacency list allocated per edge took as long
+// as the searches).
+struct EdgeWeight {
+  double weight = 0.0;
+};
+using RouteGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property,
+                                                      EdgeWeight, boost::no_property,
+                                                      std::uint32_t, std::uint32_t>;
 using Vertex = boost::graph_traits<RouteGraph>::vertex_descriptor;
 using Edge = boost::graph_traits<RouteGraph>::edge_descriptor;
 
@@ -47,54 +59,73 @@ void find_routes(const RouteInputs& inputs, RouteTable& table) {
     return (buyer * sectors + sector) * countries + origin;
   };
 
-  std::vector<double> distance(countries);
-  std::vector<Vertex> predecessor(countries);
-  for (std::size_t sector = 0; sector < sectors; ++sector) {
-    bool any_pair = false;
-    for (std::size_t buyer = 0; buyer < countries && !any_pair; ++buyer) {
-      for (std::size_t origin = 0; origin < countries; ++origin) {
-        const std::size_t idx = at(buyer, sector, origin);
-        if (origin != buyer && inputs.restriction[idx] > 0.0 && inputs.evasion[idx] > 0.0) {
-          any_pair = true;
-          break;
+  // Sectors are independent searches writing their own entries: blocks of sectors run on the
+  // threads, each with its own buffers; the count of cheaper routes is summed per sector.
+  std::vector<int> cheaper(sectors, 0);
+  const std::size_t workers = std::max<std::size_t>(
+      1, std::min(sectors, static_cast<std::size_t>(std::max(1, inputs.threads))));
+  parallel_for(workers, static_cast<int>(workers), [&](std::size_t worker) {
+    std::vector<double> distance(countries);
+    std::vector<Vertex> predecessor(countries);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+    std::vector<EdgeWeight> weights;
+    for (std::size_t sector = worker * sectors / workers; sector < (worker + 1) * sectors / workers;
+         ++sector) {
+      bool any_pair = false;
+      for (std::size_t buyer = 0; buyer < countries && !any_pair; ++buyer) {
+        for (std::size_t origin = 0; origin < countries; ++origin) {
+          const std::size_t idx = at(buyer, sector, origin);
+          if (origin != buyer && inputs.restriction[idx] > 0.0 && inputs.evasion[idx] > 0.0) {
+            any_pair = true;
+            break;
+          }
+        }
+      }
+      if (!any_pair) continue;
+
+      // Sorted by source, then target: the order an adjacency list got them in, so the searches
+      // meet ties in the same order.
+      edges.clear();
+      weights.clear();
+      for (std::size_t from = 0; from < countries; ++from) {
+        for (std::size_t to = 0; to < countries; ++to) {
+          if (from == to || !(inputs.restriction[at(to, sector, from)] < 1.0)) continue;
+          edges.emplace_back(static_cast<std::uint32_t>(from), static_cast<std::uint32_t>(to));
+          weights.push_back({edge_weight(inputs.trade_cost[from * countries + to],
+                                         inputs.reroute_markup)});
+        }
+      }
+      const RouteGraph graph(boost::edges_are_sorted, edges.begin(), edges.end(), weights.begin(),
+                             static_cast<std::uint32_t>(countries));
+
+      for (std::size_t buyer = 0; buyer < countries; ++buyer) {
+        for (std::size_t origin = 0; origin < countries; ++origin) {
+          const std::size_t idx = at(buyer, sector, origin);
+          if (origin == buyer || !(inputs.restriction[idx] > 0.0) || !(inputs.evasion[idx] > 0.0)) {
+            continue;
+          }
+          const WithoutEdge keep{&graph, static_cast<Vertex>(origin), static_cast<Vertex>(buyer)};
+          const boost::filtered_graph<RouteGraph, WithoutEdge> open(graph, keep);
+          boost::dijkstra_shortest_paths(
+              open, static_cast<Vertex>(origin),
+              boost::weight_map(boost::get(&EdgeWeight::weight, open))
+                  .predecessor_map(boost::make_iterator_property_map(
+                      predecessor.begin(), boost::get(boost::vertex_index, graph)))
+                  .distance_map(boost::make_iterator_property_map(
+                      distance.begin(), boost::get(boost::vertex_index, graph)))
+                  .distance_inf(std::numeric_limits<double>::infinity()));
+          if (!std::isfinite(distance[buyer]) || predecessor[buyer] == buyer) continue;
+          const double direct = inputs.trade_cost[origin * countries + buyer] *
+                                (1.0 + inputs.reroute_markup);
+          const double ratio = std::exp(distance[buyer]) / direct;
+          if (ratio < 1.0) ++cheaper[sector];
+          table.multiplier[idx] = std::max(1.0, ratio);
+          table.hub[idx] = static_cast<int>(predecessor[buyer]);
         }
       }
     }
-    if (!any_pair) continue;
-
-    RouteGraph graph(countries);
-    for (std::size_t from = 0; from < countries; ++from) {
-      for (std::size_t to = 0; to < countries; ++to) {
-        if (from == to || !(inputs.restriction[at(to, sector, from)] < 1.0)) continue;
-        boost::add_edge(from, to, edge_weight(inputs.trade_cost[from * countries + to],
-                                              inputs.reroute_markup),
-                        graph);
-      }
-    }
-
-    for (std::size_t buyer = 0; buyer < countries; ++buyer) {
-      for (std::size_t origin = 0; origin < countries; ++origin) {
-        const std::size_t idx = at(buyer, sector, origin);
-        if (origin == buyer || !(inputs.restriction[idx] > 0.0) || !(inputs.evasion[idx] > 0.0)) {
-          continue;
-        }
-        const WithoutEdge keep{&graph, origin, buyer};
-        const boost::filtered_graph<RouteGraph, WithoutEdge> open(graph, keep);
-        boost::dijkstra_shortest_paths(
-            open, origin,
-            boost::predecessor_map(predecessor.data())
-                .distance_map(distance.data())
-                .distance_inf(std::numeric_limits<double>::infinity()));
-        if (!std::isfinite(distance[buyer]) || predecessor[buyer] == buyer) continue;
-        const double direct = inputs.trade_cost[origin * countries + buyer] *
-                              (1.0 + inputs.reroute_markup);
-        const double ratio = std::exp(distance[buyer]) / direct;
-        if (ratio < 1.0) ++table.cheaper_than_direct;
-        table.multiplier[idx] = std::max(1.0, ratio);
-        table.hub[idx] = static_cast<int>(predecessor[buyer]);
-      }
-    }
-  }
+  });
+  for (const int count : cheaper) table.cheaper_than_direct += count;
 }
 
 }  // namespace techdep

@@ -312,10 +312,11 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
 }
 
 void update_routes(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   RouteTable& routes, std::uint64_t& version) {
+                   int threads, RouteTable& routes, std::uint64_t& version) {
   if (version == policy.route_version && !routes.multiplier.empty()) return;
   const RouteInputs inputs{spec.country_count(), spec.sector_count(), policy.restriction,
-                           policy.evasion, params.trade_cost, params.reroute_markup};
+                           policy.evasion,        params.trade_cost,   params.reroute_markup,
+                           threads};
   find_routes(inputs, routes);
   version = policy.route_version;
 }

@@ -32,9 +32,10 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
                   std::span<const int> ends, int step, bool apply_one_offs, Parameters& params,
                   Policy& policy, std::span<double> capability, Scratch& scratch);
 
-/// Phase 2. Recomputes the reroute table when the policy's route version moved past `version`.
+/// Phase 2. Recomputes the reroute table when the policy's route version moved past `version`,
+/// its sectors on up to `threads` threads (same results).
 void update_routes(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   RouteTable& routes, std::uint64_t& version);
+                   int threads, RouteTable& routes, std::uint64_t& version);
 
 /// The options of every cell: the domestic producer and every origin with an initial share.
 void build_option_lists(const ScenarioSpec& spec, OptionLists& options);

@@ -337,7 +337,8 @@ Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
   detail::effective_ends(events, ends);
   detail::apply_events(spec, events, ends, 0, false, params, policy, state.capability, scratch);
   check(Phase::Events);
-  detail::update_routes(spec, params, policy, routes, routes_version);
+  detail::update_routes(spec, params, policy, static_cast<int>(scratch.workers.size()), routes,
+                        routes_version);
   check(Phase::Routes);
   detail::gather_option_policy(spec, policy, routes, calibration.options, option_policy);
   calibrate();
@@ -438,7 +439,8 @@ void Simulation::Impl::ensure_metrics() {
 void Simulation::Impl::run_step() {
   detail::apply_events(spec, events, ends, step, true, params, policy, state.capability, scratch);
   check(Phase::Events);
-  detail::update_routes(spec, params, policy, routes, routes_version);
+  detail::update_routes(spec, params, policy, static_cast<int>(scratch.workers.size()), routes,
+                        routes_version);
   check(Phase::Routes);
   detail::gather_option_policy(spec, policy, routes, calibration.options, option_policy);
   detail::compute_targets(spec, params, policy, option_policy, calibration, state, targets,

@@ -16,6 +16,7 @@ struct RouteInputs {
   std::span<const double> evasion;      ///< e, [c][s][k]
   std::span<const double> trade_cost;   ///< tau[k][c], [k][c]
   double reroute_markup = 0.0;          ///< mu
+  int threads = 1;                      ///< sectors run on this many threads; same results
 };
 
 /// Reroute options, [c][s][k] like RouteInputs.
