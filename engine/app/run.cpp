@@ -188,25 +188,40 @@ RunOutcome run_scenario(const RunRequest& request) {
   LoadOptions load_options;
   load_options.overrides = request.overrides;
   LoadedScenario loaded = load_scenario(request.scenario_path, load_options);
-  ScenarioSpec& spec = loaded.spec;
-  if (request.seed) spec.seed = *request.seed;
-  if (const int replicates = request.replicates.value_or(spec.replicates);
-      replicates > 1 || !spec.uncertain.empty()) {
+  if (request.seed) loaded.spec.seed = *request.seed;
+  if (const int replicates = request.replicates.value_or(loaded.spec.replicates);
+      replicates > 1 || !loaded.spec.uncertain.empty()) {
     return run_replicates(request, replicates);
   }
   const double load_seconds = seconds_since(started);
 
-  const fs::path run_dir = request.out_dir ? *request.out_dir : default_run_dir("runs", spec.name);
+  const fs::path run_dir =
+      request.out_dir ? *request.out_dir : default_run_dir("runs", loaded.spec.name);
   // Refuse before anything is allocated or written (docs/reliability.md, "Limits").
-  check_resources(spec, estimate_resources(spec, selected_series(spec).size()),
+  check_resources(loaded.spec,
+                  estimate_resources(loaded.spec, selected_series(loaded.spec).size()),
                   available_memory_bytes(), run_dir.parent_path());
   RunFolder folder(run_dir);
 
-  const std::string resolved = loaded.resolved_yaml(run_dir.string());
-  write_file_atomically(folder.staged("scenario.resolved.yaml"), resolved);
+  std::string resolved_sha256;
+  {
+    const std::string resolved = loaded.resolved_yaml(run_dir.string());
+    write_file_atomically(folder.staged("scenario.resolved.yaml"), resolved);
+    resolved_sha256 = sha256_hex(resolved);
+  }
   // The merged document was kept for the resolved copy alone; a large world's tables in it would
   // otherwise stay in memory for the whole run.
   loaded.impl.reset();
+
+  const Clock::time_point simulate_start = Clock::now();
+  SimulationOptions sim_options;
+  sim_options.check_invariants = request.check_invariants;
+  sim_options.threads = request.threads;
+  sim_options.frames = FrameSchedule::RecordedSteps;
+  // The simulation takes the scenario over, so a large world's tables are not held twice; the
+  // run reads it from there.
+  Simulation simulation(std::move(loaded.spec), sim_options);
+  const ScenarioSpec& spec = simulation.spec();
 
   TimeseriesFiles files;
   if (request.format != OutputFormat::Wide) files.long_csv = folder.staged("timeseries.csv");
@@ -216,12 +231,6 @@ RunOutcome run_scenario(const RunRequest& request) {
   std::vector<ObservationRow> observations;
   for (const ObservationSpec& obs : spec.observations) observations.push_back({&obs});
 
-  const Clock::time_point simulate_start = Clock::now();
-  SimulationOptions sim_options;
-  sim_options.check_invariants = request.check_invariants;
-  sim_options.threads = request.threads;
-  sim_options.frames = FrameSchedule::RecordedSteps;
-  Simulation simulation(spec, sim_options);
   // The steps whose metrics this run reads: the recorded ones and the observed ones. Other steps'
   // frames are never computed (FrameSchedule::RecordedSteps).
   std::vector<unsigned char> observed(static_cast<std::size_t>(std::max(0, spec.time.steps)) + 1,
@@ -295,7 +304,7 @@ RunOutcome run_scenario(const RunRequest& request) {
       {"overrides", detail::override_texts(request.overrides)},
       {"scenario", {{"name", spec.name}, {"file", request.scenario_path}}},
       {"inputs", detail::input_digests(loaded.input_files)},
-      {"resolved_scenario_sha256", sha256_hex(resolved)},
+      {"resolved_scenario_sha256", resolved_sha256},
       {"mode", spec.mode == Mode::Agents ? "agents" : "aggregate"},
       {"base_seed", spec.seed},
       {"seed_rule",

@@ -77,7 +77,7 @@ struct Simulation::Impl {
   std::vector<int> last_fired;  // per rule, -1 never
   std::optional<detail::AgentPopulations> agents;  // agent mode only
 
-  Impl(const ScenarioSpec& scenario, SimulationOptions opts);
+  Impl(ScenarioSpec scenario, SimulationOptions opts);
   void calibrate();
   void run_step();
   void evaluate_rules();
@@ -223,10 +223,10 @@ void Simulation::Impl::check(Phase phase) {
   check_finite(phase, "diaspora", state.diaspora, &Impl::pair_name);
 }
 
-Simulation::Impl::Impl(const ScenarioSpec& scenario, SimulationOptions opts)
-    : spec(scenario), options(opts),
-      seed(techdep::run_seed(scenario.seed, opts.replicate, opts.point)),
-      checks(opts.check_invariants || kAlwaysCheck), events(scenario.events) {
+Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
+    : spec(std::move(scenario)), options(opts),
+      seed(techdep::run_seed(spec.seed, opts.replicate, opts.point)),
+      checks(opts.check_invariants || kAlwaysCheck), events(spec.events) {
   const std::size_t cn = spec.countries.size();
   const std::size_t sn = spec.sectors.size();
   const std::size_t flows = cn * sn * cn;
@@ -513,8 +513,8 @@ void Simulation::Impl::evaluate_rules() {
   if (added) detail::effective_ends(events, ends);
 }
 
-Simulation::Simulation(const ScenarioSpec& spec, SimulationOptions options)
-    : impl_(std::make_unique<Impl>(spec, options)) {}
+Simulation::Simulation(ScenarioSpec spec, SimulationOptions options)
+    : impl_(std::make_unique<Impl>(std::move(spec), options)) {}
 Simulation::~Simulation() = default;
 Simulation::Simulation(Simulation&&) noexcept = default;
 Simulation& Simulation::operator=(Simulation&&) noexcept = default;

@@ -45,7 +45,8 @@ struct RuleFiring {
 
 class Simulation {
  public:
-  Simulation(const ScenarioSpec& spec, SimulationOptions options = {});
+  /// Keeps its own copy of the scenario: pass an rvalue to hand a large one over.
+  Simulation(ScenarioSpec spec, SimulationOptions options = {});
   ~Simulation();
   Simulation(Simulation&&) noexcept;
   Simulation& operator=(Simulation&&) noexcept;
