@@ -366,8 +366,8 @@ def main():
     parser.add_argument("--build-dir", required=True)
     parser.add_argument("--quick", action="store_true", help="CI smoke version")
     parser.add_argument("--only", default="", help="comma-separated: stream,W1,W2,W2a,W3,W4,W5,W6")
-    parser.add_argument("--w5-replicates", type=int, default=20,
-                        help="replicates actually run for W5 (time extrapolated to 1,000)")
+    parser.add_argument("--w5-replicates", type=int, default=1000,
+                        help="replicates actually run for W5 (fewer: time extrapolated to 1,000)")
     parser.add_argument("--out", default="", help="results Markdown (default: docs/performance-results.md)")
     args = parser.parse_args()
     harness = Harness(args)
