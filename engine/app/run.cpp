@@ -231,18 +231,12 @@ RunOutcome run_scenario(const RunRequest& request) {
   std::vector<ObservationRow> observations;
   for (const ObservationSpec& obs : spec.observations) observations.push_back({&obs});
 
-  // The steps whose metrics this run reads: the recorded ones and the observed ones. Other steps'
-  // frames are never computed (FrameSchedule::RecordedSteps).
-  std::vector<unsigned char> observed(static_cast<std::size_t>(std::max(0, spec.time.steps)) + 1,
-                                      0);
-  for (const ObservationSpec& obs : spec.observations) {
-    if (obs.step >= 0 && obs.step <= spec.time.steps) {
-      observed[static_cast<std::size_t>(obs.step)] = 1;
-    }
-  }
+  // The steps whose metrics this run reads, the schedule the simulation computes frames on:
+  // other steps' frames are never computed.
+  const std::vector<unsigned char> wanted_steps = recorded_or_observed_steps(spec);
   const auto wanted = [&](int step) {
-    return step % spec.outputs.every == 0 || step == spec.time.steps ||
-           (step <= spec.time.steps && observed[static_cast<std::size_t>(step)] != 0);
+    return static_cast<std::size_t>(step) < wanted_steps.size() &&
+           wanted_steps[static_cast<std::size_t>(step)] != 0;
   };
 
   const auto note_step = [&](const MetricsFrame& frame) {

@@ -20,6 +20,7 @@ constexpr std::size_t kBlock = kLanes * kVectors;
 void philox_block(std::uint64_t first_item, std::size_t count, std::uint32_t step,
                   std::uint32_t lane, std::uint64_t key, std::uint64_t* first_words,
                   std::uint64_t* second_words) {
+  using namespace philox;
   constexpr std::uint64_t kLow = 0xFFFFFFFFULL;
   Lanes c0[kVectors], c1[kVectors], c2[kVectors], c3[kVectors];
   for (std::size_t v = 0; v < kVectors; ++v) {
@@ -33,17 +34,17 @@ void philox_block(std::uint64_t first_item, std::size_t count, std::uint32_t ste
   }
   std::uint64_t key0 = key & kLow;
   std::uint64_t key1 = key >> 32;
-  for (int round = 0; round < 10; ++round) {
+  for (int round = 0; round < kRounds; ++round) {
     for (std::size_t v = 0; v < kVectors; ++v) {
-      const Lanes product0 = c0[v] * 0xD2511F53ULL;
-      const Lanes product1 = c2[v] * 0xCD9E8D57ULL;
+      const Lanes product0 = c0[v] * std::uint64_t{kMultiplier0};
+      const Lanes product1 = c2[v] * std::uint64_t{kMultiplier1};
       c0[v] = (product1 >> 32) ^ c1[v] ^ key0;
       c2[v] = (product0 >> 32) ^ c3[v] ^ key1;
       c1[v] = product1 & kLow;
       c3[v] = product0 & kLow;
     }
-    key0 = (key0 + 0x9E3779B9U) & kLow;
-    key1 = (key1 + 0xBB67AE85U) & kLow;
+    key0 = (key0 + kWeyl0) & kLow;
+    key1 = (key1 + kWeyl1) & kLow;
   }
   for (std::size_t v = 0; v < kVectors; ++v) {
     const Lanes first = (c0[v] << 32) | c1[v];

@@ -62,15 +62,13 @@ void find_routes(const RouteInputs& inputs, RouteTable& table) {
   // Sectors are independent searches writing their own entries: blocks of sectors run on the
   // threads, each with its own buffers; the count of cheaper routes is summed per sector.
   std::vector<int> cheaper(sectors, 0);
-  const std::size_t workers = std::max<std::size_t>(
-      1, std::min(sectors, static_cast<std::size_t>(std::max(1, inputs.threads))));
-  parallel_for(workers, static_cast<int>(workers), [&](std::size_t worker) {
+  parallel_blocks(sectors, static_cast<std::size_t>(std::max(1, inputs.threads)),
+                  [&](std::size_t begin, std::size_t end, std::size_t) {
     std::vector<double> distance(countries);
     std::vector<Vertex> predecessor(countries);
     std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
     std::vector<EdgeWeight> weights;
-    for (std::size_t sector = worker * sectors / workers; sector < (worker + 1) * sectors / workers;
-         ++sector) {
+    for (std::size_t sector = begin; sector < end; ++sector) {
       bool any_pair = false;
       for (std::size_t buyer = 0; buyer < countries && !any_pair; ++buyer) {
         for (std::size_t origin = 0; origin < countries; ++origin) {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "model/phases.hpp"
+#include "techdep/core/parallel.hpp"
 #include "techdep/matrix/ces_targets.hpp"
 #include "techdep/matrix/total_dependency.hpp"
 
@@ -93,18 +94,17 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
   const LogPriceTables& tables = scratch.log_tables;
 
   // Each country's cells write only their own rows of the frame.
-  for_country_blocks(countries, scratch.workers.size(),
-                     [&](CountryId begin, CountryId end, std::size_t worker) {
+  parallel_blocks(cn, scratch.workers.size(),
+                  [&](std::size_t begin, std::size_t end, std::size_t worker) {
     const std::span<double> log_price(scratch.workers[worker].log_price);
     // supplier_share outside the options is 0 all run and never written; shipper_share is not: a
     // hub ships for origins that are not its own options.
     const auto rows = [&](std::vector<double>& v, std::size_t width) {
-      return std::span<double>(v).subspan(static_cast<std::size_t>(begin) * sn * width,
-                                          static_cast<std::size_t>(end - begin) * sn * width);
+      return std::span<double>(v).subspan(begin * sn * width, (end - begin) * sn * width);
     };
     std::ranges::fill(rows(frame.shipper_share, cn), 0.0);
     std::ranges::fill(rows(frame.bloc_share, static_cast<std::size_t>(spec.bloc_count())), 0.0);
-    for (CountryId c = begin; c < end; ++c) {
+    for (auto c = static_cast<CountryId>(begin); c < static_cast<CountryId>(end); ++c) {
       for (SectorId s = 0; s < sectors; ++s) {
         const std::size_t cell = spec.cell_index(c, s);
         const std::size_t row = spec.supply_index(c, s, 0);

@@ -419,26 +419,16 @@ void gather_option_policy(const ScenarioSpec& spec, const Policy& policy, const 
   gathered.route_version = policy.route_version;
 }
 
-void for_country_blocks(int countries, std::size_t workers,
-                        const std::function<void(CountryId, CountryId, std::size_t)>& work) {
-  const auto count = static_cast<std::size_t>(countries);
-  const std::size_t blocks = std::max<std::size_t>(1, std::min(workers, count));
-  parallel_for(blocks, static_cast<int>(blocks), [&](std::size_t block) {
-    work(static_cast<CountryId>(block * count / blocks),
-         static_cast<CountryId>((block + 1) * count / blocks), block);
-  });
-}
-
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch) {
   const int sectors = spec.sector_count();
   const OptionLists& options = calibration.options;
   refresh_log_price_tables(params, scratch.log_tables);
-  for_country_blocks(spec.country_count(), scratch.workers.size(),
-                     [&](CountryId begin, CountryId end, std::size_t worker) {
+  parallel_blocks(spec.countries.size(), scratch.workers.size(),
+                  [&](std::size_t begin, std::size_t end, std::size_t worker) {
     CellWork& work = scratch.workers[worker];
-    for (CountryId c = begin; c < end; ++c) {
+    for (auto c = static_cast<CountryId>(begin); c < static_cast<CountryId>(end); ++c) {
       for (SectorId s = 0; s < sectors; ++s) {
         // Inputs with a = 0 add exact zeros: skipped.
         double lost = 0.0;

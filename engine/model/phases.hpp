@@ -3,7 +3,6 @@
 // outputs. The Simulation calls them in order; tests may call them one by one.
 
 #include <algorithm>
-#include <functional>
 #include <span>
 
 #include "model/model_state.hpp"
@@ -69,10 +68,6 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
                      const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch);
 
-/// Calls work(first country, end country, worker) for contiguous blocks of countries, one block
-/// per worker, on that many threads.
-void for_country_blocks(int countries, std::size_t workers,
-                        const std::function<void(CountryId, CountryId, std::size_t)>& work);
 
 /// Phase 4. The immediate cut to the caps, then the geometric approach to the targets.
 void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,

@@ -33,6 +33,20 @@ std::string_view phase_name(Phase phase) {
   return "unknown";
 }
 
+std::vector<unsigned char> recorded_or_observed_steps(const ScenarioSpec& spec) {
+  const auto last = static_cast<std::size_t>(std::max(0, spec.time.steps));
+  std::vector<unsigned char> steps(last + 1, 0);
+  const auto stride = static_cast<std::size_t>(std::max(1, spec.outputs.every));
+  for (std::size_t t = 0; t <= last; t += stride) steps[t] = 1;
+  steps[last] = 1;
+  for (const ObservationSpec& observation : spec.observations) {
+    if (observation.step >= 0 && static_cast<std::size_t>(observation.step) <= last) {
+      steps[static_cast<std::size_t>(observation.step)] = 1;
+    }
+  }
+  return steps;
+}
+
 namespace {
 
 #ifdef TECHDEP_CHECK_INVARIANTS_ALWAYS
@@ -319,19 +333,10 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   // callers and rules; for recorded runs the recorded and observed steps. Total dependency warm-
   // starts from the last frame computed, so a fixed set of steps makes its results independent
   // of when callers look.
-  const auto last = static_cast<std::size_t>(std::max(0, spec.time.steps));
-  const bool every_step =
-      opts.frames == FrameSchedule::EveryStep || !spec.rules.empty();
-  eager.assign(last + 1, every_step ? 1 : 0);
-  if (!every_step) {
-    const std::size_t stride = static_cast<std::size_t>(std::max(1, spec.outputs.every));
-    for (std::size_t t = 0; t <= last; t += stride) eager[t] = 1;
-    eager[last] = 1;
-    for (const ObservationSpec& observation : spec.observations) {
-      if (observation.step >= 0 && static_cast<std::size_t>(observation.step) <= last) {
-        eager[static_cast<std::size_t>(observation.step)] = 1;
-      }
-    }
+  if (opts.frames == FrameSchedule::EveryStep || !spec.rules.empty()) {
+    eager.assign(static_cast<std::size_t>(std::max(0, spec.time.steps)) + 1, 1);
+  } else {
+    eager = recorded_or_observed_steps(spec);
   }
 
   detail::effective_ends(events, ends);

@@ -175,7 +175,7 @@ void TimeseriesWriter::record(const MetricsFrame& frame) {
       append_csv_number(long_buffer_, frame.value(key.metric, key.country, key.sector, key.partner));
       long_buffer_ += '\n';
       // A large world's frame is megabytes of rows: written as it goes, not held whole.
-      if (long_buffer_.size() >= kFlushBytes) flush_if_large();
+      flush_if_large();
     }
     long_rows_ += series_.size();
   }

@@ -39,4 +39,15 @@ void parallel_for(std::size_t count, int threads, Task&& task) {
   }
 }
 
+/// Splits [0, count) into up to `blocks` contiguous ranges, block b being
+/// [b count / n, (b + 1) count / n), and calls task(begin, end, b) for each on its own thread.
+/// A task that writes only its own range gives results independent of `blocks`.
+template <typename Task>
+void parallel_blocks(std::size_t count, std::size_t blocks, Task&& task) {
+  const std::size_t used = std::max<std::size_t>(1, std::min(blocks, count));
+  parallel_for(used, static_cast<int>(used), [&](std::size_t block) {
+    task(block * count / used, (block + 1) * count / used, block);
+  });
+}
+
 }  // namespace techdep

@@ -45,14 +45,21 @@ constexpr std::uint64_t stream_key(std::uint64_t seed, Population population, in
   return hash_words(seed, where);
 }
 
+/// Philox4x32-10's constants: the round multipliers and the key's Weyl increments (also used by
+/// the batched version in engine/core/rng.cpp).
+namespace philox {
+inline constexpr std::uint32_t kMultiplier0 = 0xD2511F53U;
+inline constexpr std::uint32_t kMultiplier1 = 0xCD9E8D57U;
+inline constexpr std::uint32_t kWeyl0 = 0x9E3779B9U;
+inline constexpr std::uint32_t kWeyl1 = 0xBB67AE85U;
+inline constexpr int kRounds = 10;
+}  // namespace philox
+
 /// Philox4x32 with 10 rounds: four 32-bit outputs for a 128-bit counter and a 64-bit key.
 constexpr std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> counter,
                                                   std::array<std::uint32_t, 2> key) {
-  constexpr std::uint32_t kMultiplier0 = 0xD2511F53U;
-  constexpr std::uint32_t kMultiplier1 = 0xCD9E8D57U;
-  constexpr std::uint32_t kWeyl0 = 0x9E3779B9U;
-  constexpr std::uint32_t kWeyl1 = 0xBB67AE85U;
-  for (int round = 0; round < 10; ++round) {
+  using namespace philox;
+  for (int round = 0; round < kRounds; ++round) {
     const std::uint64_t product0 = static_cast<std::uint64_t>(kMultiplier0) * counter[0];
     const std::uint64_t product1 = static_cast<std::uint64_t>(kMultiplier1) * counter[2];
     const auto high0 = static_cast<std::uint32_t>(product0 >> 32);

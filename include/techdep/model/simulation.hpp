@@ -24,6 +24,10 @@ enum class FrameSchedule {
                   ///< metrics() at another step computes that frame when asked
 };
 
+/// [step] for steps 0 to time.steps: 1 where a run reads the metrics (every `outputs.every`
+/// steps, the last step, the observed steps): FrameSchedule::RecordedSteps computes these.
+std::vector<unsigned char> recorded_or_observed_steps(const ScenarioSpec& spec);
+
 struct SimulationOptions {
   bool check_invariants = false;  ///< after every phase; always on in debug builds
   int threads = 1;                ///< results do not depend on it
