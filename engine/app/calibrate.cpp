@@ -145,7 +145,7 @@ class ObservationModel {
       const MetricsFrame& frame = simulation.metrics();
       for (std::size_t index = 0; index < spec.observations.size(); ++index) {
         if (spec.observations[index].step == frame.step) {
-          model[index] = detail::observation_value(frame, spec.observations[index]);
+          model[index] = detail::observation_value(frame, spec, spec.observations[index]);
         }
       }
     };

@@ -243,7 +243,7 @@ RunOutcome run_scenario(const RunRequest& request) {
     const int step = frame.step;
     if (step % spec.outputs.every == 0 || step == spec.time.steps) writer.record(frame);
     for (ObservationRow& row : observations) {
-      if (row.observation->step == step) row.model_value = detail::observation_value(frame, *row.observation);
+      if (row.observation->step == step) row.model_value = detail::observation_value(frame, spec, *row.observation);
     }
   };
 

@@ -57,18 +57,25 @@ Json override_texts(const std::vector<Override>& overrides) {
   return texts;
 }
 
-double observation_value(const MetricsFrame& frame, const ObservationSpec& observation) {
-  const int partner = metric_info(observation.metric).shape == MetricShape::CountrySectorBloc
-                          ? observation.bloc
-                          : observation.partner;
+double observation_value(const MetricsFrame& frame, const ScenarioSpec& spec,
+                         const ObservationSpec& observation) {
+  const MetricShape shape = metric_info(observation.metric).shape;
+  if (shape == MetricShape::CountrySectorPartner && observation.bloc >= 0) {
+    double sum = 0.0;
+    for (const CountryId member : spec.blocs[static_cast<std::size_t>(observation.bloc)].members) {
+      sum += frame.value(observation.metric, observation.country, observation.sector, member);
+    }
+    return sum;
+  }
+  const int partner =
+      shape == MetricShape::CountrySectorBloc ? observation.bloc : observation.partner;
   return frame.value(observation.metric, observation.country, observation.sector, partner);
 }
 
 void append_observation_key(std::string& csv, const ScenarioSpec& spec,
                             const ObservationSpec& observation) {
-  const MetricShape shape = metric_info(observation.metric).shape;
   std::string partner;
-  if (shape == MetricShape::CountrySectorBloc && observation.bloc >= 0) {
+  if (observation.bloc >= 0) {
     partner = spec.blocs[static_cast<std::size_t>(observation.bloc)].id;
   } else if (observation.partner >= 0) {
     partner = spec.countries[static_cast<std::size_t>(observation.partner)].id;

@@ -29,7 +29,8 @@ Json input_digests(const std::vector<std::string>& input_files);
 Json override_texts(const std::vector<Override>& overrides);
 
 /// The model's value of an observation's series in one frame.
-double observation_value(const MetricsFrame& frame, const ObservationSpec& observation);
+double observation_value(const MetricsFrame& frame, const ScenarioSpec& spec,
+                         const ObservationSpec& observation);
 
 /// Appends `fact,metric,country,sector,partner,date,step` of an observation (no newline).
 void append_observation_key(std::string& csv, const ScenarioSpec& spec,

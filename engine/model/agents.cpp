@@ -67,14 +67,12 @@ void make_firms(const ScenarioSpec& spec, const OptionLists& options, std::uint6
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
       const std::size_t cell = spec.cell_index(c, s);
       const std::size_t begin = firms.first[cell];
-      const std::size_t row = spec.supply_index(c, s, 0);
       const std::size_t n = options.count(cell);
       for (std::size_t f = 0; f < per_cell; ++f) {
         double* own = firms.share.data() + per_cell * options.first[cell] + f * n;
-        for (std::size_t o = 0; o < n; ++o) {
-          const auto origin = static_cast<std::size_t>(options.origin[options.first[cell] + o]);
-          own[o] = spec.supply[row + origin];
-        }
+        std::copy_n(options.initial_share.begin() +
+                        static_cast<std::ptrdiff_t>(options.first[cell]),
+                    n, own);
       }
       if (!config.heterogeneity) continue;
       const CounterRng rng(stream_key(seed, Population::Firms, c, s));
@@ -181,9 +179,9 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
                           const Policy& policy, const OptionPolicy& option_policy,
                           const Calibration& calibration, const Targets& targets, int step,
                           CountryId c, AgentPopulations& agents, ModelState& state) {
-  const std::size_t cn = spec.countries.size();
   const OptionLists& options = calibration.options;
   AgentScratch& scratch = agents.scratch;
+  const std::size_t cn = scratch.width;  // options of the widest cell
   FirmPopulation& firms = agents.firms;
   const auto row_of = [&](std::vector<double>& v) {
     return std::span<double>(v.data() + static_cast<std::size_t>(c) * cn, cn);
@@ -424,13 +422,14 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
   make_workers(spec, seed, agents.workers);
   const std::size_t cn = spec.countries.size();
   AgentScratch& scratch = agents.scratch;
-  scratch.width = cn;
+  scratch.width = std::max<std::size_t>(options.max_count, 1);
   for (std::vector<double>* v :
        {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base, &scratch.firm_weight,
-        &scratch.firm_trial, &scratch.distrust, &scratch.distrust0, &scratch.destination_cdf}) {
-    v->assign(cn * cn, 0.0);
+        &scratch.firm_trial, &scratch.distrust, &scratch.distrust0}) {
+    v->assign(cn * scratch.width, 0.0);
   }
-  scratch.firm_fixed.assign(cn * cn, 0);
+  scratch.destination_cdf.assign(cn * cn, 0.0);
+  scratch.firm_fixed.assign(cn * scratch.width, 0);
   for (std::vector<std::uint64_t>* v : {&scratch.leaving, &scratch.abroad, &scratch.returning}) {
     v->assign(cn * cn, 0);
   }

@@ -41,14 +41,14 @@ inline constexpr std::int32_t kAtHome = -1;
 
 /// Per-country scratch (countries run in parallel, each with its own row), sized once.
 struct AgentScratch {
-  std::size_t width = 0;              // countries
+  std::size_t width = 0;              // options of the widest cell
   std::vector<double> cut_ratio;      // [c][option]
   std::vector<double> served;         // [c][option]: size-weighted firm shares
   std::vector<double> distrust_base;  // [c][option]: the cell's own distrust term, to subtract
   std::vector<double> firm_weight, firm_trial;  // [c][option]
   // One cell's distrust rows gathered into its option order, [c][option].
   std::vector<double> distrust, distrust0;
-  std::vector<unsigned char> firm_fixed;        // [c][k]
+  std::vector<unsigned char> firm_fixed;        // [c][option]
   std::vector<double> destination_cdf;          // [c][j]
   std::vector<std::uint64_t> at_home, leaving, abroad, returning;  // [c], [c][j], [c][j], [c][j]
   std::vector<double> talent_flow;              // [c]

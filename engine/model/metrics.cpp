@@ -35,6 +35,12 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
     case Metric::Returns: return returns[c];
     case Metric::Diaspora: return diaspora[c];
     case Metric::Sovereignty: return sovereignty[c];
+    case Metric::SiteShare: return site_share[pair];
+    case Metric::ImportValueByShipper: return import_value_by_shipper[pair];
+    case Metric::ImportValueBySite: return import_value_by_site[pair];
+    case Metric::ImportValueByBrand: return import_value_by_brand[pair];
+    case Metric::ImportUnitValue: return import_unit_value[cell];
+    case Metric::ImportValue: return import_value[cell];
     case Metric::DiasporaByDestination:
       return diaspora_by_destination[c * static_cast<std::size_t>(countries) +
                                      static_cast<std::size_t>(partner)];
@@ -81,8 +87,31 @@ double log_price_level(const ScenarioSpec& spec, const Parameters& params,
   return (top + std::log(sum)) / exponent;
 }
 
+CellImports cell_imports(const ScenarioSpec& spec, const LogPriceTables& tables, const OptionLists& options,
+                         const OptionPolicy& option_policy, const ModelState& state,
+                         std::size_t cell, std::span<double> option_value) {
+  const std::size_t sn = spec.sectors.size();
+  const auto buyer = static_cast<CountryId>(cell / sn);
+  const std::size_t sector = cell % sn;
+  CellImports totals;
+  for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+    const std::size_t i = o - options.first[cell];
+    option_value[i] = 0.0;
+    if (options.shipper[o] == buyer) continue;  // made and bought at home: no border crossed
+    const double landed =
+        std::exp(tables.price[static_cast<std::size_t>(options.origin[o]) * sn + sector] +
+                 path_log_trade_cost(spec, tables, options.site[o], options.shipper[o], buyer));
+    const double rerouted = state.rerouted[o];
+    const double multiplier = rerouted > 0.0 ? option_policy.multiplier[o] : 1.0;
+    option_value[i] = landed * ((state.share[o] - rerouted) + rerouted * multiplier);
+    totals.value += option_value[i];
+    totals.volume += state.share[o];
+  }
+  return totals;
+}
+
 void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
-                     const OptionPolicy& option_policy, const RouteTable& routes,
+                     const OptionPolicy& option_policy,
                      const Calibration& calibration, const Targets& targets,
                      const ModelState& state, TotalDependencySolver* solver, Scratch& scratch,
                      MetricsFrame& frame) {
@@ -92,17 +121,24 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
   const auto sn = static_cast<std::size_t>(sectors);
   const OptionLists& options = calibration.options;
   const LogPriceTables& tables = scratch.log_tables;
+  const RouteTable& routes = option_policy.routes;
 
   // Each country's cells write only their own rows of the frame.
   parallel_blocks(cn, scratch.workers.size(),
                   [&](std::size_t begin, std::size_t end, std::size_t worker) {
     const std::span<double> log_price(scratch.workers[worker].log_price);
-    // supplier_share outside the options is 0 all run and never written; shipper_share is not: a
-    // hub ships for origins that are not its own options.
+    const std::span<double> value(scratch.workers[worker].trial_share);
+    // Several options share a brand, a site or a shipper, and a hub ships for options that are
+    // not its own: the partner rows are sums, cleared first.
     const auto rows = [&](std::vector<double>& v, std::size_t width) {
       return std::span<double>(v).subspan(begin * sn * width, (end - begin) * sn * width);
     };
-    std::ranges::fill(rows(frame.shipper_share, cn), 0.0);
+    for (std::vector<double>* v :
+         {&frame.supplier_share, &frame.shipper_share, &frame.site_share,
+          &frame.import_value_by_shipper, &frame.import_value_by_site,
+          &frame.import_value_by_brand}) {
+      std::ranges::fill(rows(*v, cn), 0.0);
+    }
     std::ranges::fill(rows(frame.bloc_share, static_cast<std::size_t>(spec.bloc_count())), 0.0);
     for (auto c = static_cast<CountryId>(begin); c < static_cast<CountryId>(end); ++c) {
       for (SectorId s = 0; s < sectors; ++s) {
@@ -110,26 +146,54 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
         const std::size_t row = spec.supply_index(c, s, 0);
         const std::size_t first = options.first[cell];
         const std::size_t count = options.count(cell);
+        const CellImports imports_now =
+            cell_imports(spec, tables, options, option_policy, state, cell, value);
         double imports = 0.0;
         double rerouted = 0.0;
         for (std::size_t o = first; o < first + count; ++o) {
           const CountryId k = options.origin[o];
-          const std::size_t i = row + static_cast<std::size_t>(k);
           const double share = state.share[o];
-          frame.supplier_share[i] = share;
-          frame.shipper_share[i] += share - state.rerouted[o];
-          if (state.rerouted[o] > 0.0) {
-            const int hub = routes.hub[i];
-            frame.shipper_share[spec.supply_index(c, s, hub)] += state.rerouted[o];
+          const double via_hubs = state.rerouted[o];
+          frame.supplier_share[row + static_cast<std::size_t>(k)] += share;
+          frame.site_share[row + static_cast<std::size_t>(options.site[o])] += share;
+          frame.shipper_share[row + static_cast<std::size_t>(options.shipper[o])] +=
+              share - via_hubs;
+          const double option_value = value[o - first];
+          const double direct_value =
+              share > 0.0 ? option_value * (share - via_hubs) /
+                                ((share - via_hubs) +
+                                 via_hubs * (via_hubs > 0.0 ? option_policy.multiplier[o] : 1.0))
+                          : 0.0;
+          if (imports_now.value > 0.0) {
+            frame.import_value_by_site[row + static_cast<std::size_t>(options.site[o])] +=
+                option_value / imports_now.value;
+            frame.import_value_by_brand[row + static_cast<std::size_t>(k)] +=
+                option_value / imports_now.value;
+            frame.import_value_by_shipper[row + static_cast<std::size_t>(options.shipper[o])] +=
+                direct_value / imports_now.value;
           }
-          rerouted += state.rerouted[o];
+          if (via_hubs > 0.0 && option_policy.route[o] >= 0) {
+            const auto r = static_cast<std::size_t>(option_policy.route[o]);
+            for (std::size_t q = routes.first[r]; q < routes.first[r + 1]; ++q) {
+              const auto hub = static_cast<std::size_t>(routes.hub[q]);
+              frame.shipper_share[row + hub] += via_hubs * routes.fraction[q];
+              if (imports_now.value > 0.0) {
+                frame.import_value_by_shipper[row + hub] +=
+                    (option_value - direct_value) * routes.fraction[q] / imports_now.value;
+              }
+            }
+          }
+          rerouted += via_hubs;
           if (k != c) imports += share;
         }
+        // Concentration over import brands.
         double concentration = 0.0;
         if (imports > 0.0) {
-          for (std::size_t o = first; o < first + count; ++o) {
-            if (options.origin[o] == c) continue;
-            const double part = state.share[o] / imports;
+          for (std::size_t b = options.brand_first[cell]; b < options.brand_first[cell + 1];
+               ++b) {
+            if (options.brand[b] == c) continue;
+            const double part =
+                frame.supplier_share[row + static_cast<std::size_t>(options.brand[b])] / imports;
             concentration += part * part;
           }
         }
@@ -141,7 +205,8 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
           frame.bloc_share[cell * static_cast<std::size_t>(spec.bloc_count()) +
                            static_cast<std::size_t>(b)] = sum;
         }
-        frame.domestic_share[cell] = frame.supplier_share[spec.supply_index(c, s, c)];
+        frame.domestic_share[cell] = state.share[first + static_cast<std::size_t>(
+                                                             options.domestic[cell])];
         frame.import_share[cell] = imports;
         frame.shortage[cell] = state.shortage[cell];
         frame.rerouted_share[cell] = rerouted;
@@ -149,6 +214,20 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
         frame.critical[cell] =
             (concentration > kCriticalHhi && imports > kCriticalImportShare) ? 1.0 : 0.0;
         frame.capacity[cell] = state.capability[cell];
+        // Indices of the start. A cell that imported nothing at the start has base 1: its import
+        // value is 1 while it still imports nothing and +inf once it does, and its unit value is
+        // the landed unit value itself (prices and trade costs are indices).
+        const CellImports& start = calibration.imports0[cell];
+        const double unit_now = imports_now.volume > 0.0 ? imports_now.value / imports_now.volume
+                                                         : 1.0;
+        if (start.value > 0.0) {
+          frame.import_value[cell] = imports_now.value / start.value;
+          frame.import_unit_value[cell] = unit_now / (start.value / start.volume);
+        } else {
+          frame.import_value[cell] =
+              imports_now.value > 0.0 ? std::numeric_limits<double>::infinity() : 1.0;
+          frame.import_unit_value[cell] = unit_now;
+        }
 
         // The foreign prices are the targets phase's; the domestic one moved with capability.
         const std::span<double> cell_prices(log_price.data(), count);
@@ -185,7 +264,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
     // Only options have shares: the solver walks them instead of every origin.
     const DependencyInputs inputs{countries,      sectors,     frame.supplier_share,
                                   state.shortage, spec.supply, spec.inputs,
-                                  options.first,  options.origin};
+                                  options.brand_first, options.brand};
     solver->solve(inputs, frame.total_dependency);
   }
 }

@@ -30,18 +30,30 @@ struct Policy {
   std::vector<double> mandate;           // M[c][s]
   std::vector<double> exit_restriction;  // x[c]
   std::vector<double> event_strength;    // per event (spec events, then rule events); 0 inactive
+  // per event: 1 from its start to its end, even while a ramp still holds its strength at 0
+  // (evasion is not ramped: a ramped control offers its routes from its first step)
+  std::vector<unsigned char> event_active;
   std::uint64_t route_version = 0;  // bumped whenever an event setting R, e, tau or mu moved
 };
 
 /// The options of every (buyer, sector) cell that can ever carry a share: the domestic producer
-/// and each origin with an initial share. Every other origin has alpha = 0, hence a zero CES
-/// weight, a zero target and a share that stays exactly 0 all run, so the per-flow phases walk
-/// these compressed rows instead of every country (a buyer buys from a few of them).
-/// Arrays indexed [option] follow the cells in order and the origins ascending within a cell.
+/// and each (brand, production site, shipper) with an initial share. Every other combination has
+/// alpha = 0, hence a zero CES weight, a zero target and a share that stays exactly 0 all run, so
+/// the per-flow phases walk these compressed rows instead of every country.
+/// Arrays indexed [option] follow the cells in order; within a cell brands ascend, then sites,
+/// then shippers. Without production sites and shipping tables an option is (k, k, k).
 struct OptionLists {
   std::vector<std::size_t> first;     // [cell]: first option of the cell; cells + 1 entries
-  std::vector<std::int32_t> origin;   // [option]: the origin country
+  std::vector<std::int32_t> origin;   // [option]: the brand home country
+  std::vector<std::int32_t> site;     // [option]: where the goods are made
+  std::vector<std::int32_t> shipper;  // [option]: who ships them to the buyer (customs consignor)
+  std::vector<double> initial_share;  // [option]: S0 of the brand x site share x shipping share
   std::vector<std::int32_t> domestic; // [cell]: the buyer's own position within its options
+  // Distinct brands of each cell, ascending (what total dependency walks).
+  std::vector<std::size_t> brand_first;  // [cell], cells + 1 entries
+  std::vector<std::int32_t> brand;
+
+  std::size_t max_count = 0;  // options of the widest cell: the scratch rows' width
 
   std::size_t size() const { return origin.size(); }
   std::size_t count(std::size_t cell) const { return first[cell + 1] - first[cell]; }
@@ -51,9 +63,13 @@ struct OptionLists {
 /// they change (the route version moves): the per-flow phases then read contiguous arrays.
 struct OptionPolicy {
   std::vector<double> restriction;        // R [option]
-  std::vector<double> evasion;            // e [option]
+  std::vector<double> evasion;            // e a [option]: evasion times the routes' availability
   std::vector<double> multiplier;         // psi [option]
   std::vector<double> restricted_supply;  // S0 R [option]: the emigration pressure's exposure
+  std::vector<std::int32_t> route;        // [option]: its request in `routes`, or -1
+  std::vector<RouteRequest> requests;     // restricted options that may evade
+  std::vector<double> relay_open;         // [request][hub]
+  RouteTable routes;                      // per request
   std::uint64_t route_version = ~std::uint64_t{0};  // of the policy gathered; none yet
 };
 
@@ -67,6 +83,13 @@ struct Targets {
   std::vector<double> log_price;         // log p [option]
 };
 
+/// Imports of one cell across the border (shipper != buyer): value at landed prices, with the
+/// rerouted part at its route multiplier, and volume as a share of demand.
+struct CellImports {
+  double value = 0.0;
+  double volume = 0.0;
+};
+
 /// Fixed at construction: the t = 0 equilibrium.
 struct Calibration {
   OptionLists options;
@@ -76,10 +99,12 @@ struct Calibration {
   std::vector<double> log_alpha;         // [option], -inf where alpha = 0 (the domestic option)
   std::vector<double> cap_scale;         // [option], >= 1
   std::vector<double> log_price_level0;  // [c][s]: log of the CES price index at t = 0
+  std::vector<CellImports> imports0;     // [c][s]: imports at t = 0, the value indices' base
 };
 
 struct ModelState {
   std::vector<double> share;      // S [option]; every other flow's share is 0
+  std::vector<double> hub_capacity;  // [hub]: re-export capacity, grows as brokers organise
   std::vector<double> shortage;   // U[c][s]
   std::vector<double> rerouted;   // V [option]: part of S shipped via the route's hub
   std::vector<double> capability; // Cap[c][s]

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <span>
+#include <tuple>
 
 #include "techdep/core/parallel.hpp"
 #include "techdep/matrix/ces_targets.hpp"
@@ -172,8 +174,13 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   const auto sn = static_cast<std::size_t>(sectors);
 
   policy.event_strength.resize(events.size());
+  policy.event_active.resize(events.size());
+  bool activity_moved = false;
   for (std::size_t i = 0; i < events.size(); ++i) {
     policy.event_strength[i] = event_strength(events[i], ends[i], step);
+    const unsigned char active = step >= events[i].at_step && step < ends[i] ? 1 : 0;
+    activity_moved = activity_moved || active != policy.event_active[i];
+    policy.event_active[i] = active;
   }
 
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -191,13 +198,16 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   // Parameters and policy are functions of the event strengths alone: between ramps (most steps)
   // they are what the last step built, and rebuilding the flow-sized arrays would cost more than
   // the rest of the step.
-  if (!policy.restriction.empty() && scratch.strength_prev == policy.event_strength) return;
+  if (!policy.restriction.empty() && !activity_moved &&
+      scratch.strength_prev == policy.event_strength) {
+    return;
+  }
   // Routes read R, e, tau and mu: they move only with the events that set those.
   bool routes_changed = policy.restriction.empty() ||
                         scratch.strength_prev.size() != policy.event_strength.size();
   for (std::size_t i = 0; i < events.size() && !routes_changed; ++i) {
-    routes_changed =
-        moves_routes(events[i]) && scratch.strength_prev[i] != policy.event_strength[i];
+    routes_changed = moves_routes(events[i]) && (activity_moved || scratch.strength_prev[i] !=
+                                                                       policy.event_strength[i]);
   }
   scratch.strength_prev = policy.event_strength;
 
@@ -228,7 +238,10 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventSpec& event = events[i];
     const double strength = policy.event_strength[i];
-    if (strength <= 0.0) continue;
+    // A ramped control at its first step restricts nothing yet but already sets its evasion.
+    if (strength <= 0.0 && !(event.type == EventType::ExportControl && policy.event_active[i])) {
+      continue;
+    }
     switch (event.type) {
       case EventType::ExportControl:
         for (const CountryId origin : event.from) {
@@ -311,36 +324,83 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   if (routes_changed) ++policy.route_version;
 }
 
-void update_routes(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   int threads, RouteTable& routes, std::uint64_t& version) {
-  if (version == policy.route_version && !routes.multiplier.empty()) return;
-  const RouteInputs inputs{spec.country_count(), spec.sector_count(), policy.restriction,
-                           policy.evasion,        params.trade_cost,   params.reroute_markup,
-                           threads};
-  find_routes(inputs, routes);
-  version = policy.route_version;
-}
-
 void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
   const std::size_t cn = spec.countries.size();
-  const std::size_t cells = cn * spec.sectors.size();
+  const std::size_t sn = spec.sectors.size();
+  const std::size_t cells = cn * sn;
   options.first.assign(cells + 1, 0);
   options.origin.clear();
+  options.site.clear();
+  options.shipper.clear();
+  options.initial_share.clear();
   options.domestic.assign(cells, 0);
+  options.brand_first.assign(cells + 1, 0);
+  options.brand.clear();
+  options.max_count = 0;
+  // Both tables are sorted, so a brand's sites and a site's shippers are contiguous runs.
+  const auto sites_of = [&](int sector, int brand) {
+    const auto& rows = spec.production_sites;
+    const auto begin = std::partition_point(rows.begin(), rows.end(), [&](const SiteShare& x) {
+      return std::tie(x.sector, x.brand) < std::tie(sector, brand);
+    });
+    const auto end = std::partition_point(begin, rows.end(), [&](const SiteShare& x) {
+      return x.sector == sector && x.brand == brand;
+    });
+    return std::span<const SiteShare>(rows.data() + (begin - rows.begin()),
+                                      static_cast<std::size_t>(end - begin));
+  };
+  const auto shippers_of = [&](int buyer, int sector, int site) {
+    const auto& rows = spec.shipping;
+    const auto begin = std::partition_point(rows.begin(), rows.end(), [&](const ShippingShare& x) {
+      return std::tie(x.buyer, x.sector, x.site) < std::tie(buyer, sector, site);
+    });
+    const auto end = std::partition_point(begin, rows.end(), [&](const ShippingShare& x) {
+      return x.buyer == buyer && x.sector == sector && x.site == site;
+    });
+    return std::span<const ShippingShare>(rows.data() + (begin - rows.begin()),
+                                          static_cast<std::size_t>(end - begin));
+  };
+  const auto add = [&](std::size_t brand, int site, int shipper, double share) {
+    options.origin.push_back(static_cast<std::int32_t>(brand));
+    options.site.push_back(site);
+    options.shipper.push_back(shipper);
+    options.initial_share.push_back(share);
+  };
   for (std::size_t cell = 0; cell < cells; ++cell) {
-    const std::size_t buyer = cell / spec.sectors.size();
+    const std::size_t buyer = cell / sn;
+    const std::size_t sector = cell % sn;
     options.first[cell] = options.origin.size();
+    options.brand_first[cell] = options.brand.size();
     for (std::size_t k = 0; k < cn; ++k) {
+      const double brand_share = spec.supply[cell * cn + k];
       if (k == buyer) {
         options.domestic[cell] =
             static_cast<std::int32_t>(options.origin.size() - options.first[cell]);
-      } else if (!(spec.supply[cell * cn + k] > 0.0)) {
+        options.brand.push_back(static_cast<std::int32_t>(k));
+        add(k, static_cast<int>(k), static_cast<int>(k), brand_share);
         continue;
       }
-      options.origin.push_back(static_cast<std::int32_t>(k));
+      if (!(brand_share > 0.0)) continue;
+      options.brand.push_back(static_cast<std::int32_t>(k));
+      // A brand without production sites is made at home; goods without shipping rows are
+      // shipped by their site.
+      const SiteShare at_home{static_cast<int>(sector), static_cast<int>(k), static_cast<int>(k),
+                              1.0};
+      std::span<const SiteShare> sites = sites_of(static_cast<int>(sector), static_cast<int>(k));
+      if (sites.empty()) sites = std::span<const SiteShare>(&at_home, 1);
+      for (const SiteShare& site : sites) {
+        const std::span<const ShippingShare> shippers =
+            shippers_of(static_cast<int>(buyer), static_cast<int>(sector), site.site);
+        if (shippers.empty()) add(k, site.site, site.site, brand_share * site.share);
+        for (const ShippingShare& ship : shippers) {
+          add(k, site.site, ship.shipper, brand_share * site.share * ship.share);
+        }
+      }
     }
+    options.max_count = std::max(options.max_count, options.origin.size() - options.first[cell]);
   }
   options.first[cells] = options.origin.size();
+  options.brand_first[cells] = options.brand.size();
 }
 
 void build_input_lists(const ScenarioSpec& spec, Calibration& calibration) {
@@ -362,6 +422,14 @@ void refresh_log_price_tables(const Parameters& params, LogPriceTables& tables) 
   for (std::size_t i = 0; i < params.trade_cost.size(); ++i) {
     tables.trade_cost[i] = std::log(params.trade_cost[i]);
   }
+}
+
+double path_log_trade_cost(const ScenarioSpec& spec, const LogPriceTables& tables, int site,
+                           int shipper, CountryId buyer) {
+  // Goods a hub ships pay both legs: site -> hub -> buyer.
+  if (shipper == site) return tables.trade_cost[spec.pair_index(site, buyer)];
+  return tables.trade_cost[spec.pair_index(site, shipper)] +
+         tables.trade_cost[spec.pair_index(shipper, buyer)];
 }
 
 double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
@@ -393,28 +461,190 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
     }
     log_price[o] = tables.price[idx(static_cast<std::size_t>(k), sn,
                                     static_cast<std::size_t>(sector))] +
-                   tables.trade_cost[spec.pair_index(k, buyer)] +
+                   path_log_trade_cost(spec, tables, options.site[first + o],
+                                       options.shipper[first + o], buyer) +
                    std::log1p(sensitivity * policy.distrust[spec.pair_index(buyer, k)]);
   }
 }
 
-void gather_option_policy(const ScenarioSpec& spec, const Policy& policy, const RouteTable& routes,
-                          const OptionLists& options, OptionPolicy& gathered) {
+namespace {
+
+// Membership of each country in an event's `from` list, for the per-option tests.
+struct CountrySet {
+  std::vector<unsigned char> in;
+  void assign(std::span<const CountryId> members, std::size_t countries) {
+    in.assign(countries, 0);
+    for (const CountryId c : members) in[static_cast<std::size_t>(c)] = 1;
+  }
+  bool has(int c) const { return in[static_cast<std::size_t>(c)] != 0; }
+};
+
+bool names(const EventSpec& event, CountryId buyer, SectorId sector) {
+  return std::find(event.to.begin(), event.to.end(), buyer) != event.to.end() &&
+         (event.sectors.empty() ||
+          std::find(event.sectors.begin(), event.sectors.end(), sector) != event.sectors.end());
+}
+
+bool has_brand_rule(RestrictionScope scope) {
+  return scope == RestrictionScope::Brand || scope == RestrictionScope::All;
+}
+bool has_territory_rule(RestrictionScope scope) {
+  return scope == RestrictionScope::Territory || scope == RestrictionScope::All;
+}
+
+// The fraction of an option's flow an export control restricts at full strength: the brand rule
+// binds the exporters' brands wherever made, with the site's enforcement abroad; the territory
+// rule binds goods made on or shipped from their soil. Negative when the control does not
+// name the option at all.
+double control_reach(const EventSpec& event, const CountrySet& from, int brand, int site,
+                     int shipper) {
+  double reach = -1.0;
+  if (has_brand_rule(event.scope) && from.has(brand)) {
+    const double enforced =
+        from.has(site) || event.site_enforcement.empty()
+            ? 1.0
+            : event.site_enforcement[static_cast<std::size_t>(site)];
+    reach = std::max(reach, event.intensity * enforced);
+  }
+  if (has_territory_rule(event.scope) && (from.has(site) || from.has(shipper))) {
+    reach = std::max(reach, event.intensity);
+  }
+  return reach;
+}
+
+bool ban_names(const EventSpec& event, const CountrySet& from, int brand, int site, int shipper) {
+  switch (event.scope) {
+    case RestrictionScope::Site: return from.has(site);
+    case RestrictionScope::Shipper: return from.has(shipper);
+    default: return from.has(brand);
+  }
+}
+
+}  // namespace
+
+void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> events,
+                          const Parameters& params, const Policy& policy,
+                          const OptionLists& options, std::span<const double> hub_capacity,
+                          int threads, OptionPolicy& gathered) {
   if (gathered.route_version == policy.route_version) return;
   const std::size_t cn = spec.countries.size();
+  const std::size_t sn = spec.sectors.size();
   const std::size_t cells = options.first.size() - 1;
-  for (std::vector<double>* v : {&gathered.restriction, &gathered.evasion, &gathered.multiplier,
-                                 &gathered.restricted_supply}) {
-    v->resize(options.size());
+  const std::size_t count = options.size();
+  gathered.restriction.assign(count, 0.0);  // the open fraction until the end of the loop
+  std::vector<double> open(count, 1.0);
+  std::vector<double> evasion(count, 0.0);
+  gathered.multiplier.assign(count, 0.0);
+  gathered.evasion.assign(count, 0.0);
+  gathered.restricted_supply.assign(count, 0.0);
+  gathered.route.assign(count, -1);
+
+  CountrySet from;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventSpec& event = events[i];
+    const double strength = policy.event_strength[i];
+    const bool control = event.type == EventType::ExportControl && policy.event_active[i];
+    const bool ban = event.type == EventType::ImportBan && strength > 0.0;
+    const bool enforcement = event.type == EventType::Enforcement && strength > 0.0;
+    if (!control && !ban && !enforcement) continue;
+    from.assign(event.from, cn);
+    for (const CountryId buyer : event.to) {
+      for (SectorId s = 0; s < static_cast<SectorId>(sn); ++s) {
+        if (!names(event, buyer, s)) continue;
+        const std::size_t cell = spec.cell_index(buyer, s);
+        const std::size_t domestic = options.first[cell] +
+                                     static_cast<std::size_t>(options.domestic[cell]);
+        for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+          if (o == domestic) continue;
+          const int brand = options.origin[o];
+          const int site = options.site[o];
+          const int shipper = options.shipper[o];
+          double amount = 0.0;
+          if (control) {
+            const double reach = control_reach(event, from, brand, site, shipper);
+            if (reach < 0.0) continue;
+            amount = reach * strength;
+            evasion[o] = std::max(evasion[o], event.evasion);
+          } else if (ban) {
+            if (!ban_names(event, from, brand, site, shipper)) continue;
+            amount = event.intensity * strength;
+          } else {
+            const bool hit = event.scope == RestrictionScope::Site ? from.has(site)
+                                                                   : from.has(shipper);
+            if (!hit) continue;
+            amount = event.level * strength;
+          }
+          open[o] *= 1.0 - amount;
+        }
+      }
+    }
   }
+
+  // The restricted options that can evade ask for routes; each hub's relay of their goods is
+  // open in proportion to its capacity, closed where the hub controls them, cut by enforcement
+  // against it and by territorial rules on its soil.
+  gathered.requests.clear();
+  std::vector<std::size_t> request_option;
   for (std::size_t cell = 0; cell < cells; ++cell) {
     for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
-      const std::size_t flow = cell * cn + static_cast<std::size_t>(options.origin[o]);
-      gathered.restriction[o] = policy.restriction[flow];
-      gathered.evasion[o] = policy.evasion[flow];
-      gathered.multiplier[o] = routes.multiplier[flow];
-      gathered.restricted_supply[o] = spec.supply[flow] * policy.restriction[flow];
+      gathered.restriction[o] = 1.0 - open[o];
+      gathered.restricted_supply[o] = options.initial_share[o] * gathered.restriction[o];
+      if (!(gathered.restriction[o] > 0.0) || !(evasion[o] > 0.0)) continue;
+      gathered.route[o] = static_cast<std::int32_t>(gathered.requests.size());
+      gathered.requests.push_back(RouteRequest{static_cast<int>(cell / sn),
+                                               static_cast<int>(cell % sn), options.site[o],
+                                               options.shipper[o]});
+      request_option.push_back(o);
     }
+  }
+  gathered.relay_open.assign(gathered.requests.size() * cn, 1.0);
+  for (std::size_t r = 0; r < gathered.requests.size(); ++r) {
+    const std::span<double> relay(gathered.relay_open.data() + r * cn, cn);
+    for (std::size_t h = 0; h < cn; ++h) relay[h] = hub_capacity[h];
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventSpec& event = events[i];
+    const double strength = policy.event_strength[i];
+    if (!(strength > 0.0)) continue;
+    const bool control = event.type == EventType::ExportControl;
+    // Enforcement names shippers unless it names sites (a spec built in code may leave the
+    // scope at its default).
+    const bool enforcement =
+        event.type == EventType::Enforcement && event.scope != RestrictionScope::Site;
+    const bool ban = event.type == EventType::ImportBan && event.scope == RestrictionScope::Shipper;
+    if (!control && !enforcement && !ban) continue;
+    from.assign(event.from, cn);
+    for (std::size_t r = 0; r < gathered.requests.size(); ++r) {
+      const RouteRequest& request = gathered.requests[r];
+      if (!names(event, request.buyer, request.sector)) continue;
+      const int brand = options.origin[request_option[r]];
+      const std::span<double> relay(gathered.relay_open.data() + r * cn, cn);
+      for (std::size_t h = 0; h < cn; ++h) {
+        if (!from.has(static_cast<int>(h))) continue;
+        double kept = 1.0;
+        if (control) {
+          // A country that controls the brand never relays it; goods leaving its soil fall
+          // under its territorial rule.
+          if (has_brand_rule(event.scope) && from.has(brand)) kept = 1.0 - strength;
+          if (has_territory_rule(event.scope)) {
+            kept = std::min(kept, 1.0 - event.intensity * strength);
+          }
+        } else {
+          kept = 1.0 - (enforcement ? event.level : event.intensity) * strength;
+        }
+        relay[h] *= kept;
+      }
+    }
+  }
+
+  const RouteInputs inputs{spec.country_count(), spec.sector_count(), policy.restriction,
+                           params.trade_cost,    params.reroute_markup, spec.routes.dispersion,
+                           gathered.requests,    gathered.relay_open,  threads};
+  find_routes(inputs, gathered.routes);
+  for (std::size_t r = 0; r < gathered.requests.size(); ++r) {
+    const std::size_t o = request_option[r];
+    gathered.multiplier[o] = gathered.routes.multiplier[r];
+    gathered.evasion[o] = evasion[o] * gathered.routes.availability[r];
   }
   gathered.route_version = policy.route_version;
 }

@@ -31,24 +31,27 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
                   std::span<const int> ends, int step, bool apply_one_offs, Parameters& params,
                   Policy& policy, std::span<double> capability, Scratch& scratch);
 
-/// Phase 2. Recomputes the reroute table when the policy's route version moved past `version`,
-/// its sectors on up to `threads` threads (same results).
-void update_routes(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
-                   int threads, RouteTable& routes, std::uint64_t& version);
-
 /// The options of every cell: the domestic producer and every origin with an initial share.
 void build_option_lists(const ScenarioSpec& spec, OptionLists& options);
 
-/// Gathers R, e, psi and S0 R into option order when the route version moved past the one
-/// gathered.
-void gather_option_policy(const ScenarioSpec& spec, const Policy& policy, const RouteTable& routes,
-                          const OptionLists& options, OptionPolicy& gathered);
+/// Phase 2. When the policy's route version moved past the one gathered: each option's R (its
+/// brand, site and shipper against every active control, ban and enforcement), evasion, the
+/// route search for the options that can evade (relays scaled by `hub_capacity` [hub]) and
+/// S0 R. Sectors of the route search run on up to `threads` threads (same results).
+void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> events,
+                          const Parameters& params, const Policy& policy,
+                          const OptionLists& options, std::span<const double> hub_capacity,
+                          int threads, OptionPolicy& gathered);
 
 /// The inputs of every sector with a nonzero coefficient.
 void build_input_lists(const ScenarioSpec& spec, Calibration& calibration);
 
 /// Takes the logs of the price and trade cost tables of `params` (once per step).
 void refresh_log_price_tables(const Parameters& params, LogPriceTables& tables);
+
+/// log tau of the path from a production site, through its shipper, to the buyer.
+double path_log_trade_cost(const ScenarioSpec& spec, const LogPriceTables& tables, int site,
+                           int shipper, CountryId buyer);
 
 /// Log price of the buyer's own producers: learning (capability built) lowers it.
 double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
@@ -132,13 +135,19 @@ double log_price_level(const ScenarioSpec& spec, const Parameters& params,
                        const OptionPolicy& option_policy, const Calibration& calibration,
                        CountryId buyer, SectorId sector, std::span<const double> log_price);
 
+/// A cell's imports across the border; `option_value` (one per option of the cell) receives each
+/// option's import value (0 for goods made and bought at home).
+CellImports cell_imports(const ScenarioSpec& spec, const LogPriceTables& tables, const OptionLists& options,
+                         const OptionPolicy& option_policy, const ModelState& state,
+                         std::size_t cell, std::span<double> option_value);
+
 /// Phase 7. Fills every metric of the frame from the state. Total dependency only when `solver`
 /// is given (for its focus buyers). The foreign log prices are the targets phase's (nothing
 /// they depend on moved since); `log_price` is scratch of one cell's options.
 /// Flows outside the options are never written: the frame's flow arrays must start at 0.
 /// Countries run on the workers of `scratch` as in compute_targets.
 void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
-                     const OptionPolicy& option_policy, const RouteTable& routes,
+                     const OptionPolicy& option_policy,
                      const Calibration& calibration, const Targets& targets,
                      const ModelState& state, TotalDependencySolver* solver, Scratch& scratch,
                      MetricsFrame& frame);

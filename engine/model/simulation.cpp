@@ -76,8 +76,6 @@ struct Simulation::Impl {
   std::vector<int> ends;
   detail::Parameters params;
   detail::Policy policy;
-  RouteTable routes;
-  std::uint64_t routes_version = 0;
   detail::OptionPolicy option_policy;
   detail::Targets targets;
   detail::Calibration calibration;
@@ -93,6 +91,8 @@ struct Simulation::Impl {
 
   Impl(ScenarioSpec scenario, SimulationOptions opts);
   void calibrate();
+  void update_option_policy();
+  void grow_hub_capacity();
   void run_step();
   void evaluate_rules();
   double rule_value(const RuleSpec& rule) const;
@@ -136,8 +136,15 @@ std::string Simulation::Impl::option_name(std::size_t option) const {
   const std::vector<std::size_t>& first = calibration.options.first;
   const auto cell = static_cast<std::size_t>(
       std::upper_bound(first.begin(), first.end(), option) - first.begin() - 1);
-  return cell_name(cell) + "/" +
-         country_name(static_cast<std::size_t>(calibration.options.origin[option]));
+  const detail::OptionLists& lists = calibration.options;
+  const auto brand = static_cast<std::size_t>(lists.origin[option]);
+  const auto site = static_cast<std::size_t>(lists.site[option]);
+  const auto shipper = static_cast<std::size_t>(lists.shipper[option]);
+  std::string name = cell_name(cell) + "/" + country_name(brand);
+  if (site != brand || shipper != brand) {
+    name += "(made in " + country_name(site) + ", shipped by " + country_name(shipper) + ")";
+  }
+  return name;
 }
 
 void Simulation::Impl::fail(Phase phase, std::string_view quantity, const std::string& entity,
@@ -196,7 +203,9 @@ void Simulation::Impl::check(Phase phase) {
       }
       break;
     case Phase::Routes:
-      check_finite(phase, "reroute multiplier", routes.multiplier, &Impl::flow_name);
+      check_finite(phase, "reroute multiplier", option_policy.multiplier, &Impl::option_name);
+      check_unit(phase, "option restriction", option_policy.restriction, &Impl::option_name);
+      check_unit(phase, "option evasion", option_policy.evasion, &Impl::option_name);
       break;
     case Phase::Targets:
       check_unit(phase, "target share", targets.target, &Impl::option_name);
@@ -253,14 +262,15 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   state.share.resize(option_count);
   state.shortage.assign(cells, 0.0);
   for (std::size_t cell = 0; cell < cells; ++cell) {
-    // The origins left out have no initial share: the sum is the same.
+    // The combinations left out have no initial share: the sum is the same.
     double served = 0.0;
     for (std::size_t o = option_lists.first[cell]; o < option_lists.first[cell + 1]; ++o) {
-      state.share[o] = spec.supply[cell * cn + static_cast<std::size_t>(option_lists.origin[o])];
+      state.share[o] = option_lists.initial_share[o];
       served += state.share[o];
     }
     state.shortage[cell] = std::max(0.0, 1.0 - served);
   }
+  state.hub_capacity.assign(cn, spec.routes.initial_hub_capacity);
   state.rerouted.assign(option_count, 0.0);
   state.capability = spec.capability;
   state.talent.resize(cn);
@@ -281,13 +291,14 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   constexpr std::size_t kOptionsPerWorker = 50'000;
   const auto threads = static_cast<std::size_t>(std::max(1, opts.threads));
   scratch.workers.resize(std::clamp<std::size_t>(option_count / kOptionsPerWorker, 1, threads));
+  const std::size_t widest = std::max<std::size_t>(option_lists.max_count, 1);
   for (detail::CellWork& work : scratch.workers) {
     for (std::vector<double>* v :
          {&work.unrestricted_weight, &work.weight, &work.simple_cap, &work.trial_weight,
           &work.trial_cap, &work.trial_share, &work.log_price}) {
-      v->assign(cn, 0.0);
+      v->assign(widest, 0.0);
     }
-    work.fixed.assign(cn, 0);
+    work.fixed.assign(widest, 0);
   }
   last_fired.assign(spec.rules.size(), -1);
 
@@ -296,11 +307,16 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   frame.blocs = spec.bloc_count();
   for (std::vector<double>* v :
        {&frame.domestic_share, &frame.import_share, &frame.shortage, &frame.rerouted_share,
-        &frame.hhi, &frame.critical, &frame.capacity, &frame.price_index}) {
+        &frame.hhi, &frame.critical, &frame.capacity, &frame.price_index,
+        &frame.import_unit_value, &frame.import_value}) {
     v->assign(cells, 0.0);
   }
-  frame.supplier_share.assign(flows, 0.0);
-  frame.shipper_share.assign(flows, 0.0);
+  for (std::vector<double>* v :
+       {&frame.supplier_share, &frame.shipper_share, &frame.site_share,
+        &frame.import_value_by_shipper, &frame.import_value_by_site,
+        &frame.import_value_by_brand}) {
+    v->assign(flows, 0.0);
+  }
   frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
   frame.bloc_share.assign(cells * static_cast<std::size_t>(spec.bloc_count()), 0.0);
   for (std::vector<double>* v :
@@ -342,11 +358,20 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   detail::effective_ends(events, ends);
   detail::apply_events(spec, events, ends, 0, false, params, policy, state.capability, scratch);
   check(Phase::Events);
-  detail::update_routes(spec, params, policy, static_cast<int>(scratch.workers.size()), routes,
-                        routes_version);
+  update_option_policy();
   check(Phase::Routes);
-  detail::gather_option_policy(spec, policy, routes, calibration.options, option_policy);
   calibrate();
+  // Flows rerouted by restrictions already in force are part of the start (docs/model.md,
+  // "Calibration"): the state at t = 0 shows them.
+  for (std::size_t o = 0; o < option_count; ++o) {
+    state.rerouted[o] = state.share[o] * targets.reroute_share[o];
+  }
+  calibration.imports0.resize(cells);
+  for (std::size_t cell = 0; cell < cells; ++cell) {
+    calibration.imports0[cell] =
+        detail::cell_imports(spec, scratch.log_tables, option_lists, option_policy, state, cell,
+                             scratch.workers[0].trial_share);
+  }
   if (spec.mode == Mode::Agents) {
     agents = detail::make_agent_populations(spec, calibration.options, seed);
   }
@@ -366,33 +391,32 @@ void Simulation::Impl::calibrate() {
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
       const double sigma = params.sectors[static_cast<std::size_t>(s)].elasticity;
       const std::size_t cell = spec.cell_index(c, s);
-      const std::size_t row = spec.supply_index(c, s, 0);
       const std::size_t first = lists.first[cell];
       const std::span<double> log_price(targets.log_price.data() + first, lists.count(cell));
       detail::fill_log_prices(spec, params, policy, scratch.log_tables, lists, state.capability,
                               c, s, log_price);
       for (std::size_t o = 0; o < lists.count(cell); ++o) {
-        const CountryId k = lists.origin[first + o];
-        const std::size_t i = row + static_cast<std::size_t>(k);
-        if (!(spec.supply[i] > 0.0)) continue;
+        const std::size_t i = first + o;
+        const double initial = lists.initial_share[i];
+        if (!(initial > 0.0)) continue;
         const double wedge =
-            k == c ? 1.0
-                   : restriction_wedge(policy.restriction[i], policy.evasion[i],
-                                       routes.multiplier[i], -sigma);
+            static_cast<std::int32_t>(o) == lists.domestic[cell]
+                ? 1.0
+                : restriction_wedge(option_policy.restriction[i], option_policy.evasion[i],
+                                    option_policy.multiplier[i], -sigma);
         if (!(wedge > 0.0)) {
           Diagnostic& problem = problems.emplace_back();
           problem.where.file = spec.file;
           problem.key_path = "supply";
           problem.kind = "restricted-initial-supply";
           problem.message =
-              fmt::format("supply {}: initial share {} from an origin that is fully restricted "
+              fmt::format("supply {}: initial share {} from an option that is fully restricted "
                           "at the start with no route; expected 0",
-                          flow_name(i), spec.supply[i]);
+                          option_name(i), initial);
           continue;
         }
         // alpha = S0 / omega0 in log space: omega0 = p0^-sigma * wedge.
-        calibration.log_alpha[first + o] =
-            std::log(spec.supply[i]) + sigma * log_price[o] - std::log(wedge);
+        calibration.log_alpha[i] = std::log(initial) + sigma * log_price[o] - std::log(wedge);
       }
     }
   }
@@ -404,12 +428,12 @@ void Simulation::Impl::calibrate() {
   detail::compute_targets(spec, params, policy, option_policy, calibration, state, targets,
                           scratch);
   for (std::size_t cell = 0; cell < lists.first.size() - 1; ++cell) {
-    const std::size_t row = cell * cn;
     for (std::size_t o = lists.first[cell]; o < lists.first[cell + 1]; ++o) {
       const double cap = targets.cap[o];
-      const auto origin = static_cast<std::size_t>(lists.origin[o]);
-      if (std::isfinite(cap) && origin != cell / spec.sectors.size() && cap > 0.0) {
-        calibration.cap_scale[o] = std::max(1.0, spec.supply[row + origin] / cap);
+      const bool domestic =
+          o - lists.first[cell] == static_cast<std::size_t>(lists.domestic[cell]);
+      if (std::isfinite(cap) && !domestic && cap > 0.0) {
+        calibration.cap_scale[o] = std::max(1.0, lists.initial_share[o] / cap);
       }
     }
   }
@@ -428,9 +452,39 @@ void Simulation::Impl::calibrate() {
   }
 }
 
+void Simulation::Impl::update_option_policy() {
+  detail::update_option_policy(spec, events, params, policy, calibration.options,
+                               state.hub_capacity, static_cast<int>(scratch.workers.size()),
+                               option_policy);
+}
+
+void Simulation::Impl::grow_hub_capacity() {
+  // Broker networks form where goods are relayed: a hub that carried rerouted flow this step
+  // gains part of its missing capacity. Routes read the capacity, so they are searched again.
+  const double growth = spec.routes.broker_growth;
+  if (!(growth > 0.0)) return;
+  const RouteTable& routes = option_policy.routes;
+  std::vector<unsigned char> relayed(state.hub_capacity.size(), 0);
+  for (std::size_t o = 0; o < state.rerouted.size(); ++o) {
+    if (!(state.rerouted[o] > 0.0) || option_policy.route[o] < 0) continue;
+    const auto r = static_cast<std::size_t>(option_policy.route[o]);
+    for (std::size_t q = routes.first[r]; q < routes.first[r + 1]; ++q) {
+      relayed[static_cast<std::size_t>(routes.hub[q])] = 1;
+    }
+  }
+  bool moved = false;
+  for (std::size_t h = 0; h < relayed.size(); ++h) {
+    double& capacity = state.hub_capacity[h];
+    if (!relayed[h] || capacity >= 1.0) continue;
+    capacity = std::min(1.0, capacity + growth * (1.0 - capacity));
+    moved = true;
+  }
+  if (moved) ++policy.route_version;
+}
+
 void Simulation::Impl::record_metrics() {
   frame.step = step;
-  detail::compute_metrics(spec, params, option_policy, routes, calibration, targets, state,
+  detail::compute_metrics(spec, params, option_policy, calibration, targets, state,
                           dependency ? &*dependency : nullptr, scratch, frame);
 }
 
@@ -444,10 +498,8 @@ void Simulation::Impl::ensure_metrics() {
 void Simulation::Impl::run_step() {
   detail::apply_events(spec, events, ends, step, true, params, policy, state.capability, scratch);
   check(Phase::Events);
-  detail::update_routes(spec, params, policy, static_cast<int>(scratch.workers.size()), routes,
-                        routes_version);
+  update_option_policy();
   check(Phase::Routes);
-  detail::gather_option_policy(spec, policy, routes, calibration.options, option_policy);
   detail::compute_targets(spec, params, policy, option_policy, calibration, state, targets,
                           scratch);
   check(Phase::Targets);
@@ -458,6 +510,7 @@ void Simulation::Impl::run_step() {
     detail::update_shares(spec, params, calibration.options, targets, state);
   }
   check(Phase::Shares);
+  grow_hub_capacity();
   detail::update_capability(spec, params, policy, calibration.options, events, targets, state,
                             scratch);
   check(Phase::Capability);
@@ -484,13 +537,23 @@ double Simulation::Impl::rule_value(const RuleSpec& rule) const {
   if (shape == MetricShape::Country || shape == MetricShape::CountryPartner) {
     return frame.value(rule.metric, rule.country, -1, partner);
   }
-  if (rule.sector >= 0) return frame.value(rule.metric, rule.country, rule.sector, partner);
+  // A partner metric named by a bloc is the sum over its members.
+  const auto cell_value = [&](SectorId s) {
+    if (shape != MetricShape::CountrySectorPartner || rule.bloc < 0) {
+      return frame.value(rule.metric, rule.country, s, partner);
+    }
+    double sum = 0.0;
+    for (const CountryId member : spec.blocs[static_cast<std::size_t>(rule.bloc)].members) {
+      sum += frame.value(rule.metric, rule.country, s, member);
+    }
+    return sum;
+  };
+  if (rule.sector >= 0) return cell_value(rule.sector);
   // No sector named: the sector-weighted mean (weights d of the country).
   double sum = 0.0;
   const CountrySpec& country = spec.countries[static_cast<std::size_t>(rule.country)];
   for (SectorId s = 0; s < spec.sector_count(); ++s) {
-    sum += detail::sector_weight(country, s, spec.sector_count()) *
-           frame.value(rule.metric, rule.country, s, partner);
+    sum += detail::sector_weight(country, s, spec.sector_count()) * cell_value(s);
   }
   return sum;
 }
@@ -544,16 +607,25 @@ SupplyNetwork Simulation::supply_network(SectorId sector) const {
   network.sector = spec.sectors.at(static_cast<std::size_t>(sector)).id;
   for (const CountrySpec& country : spec.countries) network.countries.push_back(country.id);
   const detail::OptionLists& options = self.calibration.options;
+  const RouteTable& routes = self.option_policy.routes;
   for (CountryId c = 0; c < spec.country_count(); ++c) {
     const std::size_t cell = spec.cell_index(c, sector);
     for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
       const CountryId k = options.origin[o];
       if (k == c) continue;
-      const std::size_t i = spec.supply_index(c, sector, k);
       const double rerouted = self.state.rerouted[o];
       const double direct = self.state.share[o] - rerouted;
-      if (direct > 0.0) network.flows.push_back({k, -1, c, direct});
-      if (rerouted > 0.0) network.flows.push_back({k, self.routes.hub[i], c, rerouted});
+      const int shipper = options.shipper[o];
+      // The shipping hub of the declared path (Hong Kong for chips made in China) relays it.
+      if (direct > 0.0) {
+        network.flows.push_back({k, shipper == k || shipper == c ? -1 : shipper, c, direct});
+      }
+      if (rerouted > 0.0 && self.option_policy.route[o] >= 0) {
+        const auto r = static_cast<std::size_t>(self.option_policy.route[o]);
+        for (std::size_t q = routes.first[r]; q < routes.first[r + 1]; ++q) {
+          network.flows.push_back({k, routes.hub[q], c, rerouted * routes.fraction[q]});
+        }
+      }
     }
   }
   return network;

@@ -114,11 +114,16 @@ std::vector<ChartPlan> plan_charts(const ScenarioSpec& spec, const std::vector<C
     for (const SectorId sector : output_sectors(spec)) {
       if (has(Metric::SupplierShare)) {
         charts.push_back(by_partner(spec, Metric::SupplierShare, country, sector,
-                                    "supplier shares by origin"));
+                                    "shares by brand (whose product it is)"));
+      }
+      // Without production sites every brand is made at home: the site view would repeat it.
+      if (has(Metric::SiteShare) && !spec.production_sites.empty()) {
+        charts.push_back(by_partner(spec, Metric::SiteShare, country, sector,
+                                    "shares by production site (where it was made)"));
       }
       if (has(Metric::ShipperShare)) {
         charts.push_back(by_partner(spec, Metric::ShipperShare, country, sector,
-                                    "supplier shares by shipper (what customs see)"));
+                                    "shares by shipper (who sent it: what customs see)"));
       }
       if (has(Metric::TotalDependency)) charts.push_back(dependency_by_bloc(spec, country, sector));
     }

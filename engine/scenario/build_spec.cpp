@@ -115,6 +115,9 @@ class SpecBuilder {
     read_sectors(root);
     read_supply(root);
     if (!csv_supply_ok_) return spec_;
+    read_routes(root);
+    read_production_sites(root);
+    read_shipping(root);
     read_tables(root);
     read_events(root);
     read_rules(root);
@@ -604,6 +607,23 @@ class SpecBuilder {
     }
   }
 
+  /// Calls fn(entry, its path) for every entry of a map that is not `source` or
+  /// `note` (whose sources are checked); false when `node` is not a map.
+  template <class Fn>
+  bool for_entries(const Node& node, std::string_view path, Fn&& fn) {
+    if (!check_.expect_map(node, path)) return false;
+    for (const MapEntry& entry : node.entries) {
+      const std::string entry_path = join_path(path, entry.key);
+      if (entry.key == "source") {
+        check_.source(*entry.value, entry_path);
+        continue;
+      }
+      if (entry.key == "note") continue;
+      fn(entry, entry_path);
+    }
+    return true;
+  }
+
   /// Reads `id -> number` (plus optional source/note); returns a dense vector over `ids`.
   /// `present` marks the ids given.
   std::vector<double> values(const Node& map, std::string_view path,
@@ -611,20 +631,13 @@ class SpecBuilder {
                              const Range& range, std::vector<bool>* present = nullptr) {
     std::vector<double> out(ids.size(), 0.0);
     if (present != nullptr) present->assign(ids.size(), false);
-    if (!check_.expect_map(map, path)) return out;
-    for (const MapEntry& entry : map.entries) {
-      const std::string entry_path = join_path(path, entry.key);
-      if (entry.key == "source") {
-        check_.source(*entry.value, entry_path);
-        continue;
-      }
-      if (entry.key == "note") continue;
+    for_entries(map, path, [&](const MapEntry& entry, const std::string& entry_path) {
       const auto id = lookup(ids, entry.key, entry.key_loc, entry_path, what);
       const auto value = check_.number(*entry.value, entry_path, range);
-      if (!id || !value) continue;
+      if (!id || !value) return;
       out[static_cast<std::size_t>(*id)] = *value;
       if (present != nullptr) (*present)[static_cast<std::size_t>(*id)] = true;
-    }
+    });
     return out;
   }
 
@@ -707,6 +720,91 @@ class SpecBuilder {
     }
     for (double& share : shares) share /= sum;
     return shares;
+  }
+
+  // ---- trade structure: production sites, shipping, routes -----------------------------------
+
+  void read_routes(const Node& root) {
+    const Node* routes = Checker::value_of(root, "routes");
+    if (routes == nullptr || !check_.expect_map(*routes, "routes")) return;
+    check_.check_keys(*routes, kRoutesObject, "routes");
+    const int mps = spec_.time.months_per_step;
+    RouteSpec& spec = spec_.routes;
+    spec.dispersion = check_.field_number(*routes, kRoutesObject, "dispersion", "routes", mps);
+    spec.initial_hub_capacity =
+        check_.field_number(*routes, kRoutesObject, "initial_hub_capacity", "routes", mps);
+    spec.broker_growth = check_.field_number(*routes, kRoutesObject, "broker_growth", "routes", mps);
+    read_source_field(*routes, "routes");
+  }
+
+  /// sector -> brand -> site -> share. Each row must sum to 1 (share_row).
+  void read_production_sites(const Node& root) {
+    const Node* table = Checker::value_of(root, "production_sites");
+    if (table == nullptr) return;
+    for_entries(*table, "production_sites", [&](const MapEntry& sector_entry,
+                                               const std::string& sector_path) {
+      const auto sector = lookup(sectors_, sector_entry.key, sector_entry.key_loc, sector_path,
+                                 "sector");
+      for_entries(*sector_entry.value, sector_path, [&](const MapEntry& brand_entry,
+                                                        const std::string& row_path) {
+        const auto brand =
+            lookup(countries_, brand_entry.key, brand_entry.key_loc, row_path, "country");
+        const std::vector<double> row = share_row(*brand_entry.value, row_path);
+        if (!sector || !brand || row.empty()) return;
+        for (std::size_t site = 0; site < row.size(); ++site) {
+          if (row[site] > 0.0) {
+            spec_.production_sites.push_back(
+                SiteShare{*sector, *brand, static_cast<CountryId>(site), row[site]});
+          }
+        }
+      });
+    });
+    std::sort(spec_.production_sites.begin(), spec_.production_sites.end(),
+              [](const SiteShare& a, const SiteShare& b) {
+                return std::tie(a.sector, a.brand, a.site) < std::tie(b.sector, b.brand, b.site);
+              });
+  }
+
+  /// buyer -> sector -> site -> shipper -> share. Each row must sum to 1 (share_row).
+  void read_shipping(const Node& root) {
+    const Node* table = Checker::value_of(root, "shipping");
+    if (table == nullptr) return;
+    for_entries(*table, "shipping", [&](const MapEntry& buyer_entry,
+                                        const std::string& buyer_path) {
+      const auto buyer =
+          lookup(countries_, buyer_entry.key, buyer_entry.key_loc, buyer_path, "country");
+      for_entries(*buyer_entry.value, buyer_path, [&](const MapEntry& sector_entry,
+                                                      const std::string& sector_path) {
+        const auto sector = lookup(sectors_, sector_entry.key, sector_entry.key_loc, sector_path,
+                                   "sector");
+        for_entries(*sector_entry.value, sector_path, [&](const MapEntry& site_entry,
+                                                          const std::string& row_path) {
+          const auto site =
+              lookup(countries_, site_entry.key, site_entry.key_loc, row_path, "country");
+          const std::vector<double> row = share_row(*site_entry.value, row_path);
+          if (!buyer || !sector || !site || row.empty()) return;
+          if (row[static_cast<std::size_t>(*buyer)] > 0.0) {
+            check_.error("out-of-range", *site_entry.value, row_path,
+                         fmt::format("{}: the buyer '{}' cannot ship to itself, expected a share "
+                                     "of 0 for it",
+                                     row_path, buyer_entry.key));
+            return;
+          }
+          for (std::size_t shipper = 0; shipper < row.size(); ++shipper) {
+            if (row[shipper] > 0.0) {
+              spec_.shipping.push_back(ShippingShare{*buyer, *sector, *site,
+                                                     static_cast<CountryId>(shipper),
+                                                     row[shipper]});
+            }
+          }
+        });
+      });
+    });
+    std::sort(spec_.shipping.begin(), spec_.shipping.end(),
+              [](const ShippingShare& a, const ShippingShare& b) {
+                return std::tie(a.buyer, a.sector, a.site, a.shipper) <
+                       std::tie(b.buyer, b.sector, b.site, b.shipper);
+              });
   }
 
   // ---- supply and the other tables ----------------------------------------------------------
@@ -1006,9 +1104,20 @@ class SpecBuilder {
           if (value != nullptr) event.sectors = sector_list(*value, field_path);
           break;
         case FieldType::CountryValues:
-          if (value != nullptr) {
+          if (value == nullptr) break;
+          if (field.key == "site_enforcement") {
+            std::vector<bool> given;
+            event.site_enforcement =
+                values(*value, field_path, countries_, "country", field.range, &given);
+            for (std::size_t c = 0; c < given.size(); ++c) {
+              if (!given[c]) event.site_enforcement[c] = 1.0;
+            }
+          } else {
             event.destinations = weights(*value, field_path, countries_, "country", false);
           }
+          break;
+        case FieldType::Choice:
+          if (field.key == "applies_to") event.scope = scope_of(event.type, value, field, field_path);
           break;
         case FieldType::EventRef:
           if (value != nullptr) {
@@ -1029,6 +1138,23 @@ class SpecBuilder {
         default:
           break;
       }
+    }
+  }
+
+  /// The scope an event's `applies_to` names, or its type's default when absent.
+  RestrictionScope scope_of(EventType type, const Node* value, const FieldSpec& field,
+                            const std::string& path) {
+    std::optional<std::string> text;
+    if (value != nullptr) text = check_.choice(*value, path, field.choices);
+    if (text == "brand") return RestrictionScope::Brand;
+    if (text == "territory") return RestrictionScope::Territory;
+    if (text == "all") return RestrictionScope::All;
+    if (text == "site") return RestrictionScope::Site;
+    if (text == "shipper") return RestrictionScope::Shipper;
+    switch (type) {
+      case EventType::ImportBan: return RestrictionScope::Brand;
+      case EventType::Enforcement: return RestrictionScope::Shipper;
+      default: return RestrictionScope::All;
     }
   }
 
@@ -1164,11 +1290,18 @@ class SpecBuilder {
         slot = lookup(ids, *node, join_path(path, key), what).value_or(-1);
       }
     };
+    // A partner metric of a cell may name a bloc instead of a partner: the sum over its members
+    // (China and Hong Kong together, as customs reports often do).
+    const bool partner_by_bloc = shape == MetricShape::CountrySectorPartner &&
+                                 Checker::value_of(map, "partner") == nullptr &&
+                                 Checker::value_of(map, "bloc") != nullptr;
     need("partner",
-         shape == MetricShape::CountrySectorPartner || shape == MetricShape::CountryPartner,
+         (shape == MetricShape::CountrySectorPartner && !partner_by_bloc) ||
+             shape == MetricShape::CountryPartner,
          target.partner, countries_,
          "country");
-    need("bloc", shape == MetricShape::CountrySectorBloc, target.bloc, blocs_, "bloc");
+    need("bloc", shape == MetricShape::CountrySectorBloc || partner_by_bloc, target.bloc, blocs_,
+         "bloc");
     return target;
   }
 

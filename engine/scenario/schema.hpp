@@ -46,6 +46,8 @@ enum class FieldType {
   CountrySectorTable,   ///< country -> sector -> number
   CountryCountryTable,  ///< country -> country -> number
   SupplyTable,          ///< buyer -> sector -> origin -> share
+  SiteTable,            ///< sector -> brand -> production site -> share
+  ShippingTable,        ///< buyer -> sector -> site -> shipper -> share
   NumberPair,           ///< [low, high]
   PathValues,           ///< `--set` path -> list of values (a sweep grid)
   PathValuesList,       ///< a list of maps `--set` path -> value (sweep cases)
@@ -118,6 +120,7 @@ extern const ObjectSpec kWhenObject;
 extern const ObjectSpec kAnyThenObject;
 extern const ObjectSpec kObservationObject;
 extern const ObjectSpec kOutputsObject;
+extern const ObjectSpec kRoutesObject;
 extern const ObjectSpec kValueObject;  ///< {value, source, note}
 extern const ObjectSpec kFactsFileObject;
 extern const ObjectSpec kFactObject;

@@ -132,9 +132,17 @@ json field_schema(const FieldSpec& field) {
       schema = {{"type", "object"}, {"additionalProperties", values_map(field.range)}};
       break;
     case FieldType::SupplyTable:
+    case FieldType::SiteTable:
       schema = {{"type", "object"},
                 {"additionalProperties",
                  {{"type", "object"}, {"additionalProperties", values_map(field.range)}}}};
+      break;
+    case FieldType::ShippingTable:
+      schema = {{"type", "object"},
+                {"additionalProperties",
+                 {{"type", "object"},
+                  {"additionalProperties",
+                   {{"type", "object"}, {"additionalProperties", values_map(field.range)}}}}}};
       break;
     case FieldType::NumberPair:
       schema = {{"type", "array"}, {"items", {{"type", "number"}}}, {"minItems", 2},
@@ -214,6 +222,8 @@ bool is_parameter(FieldType type) {
     case FieldType::CountrySectorTable:
     case FieldType::CountryCountryTable:
     case FieldType::SupplyTable:
+    case FieldType::SiteTable:
+    case FieldType::ShippingTable:
       return true;
     default:
       return false;
@@ -234,6 +244,10 @@ std::string leaf_path(const std::string& prefix, const FieldSpec& field) {
       return base + ".<country>.<partner>";
     case FieldType::SupplyTable:
       return base + ".<buyer>.<sector>.<origin>";
+    case FieldType::SiteTable:
+      return base + ".<sector>.<brand>.<site>";
+    case FieldType::ShippingTable:
+      return base + ".<buyer>.<sector>.<site>.<shipper>";
     default:
       return base;
   }

@@ -53,6 +53,9 @@ using F = FieldType;
 
 constexpr std::array<std::string_view, 3> kStepChoices{"month", "quarter", "year"};
 constexpr std::array<std::string_view, 2> kModeChoices{"aggregate", "agents"};
+constexpr std::array<std::string_view, 3> kControlScopes{"all", "brand", "territory"};
+constexpr std::array<std::string_view, 3> kBanScopes{"brand", "site", "shipper"};
+constexpr std::array<std::string_view, 2> kEnforcementScopes{"shipper", "site"};
 
 constexpr FieldSpec kSourceField{.key = "source", .type = F::Source,
     .meaning = "a fact id of the facts file, a list of them, or `assumption`",
@@ -213,18 +216,33 @@ constexpr std::array kExportControlFields{
     kSectorsField,
     share_field("intensity", true, 0.0, "", "restricted fraction of the direct flow"),
     share_field("evasion", false, 0.0, "0", "part of restricted demand that can still find a route"),
+    FieldSpec{.key = "applies_to", .type = F::Choice, .default_text = "all",
+              .meaning = "brand: the exporters' brands wherever made (a foreign direct product "
+                         "rule); territory: goods made on or shipped from their soil; all: both",
+              .example = "brand", .choices = kControlScopes},
+    FieldSpec{.key = "site_enforcement", .type = F::CountryValues, .range = kUnitInterval,
+              .default_text = "1 at every site", .unit = "share",
+              .meaning = "brand rule: enforced fraction at production sites outside the "
+                         "exporters (unlisted sites: 1)",
+              .example = "{CHN: 0.5, ROW: 0.3}"},
 };
 constexpr std::array kImportBanFields{
     countries_field("importer", "the banning countries"),
     countries_field("supplier", "the banned suppliers"),
     kSectorsField,
     share_field("intensity", true, 0.0, "", "restricted fraction of the flow"),
+    FieldSpec{.key = "applies_to", .type = F::Choice, .default_text = "brand",
+              .meaning = "what `supplier` names: brands, production sites or shippers",
+              .example = "brand", .choices = kBanScopes},
 };
 constexpr std::array kEnforcementFields{
     countries_field("hubs", "transshipment hubs whose flows to the targets are restricted"),
     countries_field("to", "the targets"),
     kSectorsField,
     share_field("level", true, 0.0, "", "restricted fraction of the hubs' flows to the targets"),
+    FieldSpec{.key = "applies_to", .type = F::Choice, .default_text = "shipper",
+              .meaning = "shipper: what the hubs ship and relay; site: goods made at the hubs",
+              .example = "shipper", .choices = kEnforcementScopes},
 };
 constexpr std::array kAgreementFields{
     countries_field("members", "countries in the pact"),
@@ -336,9 +354,9 @@ constexpr std::array kWhenFields{
     FieldSpec{.key = "sector", .type = F::SectorRef, .default_text = "sector-weighted mean",
               .meaning = "sector, for sector metrics", .example = "semiconductors"},
     FieldSpec{.key = "partner", .type = F::CountryRef,
-              .meaning = "partner, for supplier_share, shipper_share, total_dependency",
+              .meaning = "partner country, for partner metrics (supplier_share, shipper_share, site_share, import_value_by_*, total_dependency)",
               .example = "CHN"},
-    FieldSpec{.key = "bloc", .type = F::BlocRef, .meaning = "bloc, for bloc_share",
+    FieldSpec{.key = "bloc", .type = F::BlocRef, .meaning = "bloc, for bloc_share; or instead of partner: the sum over its members",
               .example = "west"},
     FieldSpec{.key = "above", .type = F::Number, .meaning = "fires when the metric exceeds this",
               .example = "80000"},
@@ -487,6 +505,24 @@ constexpr std::array kSweepFields{
 constexpr ObjectSpec kUncertainObject{"uncertain", kUncertainFields};
 constexpr ObjectSpec kSweepObject{"sweep", kSweepFields};
 
+constexpr std::array kRoutesFields{
+    FieldSpec{.key = "dispersion", .type = F::Number, .range = kPositive, .default_value = 8,
+              .default_text = "8", .unit = "1",
+              .meaning = "logit dispersion theta of route choice: a route's weight is "
+                         "psi^-theta (large: the cheapest route takes all)",
+              .example = "8"},
+    FieldSpec{.key = "initial_hub_capacity", .type = F::Number, .range = kUnitInterval,
+              .default_value = 1, .default_text = "1", .unit = "share",
+              .meaning = "re-export capacity of a hub before broker networks form",
+              .example = "0.3"},
+    FieldSpec{.key = "broker_growth", .type = F::Number, .range = kUnitInterval,
+              .default_value = 0, .default_text = "0", .unit = "per month", .per_month = true,
+              .meaning = "share of a hub's missing capacity gained per month while it relays",
+              .example = "0.1"},
+    kSourceField,
+    kNoteField,
+};
+
 constexpr std::array kScenarioFields{
     FieldSpec{.key = "schema_version", .type = F::Integer, .required = true,
               .meaning = "version of this format; must be 1", .example = "1"},
@@ -515,6 +551,10 @@ constexpr std::array kScenarioFields{
     FieldSpec{.key = "reroute_markup", .type = F::Number, .range = kNonNegative,
               .default_value = 0.3, .default_text = "0.3", .unit = "1",
               .meaning = "extra cost per transshipment hop (mu)", .example = "0.3"},
+    FieldSpec{.key = "routes", .type = F::Object,
+              .meaning = "route choice among transshipment hubs (docs/model.md, Routes)",
+              .example = "{dispersion: 8, initial_hub_capacity: 0.3, broker_growth: 0.1}",
+              .object = &kRoutesObject},
     FieldSpec{.key = "blocs", .type = F::BlocMap, .default_text = "none",
               .meaning = "named groups of countries, usable wherever a country list is",
               .example = "{west: [USA, EU]}"},
@@ -526,6 +566,16 @@ constexpr std::array kScenarioFields{
               .default_text = "the sector's world_supply", .unit = "share",
               .meaning = "initial origin shares S0 per buyer and sector; each row sums to 1",
               .example = "{RUS: {semiconductors: {RUS: 0.1, CHN: 0.9}}}"},
+    FieldSpec{.key = "production_sites", .type = F::SiteTable, .range = kUnitInterval,
+              .default_text = "every brand made at home", .unit = "share",
+              .meaning = "where each brand home's output is made: sector -> brand -> site -> "
+                         "share; each row sums to 1",
+              .example = "{semiconductors: {USA: {USA: 0.4, TWN: 0.3, ROW: 0.3}}}"},
+    FieldSpec{.key = "shipping", .type = F::ShippingTable, .range = kUnitInterval,
+              .default_text = "shipped by the site", .unit = "share",
+              .meaning = "who ships (consigns) goods made at a site to a buyer: buyer -> sector "
+                         "-> site -> shipper -> share; each row sums to 1",
+              .example = "{RUS: {semiconductors: {CHN: {CHN: 0.5, HKG: 0.5}}}}"},
     FieldSpec{.key = "tables", .type = F::Object, .meaning = "CSV tables",
               .object = &kTablesObject},
     FieldSpec{.key = "capability", .type = F::CountrySectorTable, .range = kUnitInterval,
@@ -603,6 +653,7 @@ const ObjectSpec kWhenObject{"when", kWhenFields};
 const ObjectSpec kRuleObject{"rule", kRuleFields};
 const ObjectSpec kObservationObject{"observation", kObservationFields};
 const ObjectSpec kOutputsObject{"outputs", kOutputsFields};
+const ObjectSpec kRoutesObject{"routes", kRoutesFields};
 const ObjectSpec kScenarioObject{"scenario", kScenarioFields};
 const ObjectSpec kFactObject{"fact", kFactFields};
 const ObjectSpec kFactsFileObject{"facts file", kFactsFileFields};

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,18 +111,32 @@ int step_of(const ScenarioRun& run, const std::string& date) {
   return -1;
 }
 
-/// The model's value of an observation, as observations.csv reports it.
+/// The model's value of an observation at a step, as observations.csv reports it: a partner
+/// metric named by a bloc is the sum over its members.
+double model_value(const ScenarioRun& run, const techdep::ObservationSpec& observation,
+                   std::size_t step) {
+  const MetricsFrame& frame = run.frames.at(step);
+  const techdep::MetricShape shape = techdep::metric_info(observation.metric).shape;
+  if (shape == techdep::MetricShape::CountrySectorPartner && observation.bloc >= 0) {
+    double sum = 0.0;
+    for (const int member : run.spec.blocs.at(static_cast<std::size_t>(observation.bloc)).members) {
+      sum += frame.value(observation.metric, observation.country, observation.sector, member);
+    }
+    return sum;
+  }
+  return frame.value(observation.metric, observation.country, observation.sector,
+                     shape == techdep::MetricShape::CountrySectorBloc ? observation.bloc
+                                                                      : observation.partner);
+}
 double model_value(const ScenarioRun& run, const techdep::ObservationSpec& observation) {
-  const bool by_bloc =
-      techdep::metric_info(observation.metric).shape == techdep::MetricShape::CountrySectorBloc;
-  return run.frames.at(static_cast<std::size_t>(observation.step))
-      .value(observation.metric, observation.country, observation.sector,
-             by_bloc ? observation.bloc : observation.partner);
+  return model_value(run, observation, static_cast<std::size_t>(observation.step));
 }
 
-bool within_tolerance(const ScenarioRun& run, const std::string& fact) {
+/// Whether the observation of `fact` (of `metric`, when a fact has several) is met.
+bool within_tolerance(const ScenarioRun& run, const std::string& fact,
+                      std::optional<Metric> metric = std::nullopt) {
   for (const techdep::ObservationSpec& observation : run.spec.observations) {
-    if (observation.fact == fact) {
+    if (observation.fact == fact && (!metric || observation.metric == *metric)) {
       return std::abs(model_value(run, observation) - observation.value) <= observation.tolerance;
     }
   }
@@ -153,24 +168,23 @@ TEST_CASE("world-2021 holds its 2021 observations at every step (a fixed point)"
     INFO(observation.fact);
     CHECK(std::abs(model_value(run, observation) - observation.value) <= observation.tolerance);
     // With no events nothing moves: the last step equals the first.
-    const int partner = techdep::metric_info(observation.metric).shape ==
-                                techdep::MetricShape::CountrySectorBloc
-                            ? observation.bloc
-                            : observation.partner;
-    CHECK(run.frames.back().value(observation.metric, observation.country, observation.sector,
-                                  partner) ==
-          Approx(run.frames.front().value(observation.metric, observation.country,
-                                          observation.sector, partner))
-              .margin(1e-12));
+    CHECK(model_value(run, observation, run.frames.size() - 1) ==
+          Approx(model_value(run, observation, 0)).margin(1e-12));
   }
 }
 
-TEST_CASE("sanctions-2022 meets its 2022 observations except telecom (TE1)", "[scenarios]") {
+TEST_CASE("sanctions-2022 meets its 2022 observations except the documented misses",
+          "[scenarios]") {
   const ScenarioRun& run = run_of("sanctions-2022");
-  for (const char* fact : {"TR21", "TR7", "TR8", "TE3", "BD2", "BD1"}) {
+  for (const char* fact : {"TR7", "TR8", "SB3", "TE3", "BD2", "BD1"}) {
     INFO(fact);
     CHECK(within_tolerance(run, fact));
   }
+  // docs/calibration.md: the early dip in import value is shallower than the dual-use fact (TR21),
+  // and the large-transaction sample of TR27 has more US brands and more Chinese shippers than
+  // the model's whole-market chip imports.
+  CHECK_FALSE(within_tolerance(run, "TR21"));
+  CHECK_FALSE(within_tolerance(run, "TR27", Metric::ImportValueByBrand));
   // The known miss (docs/calibration.md): domestic producers only win demand nobody foreign can
   // serve, so once Chinese gear flows again Russian vendors stall well below TE1's 0.252.
   CHECK_FALSE(within_tolerance(run, "TE1"));
@@ -245,19 +259,29 @@ TEST_CASE("hub-enforcement closes each route, and the flow moves on to the next 
   const auto shipped = [](const ScenarioRun& which, int step, const char* hub) {
     return which.at(step, Metric::ShipperShare, "RUS", "semiconductors", hub);
   };
-  // Kazakhstan ships EU chips to Russia until its ban, and nothing once the ban is at full level
-  // (a route exists only while the hub's own flow is not fully restricted).
-  CHECK(shipped(run, kazakh.at_step - 1, "KAZ") > 0.05);
+  // Kazakhstan relays Western chips to Russia until its ban, and nothing once the ban is at full
+  // level (enforcement cuts a hub's relays in proportion to its level).
+  CHECK(shipped(run, kazakh.at_step - 1, "KAZ") > 0.03);
   for (int step = kazakh.until_step + 1; step <= run.last_step(); ++step) {
     CHECK(shipped(run, step, "KAZ") == 0.0);
   }
-  // The Hong Kong rule fires once Hong Kong ships more than 15% (it takes Kazakhstan's flow) and
-  // closes that route a year later.
-  CHECK(shipped(run, run.last_step(), "HKG") == 0.0);
-  CHECK(shipped(open, open.last_step(), "HKG") > 0.1);
-  // Whack-a-mole: Turkey, which shipped nothing while the other routes were open, takes over.
-  CHECK(shipped(open, open.last_step(), "TUR") == 0.0);
-  CHECK(shipped(run, run.last_step(), "TUR") > 0.05);
+  // The listed hubs are closed once the hub rule (fired in 2022, six months' ramp) is in force.
+  const int mid_2023 = step_of(run, "2023-06");
+  for (const char* hub : {"ARM", "KGZ", "ARE"}) {
+    INFO(hub);
+    CHECK(shipped(run, mid_2023, hub) == 0.0);
+    CHECK(shipped(open, mid_2023, hub) > 0.0);
+  }
+  // Whack-a-mole: the flow moves on to the hubs still open. Turkey ships more than it did before
+  // Kazakhstan closed, and more than it does where every hub stays open; rerouting barely falls.
+  CHECK(shipped(run, run.last_step(), "TUR") > shipped(run, kazakh.at_step - 1, "TUR") + 0.005);
+  CHECK(shipped(run, run.last_step(), "TUR") > shipped(open, open.last_step(), "TUR"));
+  CHECK(run.at_end(Metric::ReroutedShare, "RUS", "semiconductors") >
+        0.8 * open.at_end(Metric::ReroutedShare, "RUS", "semiconductors"));
+  // Hong Kong, which shipped a quarter of Russia's chips before the war (TR4), stays below the
+  // 35% that would trigger pressure on it.
+  CHECK(shipped(run, run.last_step(), "HKG") < 0.35);
+  CHECK(shipped(run, 0, "HKG") > 0.2);
 }
 
 TEST_CASE("no-china raises Russia's chip shortage against sanctions-2022", "[scenarios]") {

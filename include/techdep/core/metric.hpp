@@ -28,6 +28,12 @@ enum class Metric {
   Diaspora,
   Sovereignty,
   DiasporaByDestination,
+  SiteShare,
+  ImportValueByShipper,
+  ImportValueBySite,
+  ImportValueByBrand,
+  ImportUnitValue,
+  ImportValue,
 };
 
 /// Which index dimensions a metric's values carry.
@@ -47,7 +53,7 @@ struct MetricInfo {
   std::string_view description;
 };
 
-inline constexpr std::array<MetricInfo, 18> kMetricCatalogue{{
+inline constexpr std::array<MetricInfo, 24> kMetricCatalogue{{
     {Metric::DomesticShare, "domestic_share", MetricShape::CountrySector, "share",
      "share of the country's demand for the sector served by its own producers"},
     {Metric::ImportShare, "import_share", MetricShape::CountrySector, "share",
@@ -84,6 +90,18 @@ inline constexpr std::array<MetricInfo, 18> kMetricCatalogue{{
      "persons",
      "emigrants abroad now, by the country they live in (partner = the country itself: "
      "destination unknown)"},
+    {Metric::SiteShare, "site_share", MetricShape::CountrySectorPartner, "share",
+     "share of demand by the country where the goods were made (production site)"},
+    {Metric::ImportValueByShipper, "import_value_by_shipper", MetricShape::CountrySectorPartner,
+     "share", "customs view: share of import value by the country that shipped it (consignor)"},
+    {Metric::ImportValueBySite, "import_value_by_site", MetricShape::CountrySectorPartner,
+     "share", "customs view: share of import value by country of origin (production site)"},
+    {Metric::ImportValueByBrand, "import_value_by_brand", MetricShape::CountrySectorPartner,
+     "share", "share of import value by brand home country"},
+    {Metric::ImportUnitValue, "import_unit_value", MetricShape::CountrySector, "index, t=0 = 1",
+     "value of imports per unit of imported volume (rerouting markups raise it)"},
+    {Metric::ImportValue, "import_value", MetricShape::CountrySector, "index, t=0 = 1",
+     "value of imports relative to the start (volume share times unit value)"},
 }};
 
 constexpr const MetricInfo& metric_info(Metric metric) {

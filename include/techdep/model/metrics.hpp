@@ -16,9 +16,10 @@ struct MetricsFrame {
 
   // [c][s]
   std::vector<double> domestic_share, import_share, shortage, rerouted_share, hhi, critical,
-      capacity, price_index;
+      capacity, price_index, import_unit_value, import_value;
   // [c][s][k]
-  std::vector<double> supplier_share, shipper_share;
+  std::vector<double> supplier_share, shipper_share, site_share, import_value_by_shipper,
+      import_value_by_site, import_value_by_brand;
   /// [c][s][k]; computed only for the output countries when the metric is selected, NaN elsewhere
   std::vector<double> total_dependency;
   // [c][s][b]

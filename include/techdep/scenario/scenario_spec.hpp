@@ -75,6 +75,16 @@ enum class EventType {
   Set,
 };
 
+/// Which flows a restriction names by the countries of its event (docs/model.md, "Brand,
+/// production site and shipper"). An option is (brand home k, production site p, shipper h).
+enum class RestrictionScope {
+  Brand,      ///< the countries' brands, wherever made and whoever ships them
+  Territory,  ///< goods made on or shipped from the countries' soil, of any brand
+  All,        ///< both: the usual reach of an export control with a foreign direct product rule
+  Site,       ///< goods made at the countries' sites (enforcement against a production site)
+  Shipper,    ///< goods the countries ship (enforcement against a hub; an import ban by consignor)
+};
+
 /// A parameter an event of type `set` (or a sweep) may change, resolved at load time.
 struct ParamRef {
   enum class Kind {
@@ -121,6 +131,11 @@ struct EventSpec {
 
   double intensity = 0.0;       ///< export_control, import_ban, investment
   double evasion = 0.0;         ///< export_control: e in [0, 1]
+  /// export_control (default All), import_ban (default Brand), enforcement (default Shipper)
+  RestrictionScope scope = RestrictionScope::All;
+  /// export_control, brand rule at sites outside `from`: the enforced fraction per site
+  /// [country]; empty means 1 everywhere (the control binds wherever the brand is made)
+  std::vector<double> site_enforcement;
   double level = 0.0;           ///< enforcement, exit_restriction
   double trade_cost_cut = 0.0;  ///< agreement: fraction by which tau - 1 falls among members
   double tech_transfer = 0.0;   ///< agreement, per step
@@ -208,6 +223,34 @@ struct SweepSpec {
   int point_count() const { return paths.empty() ? 1 : static_cast<int>(values.size()); }
 };
 
+/// Where a brand home's output of a sector is made: `share` of brand `brand`'s goods in `sector`
+/// come from production site `site`. Each (sector, brand) with rows sums to 1; a brand without
+/// rows is made at home.
+struct SiteShare {
+  SectorId sector = -1;
+  CountryId brand = -1;
+  CountryId site = -1;
+  double share = 0.0;
+};
+
+/// How goods made at `site` reach `buyer` in `sector`: `share` of them are shipped (consigned) by
+/// `shipper` (a trading hub such as Hong Kong), the rest by the site itself. Each
+/// (buyer, sector, site) with rows sums to 1.
+struct ShippingShare {
+  CountryId buyer = -1;
+  SectorId sector = -1;
+  CountryId site = -1;
+  CountryId shipper = -1;
+  double share = 0.0;
+};
+
+/// Route choice among relays (docs/model.md, "Routes").
+struct RouteSpec {
+  double dispersion = 8.0;        ///< theta: logit weight of a route is psi^-theta
+  double initial_hub_capacity = 1.0;  ///< a hub's re-export capacity before brokers organise
+  double broker_growth = 0.0;     ///< per step: capacity gained toward 1 while a hub relays
+};
+
 /// The whole scenario. Dense tables use row-major index helpers below.
 struct ScenarioSpec {
   std::string name;
@@ -223,6 +266,7 @@ struct ScenarioSpec {
   std::vector<BlocSpec> blocs;
 
   double reroute_markup = 0.3;  ///< mu
+  RouteSpec routes;
 
   std::vector<double> supply;        ///< S0[c][s][k], size C*S*C, each (c, s) row sums to 1
   std::vector<double> inputs;        ///< a[s'][s], size S*S (input s' per unit of output s)
@@ -230,6 +274,8 @@ struct ScenarioSpec {
   std::vector<double> price;         ///< P[k][s], size C*S
   std::vector<double> trade_cost;    ///< tau[k][c] (exporter k, importer c), size C*C, >= 1
   std::vector<double> distrust;      ///< rho0[c][k], size C*C, >= 0
+  std::vector<SiteShare> production_sites;  ///< sorted by (sector, brand, site)
+  std::vector<ShippingShare> shipping;      ///< sorted by (buyer, sector, site, shipper)
 
   std::vector<EventSpec> events;
   std::vector<RuleSpec> rules;

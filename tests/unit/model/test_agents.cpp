@@ -97,6 +97,38 @@ TEST_CASE("Identical firms follow the aggregate path within 1% when there are ma
   }
 }
 
+TEST_CASE("Firms choosing brand, production site and shipper follow the aggregate path too",
+          "[agents]") {
+  // C buys A-brand goods made half at A and half at B; B's half reaches C half through hub H.
+  // A's control names its brand with enforcement 0.5 at B's site and evasion 0.6 (routes via H
+  // and K): every option's share, the site and shipper views and the rerouted flow follow
+  // aggregate mode within the same 1% bound as above.
+  SpecBuilder b({"C", "A", "B", "H", "K"}, {"chips"}, 30);
+  b.supply("C", "chips", {{"C", 0.2}, {"A", 0.8}}).capability("C", "chips", 0.3);
+  b.raw().production_sites = {{0, b.country("A"), b.country("A"), 0.5},
+                              {0, b.country("A"), b.country("B"), 0.5}};
+  b.raw().shipping = {{b.country("C"), 0, b.country("B"), b.country("B"), 0.5},
+                      {b.country("C"), 0, b.country("B"), b.country("H"), 0.5}};
+  const int control = b.export_control("control", 2, "A", "C", 0.8, 0.6);
+  b.event(control).scope = techdep::RestrictionScope::Brand;
+  b.event(control).site_enforcement = {1.0, 1.0, 0.5, 1.0, 1.0};
+  ScenarioSpec aggregate = b.build();
+  aggregate.agents.firms_per_cell = 10'000;
+  aggregate.agents.workers_per_country = 10;
+  const ScenarioSpec agents = as_agents(aggregate, false);
+  for (const Metric metric : {Metric::SupplierShare, Metric::SiteShare, Metric::ShipperShare}) {
+    for (const int partner : {0, 1, 2, 3, 4}) {
+      const std::vector<double> expected = path_of(aggregate, metric, 0, partner);
+      const std::vector<double> actual = path_of(agents, metric, 0, partner);
+      for (std::size_t step = 0; step < actual.size(); ++step) {
+        INFO(techdep::metric_info(metric).name << " partner " << partner << ", step " << step);
+        CHECK(actual[step] == Approx(expected[step]).epsilon(0.01).margin(0.002));
+      }
+    }
+  }
+  CHECK(path_of(aggregate, Metric::ShipperShare, 0, 4)[10] > 0.01);  // K relays: routes are used
+}
+
 TEST_CASE("Firms that review at different speeds leave a longer tail", "[agents]") {
   // Heterogeneous review probabilities lambda m_f with mean-1 multipliers: the part of demand not
   // yet reviewed after t steps is sum_f w_f (1 - lambda m_f)^t >= (1 - lambda)^t (Jensen), so

@@ -11,13 +11,17 @@ namespace {
 
 using techdep::test::SpecBuilder;
 
-// C buys from A and O; A's control from step 1 leaves 60% evasion through the hub H.
+// C buys from A and O; A's control from step 1 leaves 60% evasion through the hub H (relaying
+// through O costs more, and route choice is sharp enough to leave O nothing).
 techdep::ScenarioSpec hub_world() {
   SpecBuilder b({"C", "A", "H", "O"}, {"chips"}, 30);
   b.supply("C", "chips", {{"A", 0.5}, {"O", 0.5}});
   b.supply("H", "chips", {{"H", 0.5}, {"A", 0.5}});
+  b.trade_cost("A", "O", 1.5);
   b.export_control("control", 1, "A", "C", 1.0, 0.6);
-  return b.build();
+  techdep::ScenarioSpec spec = b.build();
+  spec.routes.dispersion = 1e6;
+  return spec;
 }
 
 }  // namespace

@@ -169,6 +169,37 @@ TEST_CASE("diagnostics carry key path, caret line and all problems at once", "[s
   CHECK(kinds == std::set<std::string>{"unknown-key", "missing-key"});
 }
 
+TEST_CASE("mistakes in production sites, shipping, routes and scopes are all reported at once, "
+          "each where it is",
+          "[scenario]") {
+  const std::vector<Diagnostic> diagnostics = load_errors(error_path("trade_structure.yaml"));
+  std::set<std::string> lines;
+  for (const Diagnostic& diagnostic : diagnostics) lines.insert(first_line(diagnostic));
+  const std::string file = error_path("trade_structure.yaml");
+  const std::set<std::string> expected{
+      file + ":12:8: error: production_sites.x.B: shares sum to 0.9, expected 1 (within 1e-6)",
+      file + ":13:5: error: production_sites.x.Q: unknown country 'Q' (did you mean 'A'?)",
+      file + ":17:10: error: shipping.A.x.B: the buyer 'A' cannot ship to itself, expected a "
+             "share of 0 for it",
+      file + ":18:7: error: shipping.A.x.Z: unknown country 'Z' (did you mean 'A'?)",
+      file + ":19:22: error: routes.dispersion: 0 is out of range, expected > 0",
+      file + ":19:40: error: routes.broker_growth: 2 is out of range, expected [0, 1]",
+      file + ":27:17: error: events[0].applies_to: unknown value 'brands', expected one of "
+             "all, brand, territory (did you mean 'brand'?)",
+      file + ":28:27: error: events[0].site_enforcement.H: 1.5 is out of range, expected [0, 1]",
+  };
+  std::set<std::string> missing;
+  for (const std::string& line : expected) {
+    if (lines.count(line) == 0) missing.insert(line);
+  }
+  INFO("reported:\n" << [&] {
+    std::string all;
+    for (const std::string& line : lines) all += line + "\n";
+    return all;
+  }());
+  CHECK(missing.empty());
+}
+
 TEST_CASE("an unknown event type does not also demand every type's keys", "[scenario]") {
   const std::vector<Diagnostic> diagnostics = load_errors(error_path("unknown_event_type.yaml"));
   REQUIRE(diagnostics.size() == 1);
