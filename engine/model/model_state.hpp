@@ -48,6 +48,9 @@ struct OptionLists {
   std::vector<std::int32_t> site;     // [option]: where the goods are made
   std::vector<std::int32_t> shipper;  // [option]: who ships them to the buyer (customs consignor)
   std::vector<double> initial_share;  // [option]: S0 of the brand x site share x shipping share
+  // [option]: 1 for a brand that does not serve the buyer at the start but sells in the sector's
+  // world market and may enter (docs/model.md, Entry); its weight grows with its entry progress
+  std::vector<unsigned char> entrant;
   std::vector<std::int32_t> domestic; // [cell]: the buyer's own position within its options
   // Distinct brands of each cell, ascending (what total dependency walks).
   std::vector<std::size_t> brand_first;  // [cell], cells + 1 entries
@@ -100,11 +103,13 @@ struct Calibration {
   std::vector<double> cap_scale;         // [option], >= 1
   std::vector<double> log_price_level0;  // [c][s]: log of the CES price index at t = 0
   std::vector<CellImports> imports0;     // [c][s]: imports at t = 0, the value indices' base
+  std::vector<double> opening0;          // [c][s]: initial demand under restriction at t = 0
 };
 
 struct ModelState {
   std::vector<double> share;      // S [option]; every other flow's share is 0
   std::vector<double> hub_capacity;  // [hub]: re-export capacity, grows as brokers organise
+  std::vector<double> entry;         // [option]: an entrant's progress in [0, 1] (0 elsewhere)
   std::vector<double> shortage;   // U[c][s]
   std::vector<double> rerouted;   // V [option]: part of S shipped via the route's hub
   std::vector<double> capability; // Cap[c][s]

@@ -75,6 +75,7 @@ void reset_parameters(const ScenarioSpec& spec, Parameters& params) {
     to.security_sensitivity = from.security_sensitivity;
     to.demand_pull = from.demand_pull;
     to.learning = from.learning;
+    to.entry_speed = from.entry_speed;
   }
   params.sanction_push.resize(countries);
   params.base_emigration.resize(countries);
@@ -98,6 +99,7 @@ bool moves_routes(const EventSpec& event) {
     case EventType::ImportBan:
     case EventType::Enforcement:
     case EventType::Agreement:
+    case EventType::SecondarySanctions:
       return true;
     case EventType::Set:
       return event.parameter.kind == ParamRef::Kind::TradeCost ||
@@ -300,6 +302,7 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
       case EventType::EmigrationWave:
       case EventType::Lift:
       case EventType::Set:
+      case EventType::SecondarySanctions:
         break;
     }
   }
@@ -333,6 +336,7 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
   options.site.clear();
   options.shipper.clear();
   options.initial_share.clear();
+  options.entrant.clear();
   options.domestic.assign(cells, 0);
   options.brand_first.assign(cells + 1, 0);
   options.brand.clear();
@@ -365,6 +369,13 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
     options.site.push_back(site);
     options.shipper.push_back(shipper);
     options.initial_share.push_back(share);
+    options.entrant.push_back(0);
+  };
+  // A brand with a world market share may enter a market it does not serve, in sectors where
+  // entry is possible at all.
+  const auto may_enter = [&](std::size_t sector, std::size_t brand) {
+    return spec.sectors[sector].entry_speed > 0.0 && !spec.world_supply.empty() &&
+           spec.world_supply[sector * cn + brand] > 0.0;
   };
   for (std::size_t cell = 0; cell < cells; ++cell) {
     const std::size_t buyer = cell / sn;
@@ -380,7 +391,13 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
         add(k, static_cast<int>(k), static_cast<int>(k), brand_share);
         continue;
       }
-      if (!(brand_share > 0.0)) continue;
+      if (!(brand_share > 0.0)) {
+        if (!may_enter(sector, k)) continue;
+        options.brand.push_back(static_cast<std::int32_t>(k));
+        add(k, static_cast<int>(k), static_cast<int>(k), 0.0);
+        options.entrant.back() = 1;
+        continue;
+      }
       options.brand.push_back(static_cast<std::int32_t>(k));
       // A brand without production sites is made at home; goods without shipping rows are
       // shipped by their site.
@@ -522,10 +539,35 @@ bool ban_names(const EventSpec& event, const CountrySet& from, int brand, int si
 
 }  // namespace
 
+namespace {
+
+// Whether a secondary-sanctions event threatens a brand's home: the suppliers it names, or every
+// country that neither threatens nor is targeted.
+bool threatens(const EventSpec& event, int brand) {
+  const auto has = [brand](const std::vector<CountryId>& list) {
+    return std::find(list.begin(), list.end(), brand) != list.end();
+  };
+  return event.threatened.empty() ? !has(event.from) && !has(event.to) : has(event.threatened);
+}
+
+}  // namespace
+
+double secondary_sanctions_risk(std::span<const EventSpec> events, const Policy& policy,
+                                CountryId buyer, SectorId sector, int brand) {
+  double risk = 0.0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventSpec& event = events[i];
+    if (event.type != EventType::SecondarySanctions || !(policy.event_strength[i] > 0.0)) continue;
+    if (!names(event, buyer, sector) || !threatens(event, brand)) continue;
+    risk = std::max(risk, event.level * policy.event_strength[i]);
+  }
+  return risk;
+}
+
 void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> events,
                           const Parameters& params, const Policy& policy,
                           const OptionLists& options, std::span<const double> hub_capacity,
-                          int threads, OptionPolicy& gathered) {
+                          std::span<const double> entry, int threads, OptionPolicy& gathered) {
   if (gathered.route_version == policy.route_version) return;
   const std::size_t cn = spec.countries.size();
   const std::size_t sn = spec.sectors.size();
@@ -546,7 +588,8 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
     const bool control = event.type == EventType::ExportControl && policy.event_active[i];
     const bool ban = event.type == EventType::ImportBan && strength > 0.0;
     const bool enforcement = event.type == EventType::Enforcement && strength > 0.0;
-    if (!control && !ban && !enforcement) continue;
+    const bool threat = event.type == EventType::SecondarySanctions && strength > 0.0;
+    if (!control && !ban && !enforcement && !threat) continue;
     from.assign(event.from, cn);
     for (const CountryId buyer : event.to) {
       for (SectorId s = 0; s < static_cast<SectorId>(sn); ++s) {
@@ -568,6 +611,10 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
           } else if (ban) {
             if (!ban_names(event, from, brand, site, shipper)) continue;
             amount = event.intensity * strength;
+          } else if (threat) {
+            // Threatened suppliers hold back from the target: no routes around their own caution.
+            if (!threatens(event, brand)) continue;
+            amount = event.level * strength;
           } else {
             const bool hit = event.scope == RestrictionScope::Site ? from.has(site)
                                                                    : from.has(shipper);
@@ -589,7 +636,7 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
     for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
       gathered.restriction[o] = 1.0 - open[o];
       gathered.restricted_supply[o] = options.initial_share[o] * gathered.restriction[o];
-      if (!(gathered.restriction[o] > 0.0) || !(evasion[o] > 0.0)) continue;
+      if (!(open[o] < 1.0) || !(evasion[o] > 0.0)) continue;
       gathered.route[o] = static_cast<std::int32_t>(gathered.requests.size());
       gathered.requests.push_back(RouteRequest{static_cast<int>(cell / sn),
                                                static_cast<int>(cell % sn), options.site[o],
@@ -645,6 +692,18 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
     const std::size_t o = request_option[r];
     gathered.multiplier[o] = gathered.routes.multiplier[r];
     gathered.evasion[o] = evasion[o] * gathered.routes.availability[r];
+  }
+  // An entrant reaches the buyer only as far as it has entered, E: its wedge is
+  // E ((1 - R) + R e a psi^-sigma), written as a restriction R' = 1 - E (1 - R) with evasion
+  // E R e a / R' so that the targets phase reads it like any other option.
+  for (std::size_t o = 0; o < count; ++o) {
+    if (!options.entrant[o]) continue;
+    const double entered = entry[o];
+    const double restricted = gathered.restriction[o];
+    const double combined = 1.0 - entered * (1.0 - restricted);
+    gathered.evasion[o] =
+        combined > 0.0 ? entered * restricted * gathered.evasion[o] / combined : 0.0;
+    gathered.restriction[o] = combined;
   }
   gathered.route_version = policy.route_version;
 }

@@ -41,7 +41,12 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options);
 void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> events,
                           const Parameters& params, const Policy& policy,
                           const OptionLists& options, std::span<const double> hub_capacity,
-                          int threads, OptionPolicy& gathered);
+                          std::span<const double> entry, int threads, OptionPolicy& gathered);
+
+/// The largest level of the active secondary sanctions that threaten `brand` for serving the
+/// buyer in the sector (0: none).
+double secondary_sanctions_risk(std::span<const EventSpec> events, const Policy& policy,
+                                CountryId buyer, SectorId sector, int brand);
 
 /// The inputs of every sector with a nonzero coefficient.
 void build_input_lists(const ScenarioSpec& spec, Calibration& calibration);

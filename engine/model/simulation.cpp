@@ -93,6 +93,7 @@ struct Simulation::Impl {
   void calibrate();
   void update_option_policy();
   void grow_hub_capacity();
+  void grow_entry();
   void run_step();
   void evaluate_rules();
   double rule_value(const RuleSpec& rule) const;
@@ -271,6 +272,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
     state.shortage[cell] = std::max(0.0, 1.0 - served);
   }
   state.hub_capacity.assign(cn, spec.routes.initial_hub_capacity);
+  state.entry.assign(option_count, 0.0);
   state.rerouted.assign(option_count, 0.0);
   state.capability = spec.capability;
   state.talent.resize(cn);
@@ -360,6 +362,14 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   check(Phase::Events);
   update_option_policy();
   check(Phase::Routes);
+  // Entry answers restrictions imposed after the start: what was restricted at t = 0 is part of
+  // the market entrants found closed.
+  calibration.opening0.assign(cells, 0.0);
+  for (std::size_t cell = 0; cell < cells; ++cell) {
+    for (std::size_t o = option_lists.first[cell]; o < option_lists.first[cell + 1]; ++o) {
+      calibration.opening0[cell] += option_policy.restricted_supply[o];
+    }
+  }
   calibrate();
   // Flows rerouted by restrictions already in force are part of the start (docs/model.md,
   // "Calibration"): the state at t = 0 shows them.
@@ -398,6 +408,15 @@ void Simulation::Impl::calibrate() {
       for (std::size_t o = 0; o < lists.count(cell); ++o) {
         const std::size_t i = first + o;
         const double initial = lists.initial_share[i];
+        if (lists.entrant[i]) {
+          // At full entry and its start price an entrant weighs its world market share against
+          // the incumbents' total weight (1 - U0, about 1).
+          const double world =
+              spec.world_supply[static_cast<std::size_t>(s) * cn +
+                                static_cast<std::size_t>(lists.origin[i])];
+          calibration.log_alpha[i] = std::log(world) + sigma * log_price[o];
+          continue;
+        }
         if (!(initial > 0.0)) continue;
         const double wedge =
             static_cast<std::int32_t>(o) == lists.domestic[cell]
@@ -454,8 +473,43 @@ void Simulation::Impl::calibrate() {
 
 void Simulation::Impl::update_option_policy() {
   detail::update_option_policy(spec, events, params, policy, calibration.options,
-                               state.hub_capacity, static_cast<int>(scratch.workers.size()),
-                               option_policy);
+                               state.hub_capacity, state.entry,
+                               static_cast<int>(scratch.workers.size()), option_policy);
+}
+
+void Simulation::Impl::grow_entry() {
+  // A brand new to the buyer enters as the market opens: the demand its incumbents can no longer
+  // serve beyond what was restricted at the start, at the sector's entry speed, slowed by the
+  // risk of secondary sanctions (docs/model.md, Entry). Entry is not undone when the market
+  // closes again: the brand keeps its distributors and its place.
+  const detail::OptionLists& lists = calibration.options;
+  bool moved = false;
+  for (std::size_t cell = 0; cell + 1 < lists.first.size(); ++cell) {
+    const std::size_t first = lists.first[cell];
+    const std::size_t end = lists.first[cell + 1];
+    if (std::none_of(lists.entrant.begin() + static_cast<std::ptrdiff_t>(first),
+                     lists.entrant.begin() + static_cast<std::ptrdiff_t>(end),
+                     [](unsigned char flag) { return flag != 0; })) {
+      continue;
+    }
+    double restricted = 0.0;
+    for (std::size_t o = first; o < end; ++o) restricted += option_policy.restricted_supply[o];
+    const double opening = std::max(0.0, restricted - calibration.opening0[cell]);
+    if (!(opening > 0.0)) continue;
+    const auto buyer = static_cast<CountryId>(cell / spec.sectors.size());
+    const auto sector = static_cast<SectorId>(cell % spec.sectors.size());
+    const double speed = params.sectors[static_cast<std::size_t>(sector)].entry_speed;
+    for (std::size_t o = first; o < end; ++o) {
+      if (!lists.entrant[o] || state.entry[o] >= 1.0) continue;
+      const double risk =
+          detail::secondary_sanctions_risk(events, policy, buyer, sector, lists.origin[o]);
+      const double gain = speed * opening * (1.0 - risk) * (1.0 - state.entry[o]);
+      if (!(gain > 0.0)) continue;
+      state.entry[o] = std::min(1.0, state.entry[o] + gain);
+      moved = true;
+    }
+  }
+  if (moved) ++policy.route_version;
 }
 
 void Simulation::Impl::grow_hub_capacity() {
@@ -511,6 +565,7 @@ void Simulation::Impl::run_step() {
   }
   check(Phase::Shares);
   grow_hub_capacity();
+  grow_entry();
   detail::update_capability(spec, params, policy, calibration.options, events, targets, state,
                             scratch);
   check(Phase::Capability);

@@ -39,6 +39,7 @@ std::string_view event_type_name(EventType type) {
     case EventType::ExitRestriction: return "exit_restriction";
     case EventType::Lift: return "lift";
     case EventType::Set: return "set";
+    case EventType::SecondarySanctions: return "secondary_sanctions";
   }
   return "event";
 }

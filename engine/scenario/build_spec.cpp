@@ -90,7 +90,7 @@ constexpr std::array<NumberSlot, 11> kEventNumbers{{
 /// Which role vector a country-list key of an event fills (scenario_spec.hpp, EventSpec).
 bool fills_from(std::string_view key) {
   return key == "from" || key == "supplier" || key == "hubs" || key == "members" ||
-         key == "attributed_to";
+         key == "attributed_to" || key == "by";
 }
 
 class SpecBuilder {
@@ -684,6 +684,7 @@ class SpecBuilder {
           check_.field_number(node, kSectorObject, "security_sensitivity", path, mps);
       sector.demand_pull = check_.field_number(node, kSectorObject, "demand_pull", path, mps);
       sector.learning = check_.field_number(node, kSectorObject, "learning", path, mps);
+      sector.entry_speed = check_.field_number(node, kSectorObject, "entry_speed", path, mps);
       read_source_field(node, path);
       if (const Node* world = Checker::value_of(node, "world_supply")) {
         world_supply_[static_cast<std::size_t>(id)] =
@@ -896,6 +897,15 @@ class SpecBuilder {
   }
 
   void fill_world_supply(const Node& root, const std::vector<bool>& given) {
+    const std::size_t countries_count = spec_.countries.size();
+    spec_.world_supply.assign(spec_.sectors.size() * countries_count, 0.0);
+    for (std::size_t s = 0; s < world_supply_.size(); ++s) {
+      const std::vector<double>& world = world_supply_[s];
+      if (world.size() == countries_count) {
+        std::copy(world.begin(), world.end(),
+                  spec_.world_supply.begin() + static_cast<std::ptrdiff_t>(s * countries_count));
+      }
+    }
     const Node* countries = Checker::value_of(root, "countries");
     const Node* sectors = Checker::value_of(root, "sectors");
     if (countries == nullptr || sectors == nullptr || !countries->is_map() || !sectors->is_map()) {
@@ -1096,7 +1106,10 @@ class SpecBuilder {
       const std::string field_path = join_path(path, field.key);
       switch (field.type) {
         case FieldType::CountryList:
-          if (value != nullptr) {
+          if (value == nullptr) break;
+          if (field.key == "suppliers") {
+            event.threatened = country_list(*value, field_path);
+          } else {
             (fills_from(field.key) ? event.from : event.to) = country_list(*value, field_path);
           }
           break;

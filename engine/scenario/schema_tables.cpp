@@ -56,6 +56,15 @@ constexpr std::array<std::string_view, 2> kModeChoices{"aggregate", "agents"};
 constexpr std::array<std::string_view, 3> kControlScopes{"all", "brand", "territory"};
 constexpr std::array<std::string_view, 3> kBanScopes{"brand", "site", "shipper"};
 constexpr std::array<std::string_view, 2> kEnforcementScopes{"shipper", "site"};
+constexpr std::array<std::string_view, 5> kAnyScopes{"all", "brand", "territory", "site",
+                                                     "shipper"};
+// The union of every event type's `applies_to`, for the schema of an event of any type (each type
+// checks its own choices).
+constexpr FieldSpec kAnyAppliesTo{.key = "applies_to", .type = F::Choice,
+                                  .meaning = "what the event's countries name: export_control "
+                                             "all | brand | territory; import_ban brand | site | "
+                                             "shipper; enforcement shipper | site",
+                                  .example = "brand", .choices = kAnyScopes};
 
 constexpr FieldSpec kSourceField{.key = "source", .type = F::Source,
     .meaning = "a fact id of the facts file, a list of them, or `assumption`",
@@ -146,6 +155,11 @@ constexpr std::array kSectorFields{
     FieldSpec{.key = "learning", .type = F::Number, .range = kNonNegative, .default_text = "0",
               .unit = "1", .meaning = "how fast the domestic price falls as capability grows (b)",
               .example = "0.5"},
+    FieldSpec{.key = "entry_speed", .type = F::Number, .range = kUnitInterval,
+              .default_text = "0", .unit = "per month", .per_month = true,
+              .meaning = "how fast a brand new to a buyer enters once the market opens "
+                         "(docs/model.md, Entry; 0: no entry)",
+              .example = "0.1"},
     FieldSpec{.key = "world_supply", .type = F::CountryValues, .range = kUnitInterval,
               .default_text = "none", .unit = "share",
               .meaning = "origin shares for buyers without a supply row; sums to 1",
@@ -285,6 +299,18 @@ constexpr std::array kExitRestrictionFields{
     countries_field("country", "the country restricting exit"),
     share_field("level", true, 0.0, "", "exit restriction on specialists x[c]"),
 };
+constexpr std::array kSecondarySanctionsFields{
+    countries_field("by", "the countries that threaten (they sanction the target)"),
+    countries_field("to", "the targets"),
+    FieldSpec{.key = "suppliers", .type = F::CountryList,
+              .default_text = "every other country",
+              .meaning = "the suppliers threatened if they serve the targets",
+              .example = "[CHN, HKG]"},
+    kSectorsField,
+    share_field("level", true, 0.0, "",
+                "how much the threatened suppliers hold back: their flows to the targets are "
+                "restricted and their entry slowed by this fraction"),
+};
 constexpr std::array kLiftFields{
     FieldSpec{.key = "event", .type = F::EventRef, .required = true,
               .meaning = "id of the event it ends", .example = "export-controls-2022"},
@@ -312,6 +338,7 @@ TECHDEP_EVENT_OBJECTS(kCyberIncident, kCyberIncidentFields)
 TECHDEP_EVENT_OBJECTS(kEmigrationWave, kEmigrationWaveFields)
 TECHDEP_EVENT_OBJECTS(kExitRestriction, kExitRestrictionFields)
 TECHDEP_EVENT_OBJECTS(kLift, kLiftFields)
+TECHDEP_EVENT_OBJECTS(kSecondarySanctions, kSecondarySanctionsFields)
 TECHDEP_EVENT_OBJECTS(kSet, kSetFields)
 #undef TECHDEP_EVENT_OBJECTS
 
@@ -333,6 +360,8 @@ constexpr std::array kEventTypeTable{
                   &kExitRestrictionObject, &kExitRestrictionThen},
     EventTypeSpec{"lift", "ends an earlier event", &kLiftObject, &kLiftThen},
     EventTypeSpec{"set", "changes any parameter", &kSetObject, &kSetThen},
+    EventTypeSpec{"secondary_sanctions", "a threat against suppliers that serve a target",
+                  &kSecondarySanctionsObject, &kSecondarySanctionsThen},
 };
 
 // The union of the type-specific keys, for paths and the schema. Order: first appearance.
@@ -343,7 +372,8 @@ constexpr std::array kAnyEventSpecific{
     kAgreementFields[4], kInvestmentFields[0], kMandateFields[2], kCyberIncidentFields[0],
     kCyberIncidentFields[1], kCyberIncidentFields[3], kCyberIncidentFields[4],
     kEmigrationWaveFields[1], kEmigrationWaveFields[2], kLiftFields[0], kSetFields[0],
-    kSetFields[1],
+    kSetFields[1], kAnyAppliesTo, kExportControlFields[6],
+    kSecondarySanctionsFields[0], kSecondarySanctionsFields[2],
 };
 
 constexpr std::array kWhenFields{

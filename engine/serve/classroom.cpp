@@ -81,6 +81,7 @@ std::string_view event_type_suffix(EventType type) {
     case EventType::CyberIncident: return "(cyber_incident events)";
     case EventType::EmigrationWave: return "(emigration_wave events)";
     case EventType::ExitRestriction: return "(exit_restriction events)";
+    case EventType::SecondarySanctions: return "(secondary_sanctions events)";
     case EventType::Lift:
     case EventType::Set: return "";
   }

@@ -54,6 +54,7 @@ struct SectorSpec {
   double security_sensitivity = 0.0;  ///< kappa
   double demand_pull = 0.0;           ///< phi
   double learning = 0.0;              ///< b
+  double entry_speed = 0.0;           ///< per step: how fast a supplier new to a buyer enters
 };
 
 struct BlocSpec {
@@ -73,6 +74,7 @@ enum class EventType {
   ExitRestriction,
   Lift,
   Set,
+  SecondarySanctions,
 };
 
 /// Which flows a restriction names by the countries of its event (docs/model.md, "Brand,
@@ -145,6 +147,9 @@ struct EventSpec {
   double capacity_hit = 0.0;    ///< cyber_incident: one-off fractional capability loss
   double rate = 0.0;            ///< emigration_wave: extra hazard per step
   std::vector<double> destinations;  ///< emigration_wave: [country] weights, normalised; empty = country's attraction
+  /// secondary_sanctions: the suppliers threatened (from = the countries that threaten them,
+  /// to = the targets); empty means every country outside `from` and `to`
+  std::vector<CountryId> threatened;
 
   EventId lifted_event = -1;    ///< lift: the event it ends
   ParamRef parameter;           ///< set
@@ -269,6 +274,9 @@ struct ScenarioSpec {
   RouteSpec routes;
 
   std::vector<double> supply;        ///< S0[c][s][k], size C*S*C, each (c, s) row sums to 1
+  /// W[s][k], size S*C: the sector's world market shares by brand home (`world_supply`), 0 where
+  /// not given; a brand with W > 0 is competitive enough to enter a market it does not serve
+  std::vector<double> world_supply;
   std::vector<double> inputs;        ///< a[s'][s], size S*S (input s' per unit of output s)
   std::vector<double> capability;    ///< Cap0[c][s], size C*S
   std::vector<double> price;         ///< P[k][s], size C*S
