@@ -14,6 +14,8 @@ packages=(
   libeigen3-dev libyaml-cpp-dev libyaml-dev libboost-graph-dev catch2 libfmt-dev libcli11-dev
   clang libclang-rt-14-dev valgrind
   nlohmann-json3-dev libssl-dev libnlopt-dev
+  pybind11-dev python3-dev python3-pybind11 python3-numpy python3-pandas python3-matplotlib
+  python3-pytest python3-networkx python3-tqdm
 )
 
 # The mpi preset (TECHDEP_WITH_MPI) also needs Open MPI.

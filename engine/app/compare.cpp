@@ -118,42 +118,67 @@ std::string format_table(const std::vector<SeriesComparison>& rows, const TimeSp
 
 }  // namespace
 
+namespace {
+
+struct Compared {
+  std::vector<SeriesTable> tables;  ///< base first
+  std::map<std::string, std::size_t> base_columns;
+  CompareOutcome outcome;
+};
+
+Compared compare_loaded(std::vector<NamedScenario>& scenarios, double threshold, int threads) {
+  if (scenarios.size() < 2) throw UsageError("compare: name at least one variant");
+  // Common random numbers: every variant runs with the base's seed.
+  for (NamedScenario& scenario : scenarios) scenario.spec.seed = scenarios.front().spec.seed;
+
+  Compared compared;
+  std::vector<SeriesTable>& tables = compared.tables;
+  tables.resize(scenarios.size());
+  parallel_for(scenarios.size(), threads, [&](std::size_t index) {
+    tables[index] = simulate_series(scenarios[index].spec, 1);
+  });
+
+  const SeriesTable& base = tables.front();
+  for (std::size_t column = 0; column < base.names.size(); ++column) {
+    compared.base_columns.emplace(base.names[column], column);
+  }
+  for (std::size_t index = 1; index < scenarios.size(); ++index) {
+    const SeriesTable& other = tables[index];
+    for (std::size_t column = 0; column < other.names.size(); ++column) {
+      const auto found = compared.base_columns.find(other.names[column]);
+      if (found == compared.base_columns.end()) continue;
+      compared.outcome.rows.push_back(compare_series(scenarios[index].label, other.names[column],
+                                                     base, found->second, other, column,
+                                                     threshold));
+    }
+  }
+  compared.outcome.table = format_table(compared.outcome.rows, scenarios.front().spec.time, 15);
+  return compared;
+}
+
+}  // namespace
+
+CompareOutcome compare_specs(std::vector<NamedScenario> scenarios, double threshold, int threads) {
+  return compare_loaded(scenarios, threshold, threads).outcome;
+}
+
 CompareOutcome compare_scenarios(const CompareRequest& request) {
   if (request.variants.empty()) throw UsageError("compare: name at least one variant");
   std::vector<std::string> paths{request.base};
   paths.insert(paths.end(), request.variants.begin(), request.variants.end());
 
-  std::vector<LoadedScenario> loaded;
+  std::vector<NamedScenario> loaded;
   for (const std::string& path : paths) {
-    loaded.push_back(load_scenario_or_run(path, request.overrides));
+    ScenarioSpec spec = load_scenario_or_run(path, request.overrides).spec;
+    std::string label = spec.name;
+    loaded.push_back({std::move(label), std::move(spec)});
   }
-  // Common random numbers: every variant runs with the base's seed.
-  for (LoadedScenario& scenario : loaded) scenario.spec.seed = loaded.front().spec.seed;
-
-  std::vector<SeriesTable> tables(paths.size());
-  parallel_for(paths.size(), request.threads, [&](std::size_t index) {
-    tables[index] = simulate_series(loaded[index].spec, 1);
-  });
-
+  Compared compared = compare_loaded(loaded, request.threshold, request.threads);
+  const std::vector<SeriesTable>& tables = compared.tables;
   const SeriesTable& base = tables.front();
-  std::map<std::string, std::size_t> base_columns;
-  for (std::size_t column = 0; column < base.names.size(); ++column) {
-    base_columns.emplace(base.names[column], column);
-  }
-
-  CompareOutcome outcome;
-  for (std::size_t index = 1; index < paths.size(); ++index) {
-    const SeriesTable& other = tables[index];
-    const std::string& variant = loaded[index].spec.name;
-    for (std::size_t column = 0; column < other.names.size(); ++column) {
-      const auto found = base_columns.find(other.names[column]);
-      if (found == base_columns.end()) continue;
-      outcome.rows.push_back(compare_series(variant, other.names[column], base, found->second,
-                                            other, column, request.threshold));
-    }
-  }
+  const std::map<std::string, std::size_t>& base_columns = compared.base_columns;
+  CompareOutcome& outcome = compared.outcome;
   const TimeSpec& time = loaded.front().spec.time;
-  outcome.table = format_table(outcome.rows, time, 15);
 
   if (request.out_dir) {
     RunFolder folder(*request.out_dir);
@@ -167,7 +192,7 @@ CompareOutcome compare_scenarios(const CompareRequest& request) {
         for (std::size_t step = 0; step < steps; ++step) {
           const double base_value = base.values[step][found->second];
           const double variant_value = other.values[step][column];
-          append_csv_field(differences, loaded[index].spec.name);
+          append_csv_field(differences, loaded[index].label);
           differences += fmt::format(",{},{},{},", step, step_label(time, static_cast<int>(step)),
                                      other.names[column]);
           append_csv_number(differences, base_value);

@@ -181,6 +181,155 @@ std::string events_csv(const ScenarioSpec& spec, const std::vector<RuleFiring>& 
 
 }  // namespace
 
+namespace {
+
+// What one simulated run leaves for its folder, whether the timeseries went to a file or memory.
+struct RunRecord {
+  RunStatus status = RunStatus::Completed;
+  int steps_done = 0;
+  std::uint64_t run_seed = 0;
+  std::string observations_csv;
+  std::string events_csv;
+  std::string summary;
+  std::size_t observation_rows = 0;
+  std::size_t event_rows = 0;
+  double simulate_seconds = 0.0;
+};
+
+RunRecord simulate_recorded(Simulation& simulation, TimeseriesWriter& writer,
+                            const std::atomic<bool>* interrupt,
+                            const std::function<void(int, int)>& on_step) {
+  const Clock::time_point simulate_start = Clock::now();
+  const ScenarioSpec& spec = simulation.spec();
+  std::vector<ObservationRow> observations;
+  for (const ObservationSpec& obs : spec.observations) observations.push_back({&obs});
+
+  // The steps whose metrics this run reads, the schedule the simulation computes frames on:
+  // other steps' frames are never computed.
+  const std::vector<unsigned char> wanted_steps = recorded_or_observed_steps(spec);
+  const auto wanted = [&](int step) {
+    return static_cast<std::size_t>(step) < wanted_steps.size() &&
+           wanted_steps[static_cast<std::size_t>(step)] != 0;
+  };
+
+  const auto note_step = [&](const MetricsFrame& frame) {
+    const int step = frame.step;
+    if (step % spec.outputs.every == 0 || step == spec.time.steps) writer.record(frame);
+    for (ObservationRow& row : observations) {
+      if (row.observation->step == step) row.model_value = detail::observation_value(frame, spec, *row.observation);
+    }
+  };
+
+  note_step(simulation.metrics());
+  const MetricsFrame first = without_flows(simulation.metrics());
+  RunRecord record;
+  while (!simulation.finished()) {
+    if (interrupt != nullptr && interrupt->load()) {
+      record.status = RunStatus::Interrupted;
+      break;
+    }
+    simulation.step();
+    if (wanted(simulation.step_index())) note_step(simulation.metrics());
+    if (on_step) on_step(simulation.step_index(), spec.time.steps);
+  }
+  // An interrupted run still ends its series on the last step it reached.
+  if (record.status == RunStatus::Interrupted && simulation.step_index() % spec.outputs.every != 0) {
+    writer.record(simulation.metrics());
+  }
+  record.simulate_seconds = seconds_since(simulate_start);
+  record.steps_done = simulation.step_index();
+  record.run_seed = simulation.run_seed();
+  record.observations_csv = observations_csv(spec, observations);
+  record.events_csv = events_csv(spec, simulation.rule_firings());
+  record.summary = make_summary(spec, first, simulation.metrics(), simulation.rule_firings());
+  record.observation_rows = observations.size();
+  record.event_rows = simulation.rule_firings().size();
+  return record;
+}
+
+// Everything but the data of a run folder's manifest and small files.
+struct FolderFacts {
+  const ScenarioSpec& spec;
+  const RunRecord& record;
+  const std::string& scenario_path;
+  const std::vector<Override>& overrides;
+  const std::vector<std::string>& argv;
+  const LoadedScenario& loaded;  ///< input files and warnings
+  int threads = 1;
+  std::string started_utc;
+  double load_seconds = 0.0;
+  std::string resolved_sha256;
+  std::optional<std::size_t> long_rows;  ///< timeseries.csv is in the folder
+  std::optional<std::size_t> wide_rows;  ///< wide.csv is in the folder
+  Clock::time_point write_start;
+};
+
+// Writes observations, events, summary and the manifest (last) into the staged folder.
+void write_folder_files(RunFolder& folder, const FolderFacts& facts) {
+  const ScenarioSpec& spec = facts.spec;
+  const RunRecord& record = facts.record;
+  write_file_atomically(folder.staged("observations.csv"), record.observations_csv);
+  write_file_atomically(folder.staged("events.csv"), record.events_csv);
+  write_file_atomically(folder.staged("summary.txt"), record.summary);
+
+  Json outputs = Json::array();
+  const auto add_output = [&](const std::string& name, std::optional<std::size_t> rows) {
+    Json entry = {{"file", name}, {"sha256", sha256_file_hex(folder.staged(name))}};
+    if (rows) entry["rows"] = *rows;
+    outputs.push_back(entry);
+  };
+  add_output("scenario.resolved.yaml", std::nullopt);
+  if (facts.long_rows) add_output("timeseries.csv", *facts.long_rows);
+  if (facts.wide_rows) add_output("wide.csv", *facts.wide_rows);
+  add_output("observations.csv", record.observation_rows);
+  add_output("events.csv", record.event_rows);
+  add_output("summary.txt", std::nullopt);
+
+  Json warnings = Json::array();
+  for (const std::string& warning : facts.loaded.warnings) warnings.push_back(warning);
+
+  Json manifest = detail::build_provenance();
+  manifest.update(Json{
+      {"threads", facts.threads},
+      {"started_utc", facts.started_utc},
+      {"finished_utc", utc_now()},
+      {"argv", facts.argv},
+      {"overrides", detail::override_texts(facts.overrides)},
+      {"scenario", {{"name", spec.name}, {"file", facts.scenario_path}}},
+      {"inputs", detail::input_digests(facts.loaded.input_files)},
+      {"resolved_scenario_sha256", facts.resolved_sha256},
+      {"mode", spec.mode == Mode::Agents ? "agents" : "aggregate"},
+      {"base_seed", spec.seed},
+      {"seed_rule",
+       spec.mode == Mode::Agents
+           ? "run seed = run_seed(base_seed, replicate, point); every population draws from "
+             "Philox4x32-10 streams keyed by (run seed, population, country, sector)"
+           : "aggregate mode draws no random numbers; the seed is recorded for replay"},
+      {"runs", Json::array({{{"point", 0},
+                             {"replicate", 0},
+                             {"seed", record.run_seed},
+                             {"status", status_name(record.status)},
+                             {"steps_done", record.steps_done}}})},
+      {"timings_s",
+       {{"load", facts.load_seconds},
+        {"simulate", record.simulate_seconds},
+        {"write", seconds_since(facts.write_start)}}},
+      {"outputs", outputs},
+      {"warnings", warnings},
+      {"status", status_name(record.status)},
+      {"exit_code", record.status == RunStatus::Completed ? 0 : 130},
+  });
+  write_file_atomically(folder.staged("manifest.json"), manifest.dump(2) + "\n");
+}
+
+std::string write_resolved(RunFolder& folder, const LoadedScenario& loaded) {
+  const std::string resolved = loaded.resolved_yaml(folder.final_dir().string());
+  write_file_atomically(folder.staged("scenario.resolved.yaml"), resolved);
+  return sha256_hex(resolved);
+}
+
+}  // namespace
+
 RunOutcome run_scenario(const RunRequest& request) {
   const Clock::time_point started = Clock::now();
   const std::string started_utc = utc_now();
@@ -203,17 +352,11 @@ RunOutcome run_scenario(const RunRequest& request) {
                   available_memory_bytes(), run_dir.parent_path());
   RunFolder folder(run_dir);
 
-  std::string resolved_sha256;
-  {
-    const std::string resolved = loaded.resolved_yaml(run_dir.string());
-    write_file_atomically(folder.staged("scenario.resolved.yaml"), resolved);
-    resolved_sha256 = sha256_hex(resolved);
-  }
+  const std::string resolved_sha256 = write_resolved(folder, loaded);
   // The merged document was kept for the resolved copy alone; a large world's tables in it would
   // otherwise stay in memory for the whole run.
   loaded.impl.reset();
 
-  const Clock::time_point simulate_start = Clock::now();
   SimulationOptions sim_options;
   sim_options.check_invariants = request.check_invariants;
   sim_options.threads = request.threads;
@@ -228,106 +371,118 @@ RunOutcome run_scenario(const RunRequest& request) {
   if (request.format != OutputFormat::Long) files.wide_csv = folder.staged("wide.csv");
   TimeseriesWriter writer(spec, files);
 
-  std::vector<ObservationRow> observations;
-  for (const ObservationSpec& obs : spec.observations) observations.push_back({&obs});
-
-  // The steps whose metrics this run reads, the schedule the simulation computes frames on:
-  // other steps' frames are never computed.
-  const std::vector<unsigned char> wanted_steps = recorded_or_observed_steps(spec);
-  const auto wanted = [&](int step) {
-    return static_cast<std::size_t>(step) < wanted_steps.size() &&
-           wanted_steps[static_cast<std::size_t>(step)] != 0;
-  };
-
-  const auto note_step = [&](const MetricsFrame& frame) {
-    const int step = frame.step;
-    if (step % spec.outputs.every == 0 || step == spec.time.steps) writer.record(frame);
-    for (ObservationRow& row : observations) {
-      if (row.observation->step == step) row.model_value = detail::observation_value(frame, spec, *row.observation);
-    }
-  };
-
-  note_step(simulation.metrics());
-  const MetricsFrame first = without_flows(simulation.metrics());
-  RunStatus status = RunStatus::Completed;
-  while (!simulation.finished()) {
-    if (request.interrupt != nullptr && request.interrupt->load()) {
-      status = RunStatus::Interrupted;
-      break;
-    }
-    simulation.step();
-    if (wanted(simulation.step_index())) note_step(simulation.metrics());
-  }
-  // An interrupted run still ends its series on the last step it reached.
-  if (status == RunStatus::Interrupted && simulation.step_index() % spec.outputs.every != 0) {
-    writer.record(simulation.metrics());
-  }
-  const double simulate_seconds = seconds_since(simulate_start);
+  const RunRecord record = simulate_recorded(simulation, writer, request.interrupt, {});
 
   const Clock::time_point write_start = Clock::now();
   writer.commit();
-  write_file_atomically(folder.staged("observations.csv"), observations_csv(spec, observations));
-  write_file_atomically(folder.staged("events.csv"), events_csv(spec, simulation.rule_firings()));
-
-  const std::string summary =
-      make_summary(spec, first, simulation.metrics(), simulation.rule_firings());
-  write_file_atomically(folder.staged("summary.txt"), summary);
-
-  Json outputs = Json::array();
-  const auto add_output = [&](const std::string& name, std::optional<std::size_t> rows) {
-    Json entry = {{"file", name}, {"sha256", sha256_file_hex(folder.staged(name))}};
-    if (rows) entry["rows"] = *rows;
-    outputs.push_back(entry);
-  };
-  add_output("scenario.resolved.yaml", std::nullopt);
-  if (files.long_csv) add_output("timeseries.csv", writer.long_rows());
-  if (files.wide_csv) add_output("wide.csv", writer.wide_rows());
-  add_output("observations.csv", observations.size());
-  add_output("events.csv", simulation.rule_firings().size());
-  add_output("summary.txt", std::nullopt);
-
-  Json warnings = Json::array();
-  for (const std::string& warning : loaded.warnings) warnings.push_back(warning);
-
-  Json manifest = detail::build_provenance();
-  manifest.update(Json{
-      {"threads", request.threads},
-      {"started_utc", started_utc},
-      {"finished_utc", utc_now()},
-      {"argv", request.argv},
-      {"overrides", detail::override_texts(request.overrides)},
-      {"scenario", {{"name", spec.name}, {"file", request.scenario_path}}},
-      {"inputs", detail::input_digests(loaded.input_files)},
-      {"resolved_scenario_sha256", resolved_sha256},
-      {"mode", spec.mode == Mode::Agents ? "agents" : "aggregate"},
-      {"base_seed", spec.seed},
-      {"seed_rule",
-       spec.mode == Mode::Agents
-           ? "run seed = run_seed(base_seed, replicate, point); every population draws from "
-             "Philox4x32-10 streams keyed by (run seed, population, country, sector)"
-           : "aggregate mode draws no random numbers; the seed is recorded for replay"},
-      {"runs", Json::array({{{"point", 0},
-                             {"replicate", 0},
-                             {"seed", simulation.run_seed()},
-                             {"status", status_name(status)},
-                             {"steps_done", simulation.step_index()}}})},
-      {"timings_s",
-       {{"load", load_seconds}, {"simulate", simulate_seconds}, {"write", seconds_since(write_start)}}},
-      {"outputs", outputs},
-      {"warnings", warnings},
-      {"status", status_name(status)},
-      {"exit_code", status == RunStatus::Completed ? 0 : 130},
-  });
-  write_file_atomically(folder.staged("manifest.json"), manifest.dump(2) + "\n");
+  write_folder_files(
+      folder,
+      FolderFacts{.spec = spec,
+                  .record = record,
+                  .scenario_path = request.scenario_path,
+                  .overrides = request.overrides,
+                  .argv = request.argv,
+                  .loaded = loaded,
+                  .threads = request.threads,
+                  .started_utc = started_utc,
+                  .load_seconds = load_seconds,
+                  .resolved_sha256 = resolved_sha256,
+                  .long_rows = files.long_csv ? std::optional(writer.long_rows()) : std::nullopt,
+                  .wide_rows = files.wide_csv ? std::optional(writer.wide_rows()) : std::nullopt,
+                  .write_start = write_start});
   folder.commit();
 
   RunOutcome outcome;
   outcome.run_dir = run_dir;
-  outcome.status = status;
-  outcome.summary = summary;
+  outcome.status = record.status;
+  outcome.summary = record.summary;
   outcome.timeseries_rows = writer.long_rows();
-  outcome.steps_done = simulation.step_index();
+  outcome.steps_done = record.steps_done;
   return outcome;
+}
+
+MemoryRun run_in_memory(const RunRequest& request, const std::function<void(int, int)>& on_step) {
+  const Clock::time_point started = Clock::now();
+  MemoryRun run;
+  run.started_utc = utc_now();
+  run.scenario_path = request.scenario_path;
+  run.overrides = request.overrides;
+  run.threads = request.threads;
+
+  LoadOptions load_options;
+  load_options.overrides = request.overrides;
+  run.loaded = load_scenario(request.scenario_path, load_options);
+  ScenarioSpec& loaded_spec = run.loaded.spec;
+  if (request.seed) loaded_spec.seed = *request.seed;
+  if (request.replicates.value_or(loaded_spec.replicates) > 1 || !loaded_spec.uncertain.empty()) {
+    throw UsageError(fmt::format(
+        "{}: the scenario asks for several runs (replicates or uncertain parameters); run them "
+        "as an ensemble (techdep.replicates)",
+        request.scenario_path));
+  }
+  run.load_seconds = seconds_since(started);
+
+  // The output is held in memory, not written: its size counts against memory, not disk.
+  ResourceEstimate estimate = estimate_resources(loaded_spec, selected_series(loaded_spec).size());
+  estimate.memory_bytes += estimate.output_bytes;
+  estimate.output_bytes = 0;
+  check_resources(loaded_spec, estimate, available_memory_bytes(), {});
+
+  SimulationOptions sim_options;
+  sim_options.check_invariants = request.check_invariants;
+  sim_options.threads = request.threads;
+  sim_options.frames = FrameSchedule::RecordedSteps;
+  Simulation simulation(loaded_spec, sim_options);
+  TimeseriesFiles files;
+  files.long_text = &run.timeseries_csv;
+  TimeseriesWriter writer(simulation.spec(), files);
+
+  RunRecord record = simulate_recorded(simulation, writer, request.interrupt, on_step);
+  writer.commit();
+  run.status = record.status;
+  run.steps_done = record.steps_done;
+  run.run_seed = record.run_seed;
+  run.timeseries_rows = writer.long_rows();
+  run.observations_csv = std::move(record.observations_csv);
+  run.events_csv = std::move(record.events_csv);
+  run.summary = std::move(record.summary);
+  run.observation_rows = record.observation_rows;
+  run.event_rows = record.event_rows;
+  run.simulate_seconds = record.simulate_seconds;
+  return run;
+}
+
+void write_run_folder(const MemoryRun& run, const fs::path& out_dir,
+                      const std::vector<std::string>& argv) {
+  const Clock::time_point write_start = Clock::now();
+  RunFolder folder(out_dir);
+  const std::string resolved_sha256 = write_resolved(folder, run.loaded);
+  write_file_atomically(folder.staged("timeseries.csv"), run.timeseries_csv);
+
+  RunRecord record;
+  record.status = run.status;
+  record.steps_done = run.steps_done;
+  record.run_seed = run.run_seed;
+  record.observations_csv = run.observations_csv;
+  record.events_csv = run.events_csv;
+  record.summary = run.summary;
+  record.observation_rows = run.observation_rows;
+  record.event_rows = run.event_rows;
+  record.simulate_seconds = run.simulate_seconds;
+  write_folder_files(folder, FolderFacts{.spec = run.loaded.spec,
+                                         .record = record,
+                                         .scenario_path = run.scenario_path,
+                                         .overrides = run.overrides,
+                                         .argv = argv,
+                                         .loaded = run.loaded,
+                                         .threads = run.threads,
+                                         .started_utc = run.started_utc,
+                                         .load_seconds = run.load_seconds,
+                                         .resolved_sha256 = resolved_sha256,
+                                         .long_rows = run.timeseries_rows,
+                                         .wide_rows = std::nullopt,
+                                         .write_start = write_start});
+  folder.commit();
 }
 
 }  // namespace techdep

@@ -135,8 +135,9 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
   row_prefix_.reserve(series_.size());
   for (const SeriesKey& key : series_) row_prefix_.push_back(series_csv_fields(spec, key) + ',');
 
-  if (files.long_csv) {
-    long_file_ = std::make_unique<StagedFile>(*files.long_csv);
+  long_text_ = files.long_text;
+  if (files.long_csv) long_file_ = std::make_unique<StagedFile>(*files.long_csv);
+  if (long_file_ || long_text_) {
     long_buffer_ = "scenario,point,replicate,step,date,country,sector,partner,metric,value\n";
   }
   if (files.wide_csv) {
@@ -165,7 +166,7 @@ void TimeseriesWriter::record(const MetricsFrame& frame) {
     }
   }
   const std::string date = step_label(spec_.time, frame.step);
-  if (long_file_) {
+  if (long_file_ || long_text_) {
     const std::string step_prefix =
         fmt::format("{}{},{},", scenario_point_replicate_, frame.step, date);
     for (std::size_t index = 0; index < series_.size(); ++index) {
@@ -208,6 +209,7 @@ void TimeseriesWriter::commit() {
     long_buffer_.clear();
     long_file_->commit();
   }
+  if (long_text_) *long_text_ = std::move(long_buffer_);
   if (wide_file_) {
     wide_file_->write(wide_buffer_);
     wide_buffer_.clear();

@@ -52,6 +52,16 @@ struct CompareOutcome {
 /// they share by name. With out_dir, writes differences.csv and compare_summary.csv atomically.
 CompareOutcome compare_scenarios(const CompareRequest& request);
 
+/// A scenario already loaded, and the name its comparison rows carry (`variant`).
+struct NamedScenario {
+  std::string label;
+  ScenarioSpec spec;
+};
+
+/// compare_scenarios on loaded scenarios, the first the base (the Python package, whose
+/// variants carry their own overrides); writes nothing.
+CompareOutcome compare_specs(std::vector<NamedScenario> scenarios, double threshold, int threads);
+
 struct ExplainRequest {
   std::string scenario;
   std::vector<Override> overrides;

@@ -64,4 +64,38 @@ std::vector<CountryId> focus_countries(const ScenarioSpec& spec);
 /// broke an invariant). On a throw no run folder is left behind.
 RunOutcome run_scenario(const RunRequest& request);
 
+/// One run held in memory (the Python package): the bytes of its run folder's files, except the
+/// resolved scenario and the manifest, which name the folder and are made by write_run_folder.
+struct MemoryRun {
+  LoadedScenario loaded;  ///< the scenario as run (seed replaced), its merged document kept
+  std::string scenario_path;
+  std::vector<Override> overrides;
+  int threads = 1;
+  std::string timeseries_csv;
+  std::string observations_csv;
+  std::string events_csv;
+  std::string summary;
+  RunStatus status = RunStatus::Completed;
+  int steps_done = 0;
+  std::uint64_t run_seed = 0;
+  std::size_t timeseries_rows = 0;
+  std::size_t observation_rows = 0;
+  std::size_t event_rows = 0;
+  std::string started_utc;
+  double load_seconds = 0.0;
+  double simulate_seconds = 0.0;
+};
+
+/// `run_scenario` without a folder: one run of the scenario's own point, its timeseries.csv in
+/// long form. `on_step(step, steps)` is called after every step on the calling thread. Ignores
+/// out_dir, format and argv. Throws as run_scenario, and UsageError when the scenario asks for
+/// several runs (replicates or uncertain parameters: run_sweep).
+MemoryRun run_in_memory(const RunRequest& request,
+                        const std::function<void(int, int)>& on_step = {});
+
+/// Writes a MemoryRun as the run folder `run_scenario` writes for the same request (only
+/// timings, times and argv differ), atomically; an existing folder is an IoError.
+void write_run_folder(const MemoryRun& run, const std::filesystem::path& out_dir,
+                      const std::vector<std::string>& argv);
+
 }  // namespace techdep

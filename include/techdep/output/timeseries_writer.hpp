@@ -36,6 +36,9 @@ std::string series_csv_fields(const ScenarioSpec& spec, const SeriesKey& key);
 struct TimeseriesFiles {
   std::optional<std::filesystem::path> long_csv;  ///< timeseries.csv
   std::optional<std::filesystem::path> wide_csv;  ///< wide.csv
+  /// timeseries.csv's bytes kept in memory instead of a file (the Python package's runs);
+  /// filled at commit(). Not with long_csv.
+  std::string* long_text = nullptr;
 };
 
 class TimeseriesWriter {
@@ -61,6 +64,7 @@ class TimeseriesWriter {
   std::string scenario_point_replicate_;
   std::unique_ptr<StagedFile> long_file_;
   std::unique_ptr<StagedFile> wide_file_;
+  std::string* long_text_ = nullptr;
   std::string long_buffer_;
   std::string wide_buffer_;
   std::size_t long_rows_ = 0;
