@@ -75,14 +75,16 @@ def new_axes(ax):
     return figure, ax
 
 
-def finish(ax, metric: str, unit: str, chosen: dict, labelled: bool, step_unit: str) -> None:
+def finish(ax, metric: str, unit: str, chosen: dict, legend_title, labelled: bool,
+           step_unit: str) -> None:
     ax.set_title(title(metric, chosen))
     ax.set_ylabel(f"{metric} [{unit}]")
-    ax.set_xlabel({"month": "month", "quarter": "quarter", "year": "year"}[step_unit])
+    ax.set_xlabel({"month": "date (monthly steps)", "quarter": "date (quarterly steps)",
+                   "year": "date (yearly steps)"}[step_unit])
     ax.grid(True, color="#e5e5e5", linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)
     if labelled:
-        ax.legend(frameon=False, fontsize="small")
+        ax.legend(title=legend_title, frameon=False, fontsize="small")
 
 
 def line_groups(rows: pd.DataFrame, by, order):
@@ -107,7 +109,7 @@ def plot_lines(frame, metric, unit, chosen, by, ax, step_unit, errors):
         group = group.sort_values("step")
         ax.plot(x_values(group["date"]), group["value"], color=COLOURS[index % len(COLOURS)],
                 linewidth=2, label=None if key is None else (key or "(none)"))
-    finish(ax, metric, unit, chosen, by is not None, step_unit)
+    finish(ax, metric, unit, chosen, by, by is not None, step_unit)
     return figure
 
 
@@ -124,5 +126,5 @@ def plot_bands(frame, metric, unit, chosen, by, ax, step_unit, errors):
         ax.fill_between(x, group["p25"], group["p75"], color=colour, alpha=INNER_BAND_ALPHA,
                         linewidth=0, label=f"{name}25-75 %")
         ax.plot(x, group["p50"], color=colour, linewidth=2, label=f"{name}median")
-    finish(ax, metric, unit, chosen, True, step_unit)
+    finish(ax, metric, unit, chosen, by, True, step_unit)
     return figure
