@@ -183,19 +183,6 @@ std::string events_csv(const ScenarioSpec& spec, const std::vector<RuleFiring>& 
 
 namespace {
 
-// What one simulated run leaves for its folder, whether the timeseries went to a file or memory.
-struct RunRecord {
-  RunStatus status = RunStatus::Completed;
-  int steps_done = 0;
-  std::uint64_t run_seed = 0;
-  std::string observations_csv;
-  std::string events_csv;
-  std::string summary;
-  std::size_t observation_rows = 0;
-  std::size_t event_rows = 0;
-  double simulate_seconds = 0.0;
-};
-
 RunRecord simulate_recorded(Simulation& simulation, TimeseriesWriter& writer,
                             const std::atomic<bool>* interrupt,
                             const std::function<void(int, int)>& on_step) {
@@ -437,18 +424,9 @@ MemoryRun run_in_memory(const RunRequest& request, const std::function<void(int,
   files.long_text = &run.timeseries_csv;
   TimeseriesWriter writer(simulation.spec(), files);
 
-  RunRecord record = simulate_recorded(simulation, writer, request.interrupt, on_step);
+  run.record = simulate_recorded(simulation, writer, request.interrupt, on_step);
   writer.commit();
-  run.status = record.status;
-  run.steps_done = record.steps_done;
-  run.run_seed = record.run_seed;
   run.timeseries_rows = writer.long_rows();
-  run.observations_csv = std::move(record.observations_csv);
-  run.events_csv = std::move(record.events_csv);
-  run.summary = std::move(record.summary);
-  run.observation_rows = record.observation_rows;
-  run.event_rows = record.event_rows;
-  run.simulate_seconds = record.simulate_seconds;
   return run;
 }
 
@@ -459,18 +437,8 @@ void write_run_folder(const MemoryRun& run, const fs::path& out_dir,
   const std::string resolved_sha256 = write_resolved(folder, run.loaded);
   write_file_atomically(folder.staged("timeseries.csv"), run.timeseries_csv);
 
-  RunRecord record;
-  record.status = run.status;
-  record.steps_done = run.steps_done;
-  record.run_seed = run.run_seed;
-  record.observations_csv = run.observations_csv;
-  record.events_csv = run.events_csv;
-  record.summary = run.summary;
-  record.observation_rows = run.observation_rows;
-  record.event_rows = run.event_rows;
-  record.simulate_seconds = run.simulate_seconds;
   write_folder_files(folder, FolderFacts{.spec = run.loaded.spec,
-                                         .record = record,
+                                         .record = run.record,
                                          .scenario_path = run.scenario_path,
                                          .overrides = run.overrides,
                                          .argv = argv,

@@ -114,13 +114,17 @@ struct Scenario {
 
 std::shared_ptr<Scenario> load(const std::string& path, const std::vector<std::string>& overrides) {
   auto scenario = std::make_shared<Scenario>();
-  scenario->path = path;
+  // A run folder stands for the scenario it replays; later calls read that file by its path.
+  const std::filesystem::path replay = std::filesystem::path(path) / "scenario.resolved.yaml";
+  scenario->path = std::filesystem::is_directory(path) && std::filesystem::is_regular_file(replay)
+                       ? replay.string()
+                       : path;
   scenario->overrides = overrides;
   LoadOptions options;
   options.overrides = to_overrides(overrides);
   {
     py::gil_scoped_release release;
-    scenario->loaded = load_scenario_or_run(path, options.overrides);
+    scenario->loaded = load_scenario(scenario->path, options);
   }
   return scenario;
 }
@@ -179,7 +183,7 @@ std::shared_ptr<MemoryRun> run(const Scenario& scenario, std::optional<std::uint
         }));
       },
       progress);
-  if (result->status == RunStatus::Interrupted) {
+  if (result->record.status == RunStatus::Interrupted) {
     // Stopped by a flag this call did not raise (another thread's interrupt): same outcome.
     PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
@@ -234,6 +238,7 @@ py::dict sweep(const Scenario& scenario, bool use_sweep, std::optional<std::uint
 
 py::list compare(const std::vector<std::pair<std::string, std::shared_ptr<Scenario>>>& scenarios,
                  double threshold, int threads) {
+  if (scenarios.size() < 2) throw UsageError("compare: name at least one variant");
   std::vector<NamedScenario> named;
   for (const auto& [label, scenario] : scenarios) named.push_back({label, scenario->loaded.spec});
   const TimeSpec time = named.front().spec.time;
@@ -253,10 +258,12 @@ py::list compare(const std::vector<std::pair<std::string, std::shared_ptr<Scenar
   return rows;
 }
 
-py::dict explain(const Scenario& scenario, const std::string& metric, const std::string& country,
-                 const std::string& sector, const std::string& partner, const std::string& at,
-                 int exact_limit, int samples, int threads) {
-  ExplainRequest request;
+// explain and sensitivity look at the same thing: one series of a scenario at one step.
+template <typename Request>
+Request target_request(const Scenario& scenario, const std::string& metric,
+                       const std::string& country, const std::string& sector,
+                       const std::string& partner, const std::string& at, int threads) {
+  Request request;
   request.scenario = scenario.path;
   request.overrides = to_overrides(scenario.overrides);
   request.metric = metric;
@@ -264,9 +271,17 @@ py::dict explain(const Scenario& scenario, const std::string& metric, const std:
   request.sector = sector;
   request.partner = partner;
   request.at = at;
+  request.threads = threads;
+  return request;
+}
+
+py::dict explain(const Scenario& scenario, const std::string& metric, const std::string& country,
+                 const std::string& sector, const std::string& partner, const std::string& at,
+                 int exact_limit, int samples, int threads) {
+  auto request = target_request<ExplainRequest>(scenario, metric, country, sector, partner, at,
+                                                threads);
   request.exact_limit = exact_limit;
   request.samples = samples;
-  request.threads = threads;
   const ExplainOutcome outcome = call_interruptibly(
       [request](CallState&) { return explain_scenario(request); }, std::nullopt);
   py::list rows;
@@ -288,18 +303,11 @@ py::dict sensitivity(const Scenario& scenario, const std::string& metric,
                      const std::string& partner, const std::string& at,
                      const std::vector<std::string>& params, int trajectories, int levels,
                      int threads) {
-  SensitivityRequest request;
-  request.scenario = scenario.path;
-  request.overrides = to_overrides(scenario.overrides);
-  request.metric = metric;
-  request.country = country;
-  request.sector = sector;
-  request.partner = partner;
-  request.at = at;
+  auto request = target_request<SensitivityRequest>(scenario, metric, country, sector, partner,
+                                                    at, threads);
   request.params = params;
   request.trajectories = trajectories;
   request.levels = levels;
-  request.threads = threads;
   const SensitivityOutcome outcome = call_interruptibly(
       [request](CallState&) { return sensitivity_analysis(request); }, std::nullopt);
   py::list rows;
@@ -463,17 +471,17 @@ PYBIND11_MODULE(_techdep, module) {
   py::class_<MemoryRun, std::shared_ptr<MemoryRun>>(module, "MemoryRun")
       .def_property_readonly("timeseries_csv", [](const MemoryRun& r) { return r.timeseries_csv; })
       .def_property_readonly("observations_csv",
-                             [](const MemoryRun& r) { return r.observations_csv; })
-      .def_property_readonly("events_csv", [](const MemoryRun& r) { return r.events_csv; })
-      .def_property_readonly("summary", [](const MemoryRun& r) { return r.summary; })
-      .def_property_readonly("steps_done", [](const MemoryRun& r) { return r.steps_done; })
-      .def_property_readonly("run_seed", [](const MemoryRun& r) { return r.run_seed; })
+                             [](const MemoryRun& r) { return r.record.observations_csv; })
+      .def_property_readonly("events_csv", [](const MemoryRun& r) { return r.record.events_csv; })
+      .def_property_readonly("summary", [](const MemoryRun& r) { return r.record.summary; })
+      .def_property_readonly("steps_done", [](const MemoryRun& r) { return r.record.steps_done; })
+      .def_property_readonly("run_seed", [](const MemoryRun& r) { return r.record.run_seed; })
       .def_property_readonly("base_seed", [](const MemoryRun& r) { return r.loaded.spec.seed; })
       .def_property_readonly("threads", [](const MemoryRun& r) { return r.threads; })
       .def_property_readonly("started_utc", [](const MemoryRun& r) { return r.started_utc; })
       .def_property_readonly("load_seconds", [](const MemoryRun& r) { return r.load_seconds; })
       .def_property_readonly("simulate_seconds",
-                             [](const MemoryRun& r) { return r.simulate_seconds; })
+                             [](const MemoryRun& r) { return r.record.simulate_seconds; })
       .def_property_readonly("input_files", [](const MemoryRun& r) { return r.loaded.input_files; })
       .def_property_readonly("warnings", [](const MemoryRun& r) { return r.loaded.warnings; })
       .def("write_folder", [](const MemoryRun& r, const std::filesystem::path& out_dir,

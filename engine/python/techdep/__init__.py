@@ -13,12 +13,11 @@ Ctrl-C (KeyboardInterrupt, nothing written) and show a tqdm bar when tqdm is ins
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import pathlib
 import tempfile
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from . import _frames, _plots
 from . import _techdep
@@ -35,47 +34,7 @@ __version__ = _techdep.build_info()["version"]
 PathLike = Union[str, os.PathLike]
 
 
-# --- Errors: the engine's error types (include/techdep/core/error.hpp), one Python class each.
-
-class Error(Exception):
-    """Base of every error techdep raises on purpose."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Diagnostic:
-    """One problem in a scenario: where it is and what was expected."""
-
-    file: str
-    line: int      # 1-based; 0 for the whole file
-    column: int
-    key_path: str  # e.g. events[3].sectors[1]
-    kind: str      # stable machine name, e.g. unknown-key
-    message: str
-    source_line: str
-    text: str      # as the CLI prints it: file:line:col: error: message, the line and a caret
-
-    def __str__(self) -> str:
-        return self.text
-
-
-class ScenarioError(Error, ValueError):
-    """A scenario (or --set override) that fails validation; `.diagnostics` lists every problem."""
-
-    def __init__(self, message: str, diagnostics: Iterable[Mapping] = ()):
-        super().__init__(message)
-        self.diagnostics = [Diagnostic(**entry) for entry in diagnostics]
-
-
-class IoError(Error, OSError):
-    """An input cannot be read or an output cannot be written (or exists already)."""
-
-
-class UsageError(Error, ValueError):
-    """A request the engine cannot serve: an unknown metric or country, a bad combination."""
-
-
-class NumericalError(Error, ArithmeticError):
-    """The model reached an invalid state (a broken invariant, a non-finite value)."""
+from ._errors import Diagnostic, Error, IoError, NumericalError, ScenarioError, UsageError
 
 
 # --- Argument checks: wrong types fail here, in Python terms, before the engine sees them.
@@ -177,7 +136,7 @@ class Scenario:
     description = property(lambda self: self._native.description)
     seed = property(lambda self: self._native.seed)
     mode = property(lambda self: self._native.mode)
-    replicates_per_point = property(lambda self: self._native.replicates)
+    replicates = property(lambda self: self._native.replicates)
     countries = property(lambda self: list(self._native.countries))
     sectors = property(lambda self: list(self._native.sectors))
     blocs = property(lambda self: list(self._native.blocs))
@@ -314,7 +273,7 @@ class Run:
         orders the legend). Returns the matplotlib Figure."""
         chosen = {"country": country, "sector": sector, "partner": partner}
         return _plots.plot_lines(self.timeseries, metric, _units().get(metric, ""), chosen, by,
-                                 ax, self.scenario.step_unit, _errors)
+                                 ax, self.scenario.step_unit)
 
     def __repr__(self) -> str:
         return (f"<techdep.Run {self.scenario.label!r}: {self._native.steps_done} steps, "
@@ -352,18 +311,11 @@ class Ensemble:
                              f"0..{int(self.summary['point'].max())})")
         chosen = {"country": country, "sector": sector, "partner": partner}
         return _plots.plot_bands(rows, metric, _units().get(metric, ""), chosen, by, ax,
-                                 self.scenario.step_unit, _errors)
+                                 self.scenario.step_unit)
 
     def __repr__(self) -> str:
         return (f"<techdep.Ensemble {self.scenario.label!r}: {self.runs_total} runs, "
                 f"{self.status}>")
-
-
-class _Errors:
-    UsageError = UsageError
-
-
-_errors = _Errors()
 
 
 def _scenario(value, name: str = "scenario") -> Scenario:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ._errors import UsageError
+
 # web/charts.js: TECHDEP_COLOURS; bands are the line colour at alpha 0x22 (5-95 %) and 0x44
 # (25-75 %).
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
@@ -15,14 +17,14 @@ INNER_BAND_ALPHA = 0x44 / 255
 DIMENSIONS = ("country", "sector", "partner")
 
 
-def select(frame: pd.DataFrame, metric: str, chosen: dict, by, errors) -> tuple:
+def select(frame: pd.DataFrame, metric: str, chosen: dict, by) -> tuple:
     """Rows of one metric with the chosen dimensions, and the dimension that tells lines apart."""
     if not isinstance(metric, str):
         raise TypeError(f"metric must be a str, not {type(metric).__name__}")
     rows = frame[frame["metric"] == metric]
     if rows.empty:
         known = sorted(str(name) for name in frame["metric"].unique())
-        raise errors.UsageError(f"plot: no series of metric '{metric}' (this run has: "
+        raise UsageError(f"plot: no series of metric '{metric}' (this run has: "
                                 f"{', '.join(known)})")
     listed = []
     for dimension, value in chosen.items():
@@ -31,7 +33,7 @@ def select(frame: pd.DataFrame, metric: str, chosen: dict, by, errors) -> tuple:
         if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
             missing = [v for v in value if not (rows[dimension] == v).any()]
             if missing:
-                raise errors.UsageError(f"plot: no {metric} series with {dimension} "
+                raise UsageError(f"plot: no {metric} series with {dimension} "
                                         f"{', '.join(missing)}")
             rows = rows[rows[dimension].isin(value)]
             listed.append(dimension)
@@ -41,21 +43,21 @@ def select(frame: pd.DataFrame, metric: str, chosen: dict, by, errors) -> tuple:
                             f"not {type(value).__name__}")
         rows = rows[rows[dimension] == value]
         if rows.empty:
-            raise errors.UsageError(f"plot: no {metric} series with {dimension}='{value}'")
+            raise UsageError(f"plot: no {metric} series with {dimension}='{value}'")
     open_dimensions = [d for d in DIMENSIONS
                        if d in listed or (chosen.get(d) is None and rows[d].nunique() > 1)]
     if by is None:
         if len(open_dimensions) > 1:
-            raise errors.UsageError(
+            raise UsageError(
                 f"plot: {metric} varies by {' and '.join(open_dimensions)}; choose all but one "
                 f"(e.g. {open_dimensions[0]}=...) or name the line dimension with by=")
         by = open_dimensions[0] if open_dimensions else None
     elif by not in DIMENSIONS:
-        raise errors.UsageError(f"plot: by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
+        raise UsageError(f"plot: by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
     else:
         others = [d for d in open_dimensions if d != by]
         if others:
-            raise errors.UsageError(f"plot: {metric} also varies by {' and '.join(others)}; "
+            raise UsageError(f"plot: {metric} also varies by {' and '.join(others)}; "
                                     f"choose {others[0]}=...")
     return rows, by
 
@@ -102,8 +104,8 @@ def x_values(dates: pd.Series):
     return dates.dt.to_timestamp()
 
 
-def plot_lines(frame, metric, unit, chosen, by, ax, step_unit, errors):
-    rows, by = select(frame, metric, chosen, by, errors)
+def plot_lines(frame, metric, unit, chosen, by, ax, step_unit):
+    rows, by = select(frame, metric, chosen, by)
     figure, ax = new_axes(ax)
     for index, (key, group) in enumerate(line_groups(rows, by, chosen.get(by))):
         group = group.sort_values("step")
@@ -113,8 +115,8 @@ def plot_lines(frame, metric, unit, chosen, by, ax, step_unit, errors):
     return figure
 
 
-def plot_bands(frame, metric, unit, chosen, by, ax, step_unit, errors):
-    rows, by = select(frame, metric, chosen, by, errors)
+def plot_bands(frame, metric, unit, chosen, by, ax, step_unit):
+    rows, by = select(frame, metric, chosen, by)
     figure, ax = new_axes(ax)
     for index, (key, group) in enumerate(line_groups(rows, by, chosen.get(by))):
         group = group.sort_values("step")

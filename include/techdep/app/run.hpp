@@ -64,6 +64,19 @@ std::vector<CountryId> focus_countries(const ScenarioSpec& spec);
 /// broke an invariant). On a throw no run folder is left behind.
 RunOutcome run_scenario(const RunRequest& request);
 
+/// What one simulated run leaves for its folder besides the time series.
+struct RunRecord {
+  RunStatus status = RunStatus::Completed;
+  int steps_done = 0;
+  std::uint64_t run_seed = 0;
+  std::string observations_csv;
+  std::string events_csv;
+  std::string summary;
+  std::size_t observation_rows = 0;
+  std::size_t event_rows = 0;
+  double simulate_seconds = 0.0;
+};
+
 /// One run held in memory (the Python package): the bytes of its run folder's files, except the
 /// resolved scenario and the manifest, which name the folder and are made by write_run_folder.
 struct MemoryRun {
@@ -71,19 +84,11 @@ struct MemoryRun {
   std::string scenario_path;
   std::vector<Override> overrides;
   int threads = 1;
-  std::string timeseries_csv;
-  std::string observations_csv;
-  std::string events_csv;
-  std::string summary;
-  RunStatus status = RunStatus::Completed;
-  int steps_done = 0;
-  std::uint64_t run_seed = 0;
-  std::size_t timeseries_rows = 0;
-  std::size_t observation_rows = 0;
-  std::size_t event_rows = 0;
   std::string started_utc;
   double load_seconds = 0.0;
-  double simulate_seconds = 0.0;
+  std::string timeseries_csv;
+  std::size_t timeseries_rows = 0;
+  RunRecord record;
 };
 
 /// `run_scenario` without a folder: one run of the scenario's own point, its timeseries.csv in
