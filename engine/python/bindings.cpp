@@ -469,10 +469,13 @@ PYBIND11_MODULE(_techdep, module) {
       });
 
   py::class_<MemoryRun, std::shared_ptr<MemoryRun>>(module, "MemoryRun")
-      .def_property_readonly("timeseries_csv", [](const MemoryRun& r) { return r.timeseries_csv; })
+      // Bytes, not str: pandas parses them as they are, without a decoded copy.
+      .def_property_readonly("timeseries_csv",
+                             [](const MemoryRun& r) { return py::bytes(r.timeseries_csv); })
       .def_property_readonly("observations_csv",
-                             [](const MemoryRun& r) { return r.record.observations_csv; })
-      .def_property_readonly("events_csv", [](const MemoryRun& r) { return r.record.events_csv; })
+                             [](const MemoryRun& r) { return py::bytes(r.record.observations_csv); })
+      .def_property_readonly("events_csv",
+                             [](const MemoryRun& r) { return py::bytes(r.record.events_csv); })
       .def_property_readonly("summary", [](const MemoryRun& r) { return r.record.summary; })
       .def_property_readonly("steps_done", [](const MemoryRun& r) { return r.record.steps_done; })
       .def_property_readonly("run_seed", [](const MemoryRun& r) { return r.record.run_seed; })

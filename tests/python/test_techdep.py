@@ -118,7 +118,7 @@ def test_timeseries_is_typed_and_keeps_every_row():
     for column in ("scenario", "country", "sector", "partner", "metric"):
         assert isinstance(frame[column].dtype, pd.CategoricalDtype), column
     assert frame["value"].dtype == np.float64 and frame["step"].dtype == np.int64
-    assert len(frame) == run.timeseries.shape[0] == run._native.timeseries_csv.count("\n") - 1
+    assert len(frame) == run.timeseries.shape[0] == run._native.timeseries_csv.count(b"\n") - 1
     # Country metrics keep their rows: the empty sector is '', not NaN.
     talent = frame[(frame["metric"] == "talent") & (frame["country"] == "RUS")]
     assert (talent["sector"] == "").all() and len(talent) == len(techdep.load(STORY).dates)

@@ -291,12 +291,12 @@ class Ensemble:
         self.text = outcome["summary"]
         self.folder = folder if keep_folder else None
         unit = scenario.step_unit
-        self.summary = _frames.summary((folder / "summary.csv").read_text(), unit)
-        self.runs = _frames.read_csv((folder / "runs.csv").read_text(), unit,
+        self.summary = _frames.summary((folder / "summary.csv").read_bytes(), unit)
+        self.runs = _frames.read_csv((folder / "runs.csv").read_bytes(), unit,
                                      ints=("point", "replicate"))
-        self.points = _frames.read_csv((folder / "points.csv").read_text(), unit, ints=("point",))
+        self.points = _frames.read_csv((folder / "points.csv").read_bytes(), unit, ints=("point",))
         timeseries_file = folder / "timeseries.csv"
-        self.timeseries = (_frames.timeseries(timeseries_file.read_text(), unit)
+        self.timeseries = (_frames.timeseries(timeseries_file.read_bytes(), unit)
                            if timeseries_file.exists() else None)
         self.manifest = json.loads((folder / "manifest.json").read_text())
 

@@ -20,10 +20,12 @@ _ID_COLUMNS = ("scenario", "country", "sector", "partner", "metric", "fact", "ru
 _DATE_COLUMNS = ("date", "peak_date", "first_divergence_date")
 
 
-def read_csv(text: str, step_unit: str, *, ints=(), floats=(), flags=()) -> pd.DataFrame:
-    """Reads one of the engine's CSV tables exactly: numbers round-trip, empty fields of number
-    columns are NaN, empty fields of text columns stay ''."""
-    header = text.split("\n", 1)[0].split(",")
+def read_csv(data, step_unit: str, *, ints=(), floats=(), flags=()) -> pd.DataFrame:
+    """Reads one of the engine's CSV tables (UTF-8 bytes or str) exactly: numbers round-trip,
+    empty fields of number columns are NaN, empty fields of text columns stay ''."""
+    if isinstance(data, str):
+        data = data.encode()
+    header = data[:data.index(b"\n")].decode().split(",")
     dtypes = {}
     for name in header:
         if name in ints:
@@ -34,7 +36,7 @@ def read_csv(text: str, step_unit: str, *, ints=(), floats=(), flags=()) -> pd.D
             dtypes[name] = "category"
         else:
             dtypes[name] = str
-    frame = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False,
+    frame = pd.read_csv(io.BytesIO(data), dtype=dtypes, keep_default_na=False,
                         na_values={name: [""] for name in floats if name in header},
                         float_precision="round_trip")
     for name in flags:
@@ -59,20 +61,20 @@ def to_periods(labels: pd.Series, step_unit: str) -> pd.Series:
     return pd.Series(values, index=labels.index, name=labels.name)
 
 
-def timeseries(text: str, step_unit: str) -> pd.DataFrame:
-    return read_csv(text, step_unit, ints=("point", "replicate", "step"), floats=("value",))
+def timeseries(data, step_unit: str) -> pd.DataFrame:
+    return read_csv(data, step_unit, ints=("point", "replicate", "step"), floats=("value",))
 
 
-def summary(text: str, step_unit: str) -> pd.DataFrame:
-    return read_csv(text, step_unit, ints=("point", "step", "n"),
+def summary(data, step_unit: str) -> pd.DataFrame:
+    return read_csv(data, step_unit, ints=("point", "step", "n"),
                     floats=("mean", "sd", "p05", "p25", "p50", "p75", "p95", "min", "max"))
 
 
-def observations(text: str, step_unit: str) -> pd.DataFrame:
-    return read_csv(text, step_unit, ints=("step",),
+def observations(data, step_unit: str) -> pd.DataFrame:
+    return read_csv(data, step_unit, ints=("step",),
                     floats=("observed", "model", "residual", "tolerance"),
                     flags=("within_tolerance",))
 
 
-def events(text: str, step_unit: str) -> pd.DataFrame:
-    return read_csv(text, step_unit, ints=("step",), floats=("condition_value",))
+def events(data, step_unit: str) -> pd.DataFrame:
+    return read_csv(data, step_unit, ints=("step",), floats=("condition_value",))
