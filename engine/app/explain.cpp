@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -123,6 +124,21 @@ double evaluate_target(const ScenarioSpec& spec, const MetricTarget& target) {
   return simulation.metrics().value(target.metric, target.country, target.sector, target.partner);
 }
 
+bool evaluate_all(std::vector<double>& values, int threads, const EvaluationControl& control,
+                  const std::function<double(std::size_t)>& evaluate) {
+  std::atomic<std::size_t> done{0};
+  std::atomic<bool> stopped{false};
+  parallel_for(values.size(), threads, [&](std::size_t index) {
+    if (stopped.load() || (control.interrupt != nullptr && control.interrupt->load())) {
+      stopped.store(true);
+      return;
+    }
+    values[index] = evaluate(index);
+    if (control.on_progress) control.on_progress(done.fetch_add(1) + 1, values.size());
+  });
+  return !stopped.load();
+}
+
 ExplainOutcome explain_scenario(const ExplainRequest& request) {
   const LoadedScenario loaded = load_scenario_or_run(request.scenario, request.overrides);
   ScenarioSpec spec = loaded.spec;
@@ -183,9 +199,13 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
     masks.erase(std::unique(masks.begin(), masks.end()), masks.end());
   }
   std::vector<double> values(masks.size());
-  parallel_for(masks.size(), request.threads, [&](std::size_t index) {
-    values[index] = evaluate(coalition_spec(masks[index]), target);
-  });
+  if (!evaluate_all(values, request.threads, request.control, [&](std::size_t index) {
+        return evaluate(coalition_spec(masks[index]), target);
+      })) {
+    ExplainOutcome interrupted;
+    interrupted.interrupted = true;
+    return interrupted;
+  }
   std::map<std::uint64_t, double> value_of;
   for (std::size_t index = 0; index < masks.size(); ++index) value_of[masks[index]] = values[index];
 

@@ -159,10 +159,14 @@ SensitivityOutcome sensitivity_analysis(const SensitivityRequest& request) {
   const std::vector<std::vector<double>> design =
       morris_design(k, request.trajectories, request.levels, loaded.spec.seed);
   std::vector<double> values(design.size());
-  parallel_for(design.size(), request.threads, [&](std::size_t index) {
-    values[index] = evaluate_target(loaded.with_overrides(overrides_at(parameters, design[index])),
-                                    target);
-  });
+  if (!evaluate_all(values, request.threads, request.control, [&](std::size_t index) {
+        return evaluate_target(loaded.with_overrides(overrides_at(parameters, design[index])),
+                               target);
+      })) {
+    SensitivityOutcome interrupted;
+    interrupted.interrupted = true;
+    return interrupted;
+  }
   const std::vector<MorrisStatistics> stats = morris_statistics(design, values, k);
   for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].stats = stats[i];
 

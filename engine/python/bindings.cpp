@@ -258,6 +258,17 @@ py::list compare(const std::vector<std::pair<std::string, std::shared_ptr<Scenar
   return rows;
 }
 
+// The engine's evaluations (explain, sensitivity) report to, and stop on, a call's state.
+EvaluationControl controlled_by(CallState& state) {
+  EvaluationControl control;
+  control.interrupt = &state.interrupt;
+  control.on_progress = [&state](std::size_t done, std::size_t total) {
+    state.total.store(static_cast<long long>(total));
+    state.done.store(static_cast<long long>(done));
+  };
+  return control;
+}
+
 // explain and sensitivity look at the same thing: one series of a scenario at one step.
 template <typename Request>
 Request target_request(const Scenario& scenario, const std::string& metric,
@@ -277,13 +288,18 @@ Request target_request(const Scenario& scenario, const std::string& metric,
 
 py::dict explain(const Scenario& scenario, const std::string& metric, const std::string& country,
                  const std::string& sector, const std::string& partner, const std::string& at,
-                 int exact_limit, int samples, int threads) {
+                 int exact_limit, int samples, int threads,
+                 const std::optional<py::function>& progress) {
   auto request = target_request<ExplainRequest>(scenario, metric, country, sector, partner, at,
                                                 threads);
   request.exact_limit = exact_limit;
   request.samples = samples;
   const ExplainOutcome outcome = call_interruptibly(
-      [request](CallState&) { return explain_scenario(request); }, std::nullopt);
+      [request](CallState& state) mutable {
+        request.control = controlled_by(state);
+        return explain_scenario(request);
+      },
+      progress);
   py::list rows;
   for (const EventContribution& contribution : outcome.contributions) {
     rows.append(py::make_tuple(contribution.event_id, contribution.shapley,
@@ -302,14 +318,18 @@ py::dict sensitivity(const Scenario& scenario, const std::string& metric,
                      const std::string& country, const std::string& sector,
                      const std::string& partner, const std::string& at,
                      const std::vector<std::string>& params, int trajectories, int levels,
-                     int threads) {
+                     int threads, const std::optional<py::function>& progress) {
   auto request = target_request<SensitivityRequest>(scenario, metric, country, sector, partner,
                                                     at, threads);
   request.params = params;
   request.trajectories = trajectories;
   request.levels = levels;
   const SensitivityOutcome outcome = call_interruptibly(
-      [request](CallState&) { return sensitivity_analysis(request); }, std::nullopt);
+      [request](CallState& state) mutable {
+        request.control = controlled_by(state);
+        return sensitivity_analysis(request);
+      },
+      progress);
   py::list rows;
   for (const ParameterSensitivity& parameter : outcome.parameters) {
     rows.append(py::make_tuple(parameter.path, parameter.low, parameter.high,
@@ -503,10 +523,11 @@ PYBIND11_MODULE(_techdep, module) {
              py::arg("threads"));
   module.def("explain", &tp::explain, py::arg("scenario"), py::arg("metric"), py::arg("country"),
              py::arg("sector"), py::arg("partner"), py::arg("at"), py::arg("exact_limit"),
-             py::arg("samples"), py::arg("threads"));
+             py::arg("samples"), py::arg("threads"), py::arg("progress"));
   module.def("sensitivity", &tp::sensitivity, py::arg("scenario"), py::arg("metric"),
              py::arg("country"), py::arg("sector"), py::arg("partner"), py::arg("at"),
-             py::arg("params"), py::arg("trajectories"), py::arg("levels"), py::arg("threads"));
+             py::arg("params"), py::arg("trajectories"), py::arg("levels"), py::arg("threads"),
+             py::arg("progress"));
   module.def("network", &tp::network, py::arg("scenario"), py::arg("at"), py::arg("sector"),
              py::arg("suppliers"), py::arg("target"), py::arg("threads"));
   module.def("metric_catalogue", [] {

@@ -337,6 +337,19 @@ def test_ctrl_c_leaves_a_named_ensemble_resumable(tmp_path):
     assert manifest["status"] == "interrupted"
 
 
+@pytest.mark.parametrize("call", [
+    lambda progress: techdep.explain(STORY, "shortage", country="RUS", sector="semiconductors",
+                                     exact_limit=1, samples=50, threads=1, progress=progress),
+    lambda progress: techdep.sensitivity(
+        STORY, "shortage", country="RUS", sector="semiconductors", trajectories=100, threads=1,
+        params={"sectors.semiconductors.elasticity": (2, 5)}, progress=progress),
+])
+def test_ctrl_c_stops_explain_and_sensitivity_between_evaluations(call):
+    # Hundreds of evaluations of the story each: without the interrupt, minutes.
+    with pytest.raises(KeyboardInterrupt):
+        call(interrupt_at(1))
+
+
 def test_ctrl_c_stops_a_run_and_the_next_run_works():
     story = techdep.load(STORY)
     with pytest.raises(KeyboardInterrupt):

@@ -397,18 +397,20 @@ def compare(base, *variants, threshold: float = 0.01, threads: Optional[int] = N
 
 def explain(scenario, metric: str, *, country: str, sector: Optional[str] = None,
             partner: Optional[str] = None, at: Optional[str] = None, exact_limit: int = 10,
-            samples: int = 200, threads: Optional[int] = None):
+            samples: int = 200, threads: Optional[int] = None, progress=None):
     """`techdep explain`: each event's share (Shapley value) of the change in one metric between
     the scenario and the same world without events. A DataFrame ranked by |shapley|, with
     `.attrs` with_events, without_events and method."""
     import pandas as pd
 
     scenario = _scenario(scenario)
-    result = _techdep.explain(
+    arguments = (
         scenario._native, _check_str("metric", metric), _check_str("country", country),
         _check_str("sector", sector, optional=True), _check_str("partner", partner, optional=True),
         _check_str("at", at, optional=True), _check_int("exact_limit", exact_limit, 1),
         _check_int("samples", samples, 1), _check_threads(threads))
+    with Progress(progress, f"explain {metric}", "run") as bar:
+        result = _techdep.explain(*arguments, bar)
     frame = pd.DataFrame(result["contributions"], columns=["event", "shapley", "leave_one_out"])
     frame.attrs.update(with_events=result["with_events"], without_events=result["without_events"],
                        method=result["method"], table=result["table"])
@@ -418,7 +420,7 @@ def explain(scenario, metric: str, *, country: str, sector: Optional[str] = None
 def sensitivity(scenario, metric: str, *, country: str, sector: Optional[str] = None,
                 partner: Optional[str] = None, at: Optional[str] = None,
                 params: Optional[Union[Mapping, Sequence[str]]] = None, trajectories: int = 10,
-                levels: int = 4, threads: Optional[int] = None):
+                levels: int = 4, threads: Optional[int] = None, progress=None):
     """`techdep sensitivity`: Morris screening of parameters for one output. params:
     `{path: (low, high)}` or `["path=low:high"]`; none: the scenario's `uncertain:` ones.
     A DataFrame ranked by mu_star, `.attrs` nominal_value and runs."""
@@ -436,11 +438,13 @@ def sensitivity(scenario, metric: str, *, country: str, sector: Optional[str] = 
         if isinstance(params, str) or not all(isinstance(p, str) for p in params):
             raise TypeError("params must be a dict or a list of 'PATH=LOW:HIGH' strings")
         texts = list(params)
-    result = _techdep.sensitivity(
+    arguments = (
         scenario._native, _check_str("metric", metric), _check_str("country", country),
         _check_str("sector", sector, optional=True), _check_str("partner", partner, optional=True),
         _check_str("at", at, optional=True), texts, _check_int("trajectories", trajectories, 2),
         _check_int("levels", levels, 2), _check_threads(threads))
+    with Progress(progress, f"sensitivity {metric}", "run") as bar:
+        result = _techdep.sensitivity(*arguments, bar)
     frame = pd.DataFrame(result["parameters"],
                          columns=["parameter", "low", "high", "mu_star", "mu", "sigma", "effects"])
     frame.insert(0, "rank", range(1, len(frame) + 1))

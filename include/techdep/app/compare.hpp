@@ -1,7 +1,9 @@
 #pragma once
 // `techdep compare` and `techdep explain`: what-if analysis on top of the simulation.
 
+#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +64,21 @@ struct NamedScenario {
 /// variants carry their own overrides); writes nothing.
 CompareOutcome compare_specs(std::vector<NamedScenario> scenarios, double threshold, int threads);
 
+/// What stops the many model evaluations of `explain` and `sensitivity` early, and who hears how
+/// far they are.
+struct EvaluationControl {
+  /// Set asynchronously (Ctrl-C in the Python package): no new evaluation starts, and the call
+  /// returns with `interrupted` set and no results.
+  const std::atomic<bool>* interrupt = nullptr;
+  /// Called after each evaluation, from the worker threads (so it must be thread-safe).
+  std::function<void(std::size_t done, std::size_t total)> on_progress;
+};
+
+/// values[i] = evaluate(i) for every i < values.size(), on `threads` threads, under `control`.
+/// False when interrupted (values then incomplete).
+bool evaluate_all(std::vector<double>& values, int threads, const EvaluationControl& control,
+                  const std::function<double(std::size_t)>& evaluate);
+
 struct ExplainRequest {
   std::string scenario;
   std::vector<Override> overrides;
@@ -74,6 +91,7 @@ struct ExplainRequest {
   int samples = 200;    ///< permutations for sampled Shapley
   std::optional<std::filesystem::path> out_dir;
   int threads = 1;
+  EvaluationControl control;
 };
 
 struct EventContribution {
@@ -88,6 +106,7 @@ struct ExplainOutcome {
   std::string method;  ///< "exact Shapley" or "sampled Shapley (N permutations)"
   std::vector<EventContribution> contributions;  ///< ranked by |shapley|, largest first
   std::string table;
+  bool interrupted = false;  ///< control.interrupt stopped it: nothing else is set or written
 };
 
 /// Attributes the change in one metric, between the scenario and the same world without its

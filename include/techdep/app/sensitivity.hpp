@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "techdep/app/compare.hpp"
 #include "techdep/scenario/load_scenario.hpp"
 
 namespace techdep {
@@ -42,6 +43,7 @@ struct SensitivityRequest {
   int levels = 4;
   std::optional<std::filesystem::path> out_dir;  ///< sensitivity.csv, elementary_effects.csv
   int threads = 1;
+  EvaluationControl control;
 };
 
 struct ParameterSensitivity {
@@ -56,6 +58,7 @@ struct SensitivityOutcome {
   double nominal_value = 0.0;  ///< the output with the scenario's own values
   int runs = 0;
   std::string table;
+  bool interrupted = false;  ///< control.interrupt stopped it: nothing else is set or written
 };
 
 /// Throws UsageError (no parameters, a bad range or target), ScenarioError (a path or value the
