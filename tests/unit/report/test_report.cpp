@@ -1,9 +1,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "integration/cli_runner.hpp"
@@ -91,6 +93,10 @@ TEST_CASE("report: one offline file whose charts hold the run's values", "[repor
     }
   }
   CHECK(data["events"][0]["id"] == "chip-controls");
+  // Issue 15.10: the events table reads in date order, rule firings among the events.
+  for (std::size_t index = 1; index < data["events"].size(); ++index) {
+    CHECK(data["events"][index - 1]["step"].get<int>() <= data["events"][index]["step"].get<int>());
+  }
   CHECK(data["events"][0]["step"] == 6);
 
   // Provenance footer fields come from the manifest.
@@ -114,8 +120,41 @@ TEST_CASE("report: one offline file whose charts hold the run's values", "[repor
   // The narrative names the largest move with its numbers and its drivers.
   REQUIRE(outcome.narrative.size() >= 2);
   CHECK_THAT(outcome.narrative[0], Catch::StartsWith("tiny runs from 2021-01 to 2023-01 (24 steps)"));
-  CHECK_THAT(outcome.narrative[1], Catch::Contains("Drivers (Shapley contribution"));
+  CHECK_THAT(outcome.narrative[1], Catch::Contains("the events account for"));
   CHECK(data["narrative"] == Json(outcome.narrative));
+}
+
+// Issue 15.4: a replicate run's report quoted replicate 0, attributed the scenario as written and
+// charted the mean. Now the story says so, and each narrated move's end value is the value with
+// every event that its drivers share out: end = without + (sum of the events' part).
+TEST_CASE("report: a replicate run's story and drivers describe one run", "[report]") {
+  TempDir temp;
+  const fs::path scenario = temp.path() / "tiny-replicated.yaml";
+  fs::copy_file("tests/data/cli/facts.yaml", temp.path() / "facts.yaml");
+  std::ofstream(scenario) << fmt::format(
+      "extends: {}\nname: tiny-replicated\nreplicates: 3\nuncertain:\n"
+      "  - {{path: \"events[chip-controls].intensity\", distribution: uniform, min: 0.2, max: 0.5, "
+      "source: assumption}}\n",
+      fs::absolute(kTiny).string());
+  techdep::RunRequest run;
+  run.scenario_path = scenario.string();
+  run.out_dir = temp.path() / "run";
+  const fs::path run_dir = techdep::run_scenario(run).run_dir;
+  techdep::ReportRequest request;
+  request.run_dir = run_dir;
+  const techdep::ReportOutcome outcome = techdep::write_report(request);
+  REQUIRE(outcome.narrative.size() >= 3);
+  CHECK_THAT(outcome.narrative[1], Catch::Contains("This run has 3 replicates"));
+  const std::regex sentence(R"(from (-?[0-9.]+) to (-?[0-9.]+),.*would end at (-?[0-9.]+); the events account for the ([-+][0-9.]+))");
+  int checked = 0;
+  for (const std::string& text : outcome.narrative) {
+    std::smatch match;
+    if (!std::regex_search(text, match, sentence)) continue;
+    const double end = std::stod(match[2]), without = std::stod(match[3]), part = std::stod(match[4]);
+    CHECK(end == Approx(without + part).margin(0.0021));
+    ++checked;
+  }
+  CHECK(checked >= 1);
 }
 
 TEST_CASE("report: the baseline in grey and bands from summary.csv", "[report]") {
