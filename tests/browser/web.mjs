@@ -59,6 +59,9 @@ try {
     id: e.id, boxes: e.markerBoxes, unit: e.chart.unit, yMax: e.plot.scales.y.max})));
   check(layout.every(c => c.boxes.length > 0 && c.boxes.every(b => b.left >= b.plotLeft - 0.5 && b.right <= b.plotRight + 0.5)),
         "report: every event label lies inside its plot");
+  // A share that stays at 1 (IRN's payments in sanctions-2022) gets [0, 1], not uPlot's [0, 2].
+  const flat = await page.evaluate(() => techdepShareRange(null, 1, 1));
+  check(flat[0] === 0 && flat[1] === 1, `report: a flat share at 1 has the axis [0, 1] (${flat})`);
   check(layout.filter(c => c.unit === "share").every(c => c.yMax <= 1 + 1e-9),
         `report: share axes end at 1 at most (${layout.filter(c => c.unit === "share").map(c => c.yMax).join(",")})`);
   // 15.10: one colour per label on every chart; bands and baselines do not crowd the legend.

@@ -13,6 +13,7 @@
 #include "report/web_assets.hpp"
 #include "techdep/app/run.hpp"
 #include "techdep/core/error.hpp"
+#include "techdep/report/charts.hpp"
 #include "techdep/report/report.hpp"
 
 namespace fs = std::filesystem;
@@ -134,7 +135,10 @@ TEST_CASE("report: a replicate run's story and drivers describe one run", "[repo
   std::ofstream(scenario) << fmt::format(
       "extends: {}\nname: tiny-replicated\nreplicates: 3\nuncertain:\n"
       "  - {{path: \"events[chip-controls].intensity\", distribution: uniform, min: 0.2, max: 0.5, "
-      "source: assumption}}\n",
+      "source: assumption}}\n"
+      // Appended by `extends`, so listed after later events: the report must sort them.
+      "events:\n  - {{id: early-programme, type: investment, country: EST, sectors: [software], "
+      "at: 2021-03, intensity: 0.1, source: assumption}}\n",
       fs::absolute(kTiny).string());
   techdep::RunRequest run;
   run.scenario_path = scenario.string();
@@ -145,6 +149,11 @@ TEST_CASE("report: a replicate run's story and drivers describe one run", "[repo
   const techdep::ReportOutcome outcome = techdep::write_report(request);
   REQUIRE(outcome.narrative.size() >= 3);
   CHECK_THAT(outcome.narrative[1], Catch::Contains("This run has 3 replicates"));
+  // Issue 15.10: the events read in date order whatever the file's order.
+  const Json data = embedded_data(read_text(outcome.file));
+  std::vector<std::string> ids;
+  for (const Json& event : data["events"]) ids.push_back(event["id"]);
+  CHECK(ids == std::vector<std::string>{"early-programme", "chip-controls", "chip-programme"});
   const std::regex sentence(R"(from (-?[0-9.]+) to (-?[0-9.]+),.*would end at (-?[0-9.]+); the events account for the ([-+][0-9.]+))");
   int checked = 0;
   for (const std::string& text : outcome.narrative) {
@@ -199,6 +208,26 @@ TEST_CASE("report: clear errors for a folder that is not a complete run", "[repo
   fs::remove(run_dir / "timeseries.csv");
   request.run_dir = run_dir;
   CHECK_THROWS_WITH(techdep::write_report(request), Catch::Contains("no timeseries.csv"));
+}
+
+// Issue 15.5: residue such as 1.1e-16 is not a move: a line of nothing else is dropped, and
+// charts show it as 0.
+TEST_CASE("report: floating-point residue is flat", "[report]") {
+  techdep::ChartPlan chart;
+  chart.id = "noise";
+  chart.lines.push_back({"noise", {techdep::SeriesKey{}}});
+  chart.lines.push_back({"real", {techdep::SeriesKey{}}});
+  std::vector<techdep::ChartPlan> charts{chart};
+  std::size_t calls = 0;
+  techdep::drop_flat_lines(charts, 3, [&](const techdep::SeriesKey&, std::size_t point) {
+    // Lines are looked up one after the other: the first three values are the noisy line's.
+    return calls++ < 3 ? (point == 1 ? 1.1e-16 : 0.0) : 0.25;
+  });
+  REQUIRE(charts.size() == 1);
+  REQUIRE(charts[0].lines.size() == 1);
+  CHECK(charts[0].lines[0].label == "real");
+  CHECK(techdep::without_noise(-2e-12) == 0.0);
+  CHECK(techdep::without_noise(1e-6) == 1e-6);
 }
 
 TEST_CASE("report: RFC 4180 reader keeps quoted commas, quotes and line breaks", "[report]") {
