@@ -7,7 +7,7 @@
   const byId = id => document.getElementById(id);
   const STORE = "techdep.game";
   const state = {code: null, player: null, teacher: null, room: null, scenario: null, drawn: "",
-                 pendingName: ""};
+                 pendingName: "", values: [], valuesCode: null};
 
   async function call(method, url, body) {
     const response = await fetch(url, {method, headers: {"Content-Type": "application/json"},
@@ -27,11 +27,16 @@
     if (values.includes(chosen)) select.value = chosen;
   }
 
+  // Polls ask only for the steps the page does not hold yet (earlier steps never change).
   async function fetchRoom() {
     const query = new URLSearchParams();
     if (state.player) query.set("player", state.player);
     if (state.teacher) query.set("teacher", state.teacher);
-    return call("GET", `/api/rooms/${state.code}?${query}`);
+    if (state.values && state.valuesCode === state.code) query.set("from", String(state.values.length));
+    const room = await call("GET", `/api/rooms/${state.code}?${query}`);
+    if (state.valuesCode !== state.code) { state.values = []; state.valuesCode = state.code; }
+    for (const point of room.points) state.values[point.step] = point.values;
+    return room;
   }
 
   function myRole() { return state.room?.you?.role || null; }
@@ -124,8 +129,7 @@
         entry.index = index;
       });
     }
-    const values = [];
-    for (const point of room.points) values[point.step] = point.values;
+    const values = state.values;
     for (const entry of window.techdepCharts) {
       const chart = scenario.charts[entry.index];
       const data = [scenario.steps];

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -115,6 +116,17 @@ bool contains(const std::vector<CountryId>& list, CountryId country) {
   return std::find(list.begin(), list.end(), country) != list.end();
 }
 
+double mean_over(const std::vector<SectorId>& sectors, std::size_t sector_count,
+                 const std::function<double(SectorId)>& value) {
+  std::vector<SectorId> list = sectors;
+  if (list.empty()) {
+    for (std::size_t s = 0; s < sector_count; ++s) list.push_back(static_cast<SectorId>(s));
+  }
+  double sum = 0.0;
+  for (const SectorId sector : list) sum += value(sector);
+  return list.empty() ? 0.0 : sum / static_cast<double>(list.size());
+}
+
 Design design_game(const ScenarioSpec& spec) {
   Design design;
   const auto control = std::find_if(spec.events.begin(), spec.events.end(), [](const EventSpec& event) {
@@ -140,18 +152,24 @@ Design design_game(const ScenarioSpec& spec) {
     const auto country = static_cast<CountryId>(c);
     if (country != design.target && !contains(design.coalition, country)) others.push_back(country);
   }
+  // The rising supplier: the other country with the largest initial share of the target's supply
+  // of the controlled sectors. The hub: of the rest, the one that ships to the target most
+  // cheaply (a customs union), ties to the first listed.
   std::optional<CountryId> rising, hub;
-  if (!others.empty()) {
-    rising = *std::max_element(others.begin(), others.end(), [&](CountryId a, CountryId b) {
-      return spec.countries[static_cast<std::size_t>(a)].talent <
-             spec.countries[static_cast<std::size_t>(b)].talent;
+  const auto initial_share = [&](CountryId country) {
+    return mean_over(design.sectors, spec.sectors.size(), [&](SectorId sector) {
+      return spec.supply[spec.supply_index(design.target, sector, country)];
     });
-    for (const CountryId country : others) {
-      if (country != *rising) {
-        hub = country;
-        break;
-      }
-    }
+  };
+  const auto cost_to_target = [&](CountryId country) {
+    return spec.trade_cost[spec.pair_index(country, design.target)];
+  };
+  for (const CountryId country : others) {
+    if (!rising || initial_share(country) > initial_share(*rising)) rising = country;
+  }
+  for (const CountryId country : others) {
+    if (country == *rising) continue;
+    if (!hub || cost_to_target(country) < cost_to_target(*hub)) hub = country;
   }
 
   const auto add_lever = [&](const std::string& role, std::size_t carrier, const std::string& field,
@@ -273,17 +291,6 @@ Design design_game(const ScenarioSpec& spec) {
     }
   }
   return design;
-}
-
-double mean_over(const std::vector<SectorId>& sectors, std::size_t sector_count,
-                 const std::function<double(SectorId)>& value) {
-  std::vector<SectorId> list = sectors;
-  if (list.empty()) {
-    for (std::size_t s = 0; s < sector_count; ++s) list.push_back(static_cast<SectorId>(s));
-  }
-  double sum = 0.0;
-  for (const SectorId sector : list) sum += value(sector);
-  return list.empty() ? 0.0 : sum / static_cast<double>(list.size());
 }
 
 struct Player {
@@ -575,7 +582,9 @@ struct Rooms::Impl {
     return found == rooms.end() ? nullptr : found->second;
   }
 
-  Json state(const Room& room, const std::string& player_key, bool teacher) const {
+  // `from_step`: the page already holds the points before it (a poll sends only what is new; a
+  // room's earlier points never change, as a turn only adds steps).
+  Json state(const Room& room, const std::string& player_key, bool teacher, int from_step) const {
     const ScenarioSpec& spec = *room.source.spec;
     Json roles = Json::array();
     const auto pending = room.moves.find(room.turn);
@@ -616,8 +625,17 @@ struct Rooms::Impl {
     return {{"code", room.code}, {"scenario", spec.name}, {"turn", room.turn}, {"turns", room.turns},
             {"turn_steps", room.turn_steps}, {"step", step}, {"steps", spec.time.steps},
             {"date", step_label(spec.time, step)}, {"finished", room.turn >= room.turns},
-            {"roles", roles}, {"you", you}, {"teacher", teacher}, {"points", room.points},
+            {"roles", roles}, {"you", you}, {"teacher", teacher}, {"points", points_from(room, from_step)},
             {"debrief", room.debrief}};
+  }
+
+  static Json points_from(const Room& room, int from_step) {
+    if (from_step <= 0) return room.points;
+    Json points = Json::array();
+    for (const Json& point : room.points) {
+      if (point["step"].get<int>() >= from_step) points.push_back(point);
+    }
+    return points;
   }
 
   // The world moves one turn with whatever has been submitted.
@@ -726,7 +744,10 @@ struct Rooms::Impl {
     if (action.empty()) {
       if (method != "GET") return reply_error(405, "use GET");
       const std::string key = query_value("teacher");
-      return reply_json(state(room, query_value("player"), !key.empty() && key == room.teacher_key));
+      int from_step = 0;
+      const std::string from = query_value("from");
+      std::from_chars(from.data(), from.data() + from.size(), from_step);
+      return reply_json(state(room, query_value("player"), !key.empty() && key == room.teacher_key, from_step));
     }
     if (action == "game.yaml") {
       if (method != "GET") return reply_error(405, "use GET");

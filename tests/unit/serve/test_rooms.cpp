@@ -95,6 +95,10 @@ TEST_CASE("game: roles from the story, turns, the debrief and the game as a scen
   room = body_of(classroom.handle("GET", "/api/rooms/" + game.code, ""));
   REQUIRE(room["finished"] == true);
   CHECK(room["points"].size() == 25);  // the last turn runs to the scenario's end
+  // A poll asks only for the steps it does not hold yet.
+  const Json since = body_of(classroom.handle("GET", "/api/rooms/" + game.code + "?from=20", ""));
+  REQUIRE(since["points"].size() == 5);
+  CHECK(since["points"][0] == room["points"][20]);
   CHECK(submit(classroom, game, "EST", {{programme, 0.2}}).status == 409);
 
   // The debrief: every row's shares add up to the class's outcome minus the scenario as written.
