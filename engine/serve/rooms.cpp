@@ -90,7 +90,7 @@ struct Role {
 };
 
 // The roles and levers a scenario's story offers: the coalition of its first export control, the
-// country it targets, the largest other economy and one transshipment hub.
+// country it targets, the target's largest other supplier and one transshipment hub.
 struct Design {
   CountryId target = -1;
   std::vector<CountryId> coalition;

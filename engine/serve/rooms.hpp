@@ -1,7 +1,7 @@
 #pragma once
 // The sanctions game (docs/teaching.md, "The sanctions game"): rooms a teacher opens from a
-// scenario, roles derived from its story (the coalition that imposes controls, their target, the
-// largest other economy, a transshipment hub), turns in which every role sets its levers, and a
+// scenario, roles derived from its story (the coalition that imposes controls, their target, its
+// largest other supplier, a transshipment hub), turns in which every role sets its levers, and a
 // debrief that shares the outcome out among the players' moves (Shapley values over roles).
 // A game is a scenario: the original plus, per move, a `lift` of the event a lever belonged to and
 // a copy with the new values from the turn's first step, so `techdep run` replays it exactly.
