@@ -159,6 +159,8 @@ Actor event_actor(const ScenarioSpec& spec, const EventSpec& event) {
       return {fmt::format("{}: controls and agreements", country_names(spec, event.from)), id(event.from)};
     case EventType::Enforcement:
       return {fmt::format("{}: enforcement as a hub", country_names(spec, event.from)), id(event.from)};
+    case EventType::SecondarySanctions:
+      return {fmt::format("{}: controls and agreements", country_names(spec, event.from)), id(event.from)};
     case EventType::ImportBan:
     case EventType::Investment:
     case EventType::Mandate:
