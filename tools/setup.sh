@@ -10,7 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   build-essential cmake ninja-build git pkg-config
-  libcpp-httplib-dev chromium
+  libcpp-httplib-dev libsqlite3-dev chromium
   libeigen3-dev libyaml-cpp-dev libyaml-dev libboost-graph-dev catch2 libfmt-dev libcli11-dev
   clang libclang-rt-14-dev valgrind
   nlohmann-json3-dev libssl-dev libnlopt-dev

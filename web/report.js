@@ -10,6 +10,7 @@
     (data.baseline ? `, compared with ${data.baseline} (grey)` : "");
   byId("description").textContent = data.description || "(the scenario has no description)";
 
+  techdepAssignColours(data.charts);
   const tbody = byId("events").querySelector("tbody");
   for (const event of data.events) {
     const row = techdepEl("tr");
@@ -31,13 +32,14 @@
 
   const notes = [];
   if (data.bands) notes.push("Shaded bands: 5-95 % (light) and 25-75 % (dark) of the replicates.");
-  if (data.baseline) notes.push(`Grey dashed lines: the baseline run (${data.baseline}).`);
-  notes.push("Dashed vertical lines: events (grey) and rule firings (orange).");
+  if (data.baseline) notes.push(`Dashed lines in each line's colour: the baseline run (${data.baseline}).`);
+  notes.push("Dashed vertical lines: events (grey) and rule firings (orange), numbered as in the list under each chart. Each chart's values are in a table under it.");
   byId("chart-notes").textContent = notes.join(" ");
 
   // One section per focus country: charts over every sector first, then one folding block per
   // sector, the first open, so that a large scenario stays readable.
   const container = byId("charts");
+  const chartOptions = {baselineLabel: data.baseline || "baseline"};
   for (const country of data.focus) {
     const charts = data.charts.filter(chart => chart.country === country);
     if (charts.length === 0) continue;
@@ -46,7 +48,7 @@
     container.appendChild(general);
     const sectors = [...new Set(charts.filter(c => c.sector).map(c => c.sector))];
     for (const chart of charts.filter(c => !c.sector)) {
-      techdepLineChart(general, chart, data.steps, data.dates, data.events);
+      techdepLineChart(general, chart, data.steps, data.dates, data.events, chartOptions);
     }
     sectors.forEach((sector, i) => {
       const details = techdepEl("details", i === 0 ? {open: ""} : {});
@@ -55,7 +57,7 @@
       details.appendChild(box);
       container.appendChild(details);
       for (const chart of charts.filter(c => c.sector === sector)) {
-        techdepLineChart(box, chart, data.steps, data.dates, data.events);
+        techdepLineChart(box, chart, data.steps, data.dates, data.events, chartOptions);
       }
     });
   }

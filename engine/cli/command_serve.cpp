@@ -17,6 +17,8 @@ struct ServeFlags {
   std::string scenario_dir;
   ServeOptions serve;
   std::size_t max_sessions = 64;
+  std::string rooms;
+  std::size_t max_rooms = 32;
 };
 
 // The scenario files to offer: those named, then every *.yaml of the folder (sorted).
@@ -43,11 +45,24 @@ int serve_command(const ServeFlags& flags, const CommandContext& context) {
   ClassroomOptions options;
   options.scenario_files = scenario_files(flags);
   options.max_sessions = flags.max_sessions;
-  print_error(fmt::format("serve: loading {} scenarios and their baselines", options.scenario_files.size()));
+  options.rooms_database = flags.rooms;
+  options.max_rooms = flags.max_rooms;
+  // The port opens at once; scenarios and their baselines load behind it (the page waits).
+  options.load_in_background = true;
+  if (flags.serve.host != "127.0.0.1" && flags.serve.host != "localhost" && flags.serve.host != "::1") {
+    print_error(fmt::format(
+        "serve: WARNING: listening on {}, so other computers can reach this page. Anyone on the "
+        "network can run scenarios; game rooms need their room code and teacher actions the "
+        "teacher key. Use only on a classroom network you trust.",
+        flags.serve.host));
+  }
+  print_error(fmt::format("serve: loading {} scenarios and their baselines in the background",
+                          options.scenario_files.size()));
   Classroom classroom(options);
   serve_classroom(classroom, flags.serve, context.interrupt, [&](int port) {
     // The URL goes to stdout (tests and scripts read the port there); the rest to stderr.
     fmt::print("serving http://{}:{}/\n", flags.serve.host, port);
+    fmt::print("game rooms at http://{}:{}/game\n", flags.serve.host, port);
     std::fflush(stdout);
     print_error("serve: press Ctrl-C to stop");
   });
@@ -66,10 +81,15 @@ void add_serve_command(CLI::App& app, CommandContext& context) {
       ->check(CLI::Range(0, 65535));
   serve->add_option("--host", flags->serve.host,
                     "Address to bind (default loopback; another address exposes the page)");
-  serve->add_option("--threads", flags->serve.threads, "Request threads")->check(CLI::Range(1, 64));
+  serve->add_option("--threads", flags->serve.threads, "Request threads (each open connection holds one)")->check(CLI::Range(1, 256));
   serve->add_option("--max-sessions", flags->max_sessions,
                     "Sessions kept; the least recently used is dropped beyond")
       ->check(CLI::Range(1, 4096));
+  serve->add_option("--rooms", flags->rooms,
+                    "SQLite file that keeps game rooms, so that a restarted server resumes them "
+                    "(default: rooms live in memory only)");
+  serve->add_option("--max-rooms", flags->max_rooms, "Game rooms kept at once")
+      ->check(CLI::Range(1, 1024));
   serve->callback([flags, &context] { context.exit_code = serve_command(*flags, context); });
 }
 

@@ -145,7 +145,7 @@ void drop_flat_lines(std::vector<ChartPlan>& charts, std::size_t points, const S
     std::erase_if(chart.lines, [&](const ChartLine& line) {
       const std::vector<double> values = line_values(line, points, lookup);
       return std::none_of(values.begin(), values.end(),
-                          [](double value) { return std::isfinite(value) && value != 0.0; });
+                          [](double value) { return std::isfinite(value) && without_noise(value) != 0.0; });
     });
   }
   std::erase_if(charts, [](const ChartPlan& chart) { return chart.lines.empty(); });

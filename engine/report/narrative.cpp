@@ -90,8 +90,12 @@ std::string describe_move(const ScenarioSpec& spec, const Move& move, const Expl
   if (named.empty()) {
     text += " No single event accounts for a tenth of it; the model's own dynamics did.";
   } else {
-    text += fmt::format(" Drivers (Shapley contribution to the end value): {}.",
-                        fmt::join(named, ", "));
+    // The drivers share out the gap to the same world without events at the last step, which
+    // is not the change since the first step: say which quantity they add up to.
+    text += fmt::format(
+        " Without any event it would end at {:.3f}; the events account for the {:+.3f} between "
+        "the two, chiefly {}.",
+        drivers->without_events, change, fmt::join(named, ", "));
   }
   return text;
 }

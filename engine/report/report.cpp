@@ -1,7 +1,10 @@
 #include "techdep/report/report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -65,7 +68,7 @@ Json to_json(const std::vector<double>& values) {
   Json array = Json::array();
   for (const double value : values) {
     if (std::isfinite(value)) {
-      array.push_back(value);
+      array.push_back(without_noise(value));
     } else {
       array.push_back(nullptr);
     }
@@ -105,7 +108,12 @@ Json events_json(const ScenarioSpec& spec, const RecordedRun& run) {
                       {"source", fmt::format("rule {}", firing.rule)},
                       {"kind", "rule"}});
   }
-  return events;
+  // The table and the markers read in date order (a file lists events in any order).
+  std::vector<Json> sorted(events.begin(), events.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Json& left, const Json& right) {
+    return left["step"].get<int>() < right["step"].get<int>();
+  });
+  return Json(sorted);
 }
 
 struct Attribution {
@@ -136,6 +144,7 @@ Json attribution_json(const Attribution& attribution) {
                              {"leave_one_out", contribution.leave_one_out}});
   }
   return {{"label", attribution.label},
+          {"unit", metric_info(Metric::Sovereignty).unit},
           {"method", attribution.outcome.method},
           {"with_events", attribution.outcome.with_events},
           {"without_events", attribution.outcome.without_events},
@@ -215,14 +224,33 @@ ReportOutcome write_report(const ReportRequest& request) {
   }
   outcome.charts = charts.size();
 
-  // The narrative: the lead country's largest moves and the events behind each.
+  // The narrative: the lead country's largest moves and the events behind each. A run with
+  // replicates draws its charts from their mean, but `explain` attributes the scenario as
+  // written (no value drawn); the story then tells the scenario as written, simulated again
+  // here, so that its numbers and their drivers describe one and the same run.
+  const bool replicated = spec.replicates > 1 || !run.bands.empty();
+  std::optional<SeriesTable> nominal;
+  std::map<std::string, std::size_t> nominal_column;
+  if (replicated) {
+    nominal = simulate_series(loaded.point_spec(-1), request.threads);
+    for (std::size_t column = 0; column < nominal->names.size(); ++column) {
+      nominal_column[nominal->names[column]] = column;
+    }
+  }
+  const SeriesLookup story_lookup = [&](const SeriesKey& key, std::size_t point) {
+    if (!nominal) return lookup(key, point);
+    const auto column = nominal_column.find(series_name(spec, key));
+    const auto step = static_cast<std::size_t>(run.steps[point]);
+    if (column == nominal_column.end() || step >= nominal->values.size()) return std::nan("");
+    return nominal->values[step][column->second];
+  };
   const CountryId lead = focus.front();
   const std::string& lead_id = spec.countries[static_cast<std::size_t>(lead)].id;
   const std::vector<Move> moves = largest_moves(
       spec, lead, run.steps,
       [&](const SeriesKey& key) {
         std::vector<double> values(points);
-        for (std::size_t point = 0; point < points; ++point) values[point] = lookup(key, point);
+        for (std::size_t point = 0; point < points; ++point) values[point] = story_lookup(key, point);
         return values;
       },
       kMovesNarrated, kMoveThreshold);
@@ -233,6 +261,13 @@ ReportOutcome write_report(const ReportRequest& request) {
       run.firings.empty() ? std::string()
                           : fmt::format(" and {} rule firings", run.firings.size()),
       lead_id));
+  if (replicated) {
+    outcome.narrative.push_back(fmt::format(
+        "This run has {} replicates: the charts show their mean with bands, while this account "
+        "and its drivers follow the scenario as written (no uncertain value drawn), the run that "
+        "`techdep explain` attributes.",
+        spec.replicates));
+  }
   if (moves.empty()) {
     outcome.narrative.push_back(fmt::format(
         "No share series of {} moved by more than {} between the first and the last step.", lead_id,

@@ -2,35 +2,15 @@
 // playwright-core (web/node_modules). Usage:
 //   node tests/browser/web.mjs TECHDEP_BINARY SCREENSHOT_DIR
 // Exits 77 (CTest's skip code) when Chromium is not installed; 0 when every check passed.
-import {spawn, spawnSync} from "node:child_process";
-import {existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync} from "node:fs";
-import {createRequire} from "node:module";
+import {spawnSync} from "node:child_process";
+import {mkdtempSync, mkdirSync, readFileSync, rmSync} from "node:fs";
 import {tmpdir} from "node:os";
 import path from "node:path";
-import {fileURLToPath} from "node:url";
+import {check, finish, launchBrowser, root, startServer, tally} from "./lib.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
 const [binary, shots] = process.argv.slice(2);
-const chromium = process.env.TECHDEP_CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(chromium)) {
-  console.log(`SKIP: ${chromium} is not installed (apt-get install chromium)`);
-  process.exit(77);
-}
-const require = createRequire(path.join(root, "web", "package.json"));
-const {chromium: playwright} = require("playwright-core");
+const browser = await launchBrowser();
 mkdirSync(shots, {recursive: true});
-
-let passed = 0, failed = 0;
-function check(condition, what) {
-  if (condition) { passed += 1; } else { failed += 1; console.log(`FAILED: ${what}`); }
-}
-
-const browser = await playwright.launch({
-  executablePath: chromium,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
 const work = mkdtempSync(path.join(tmpdir(), "techdep-browser-"));
 let server = null;
 try {
@@ -74,29 +54,87 @@ try {
   const manifest = JSON.parse(readFileSync(path.join(runDir, "manifest.json"), "utf8"));
   check(footer.includes(manifest.resolved_scenario_sha256) && footer.includes("seed 42"),
         "report: footer names the scenario hash and the seed");
+  // Issue 15.3: every event number sits inside its plot; 15.5: share axes stop at 1.
+  const layout = await page.evaluate(() => window.techdepCharts.map(e => ({
+    id: e.id, boxes: e.markerBoxes, unit: e.chart.unit, yMax: e.plot.scales.y.max})));
+  check(layout.every(c => c.boxes.length > 0 && c.boxes.every(b => b.left >= b.plotLeft - 0.5 && b.right <= b.plotRight + 0.5)),
+        "report: every event label lies inside its plot");
+  // A share that stays at 1 (IRN's payments in sanctions-2022) gets [0, 1], not uPlot's [0, 2].
+  const flat = await page.evaluate(() => techdepShareRange(null, 1, 1));
+  check(flat[0] === 0 && flat[1] === 1, `report: a flat share at 1 has the axis [0, 1] (${flat})`);
+  check(layout.filter(c => c.unit === "share").every(c => c.yMax <= 1 + 1e-9),
+        `report: share axes end at 1 at most (${layout.filter(c => c.unit === "share").map(c => c.yMax).join(",")})`);
+  // 15.10: one colour per label on every chart; bands and baselines do not crowd the legend.
+  const colours = await page.evaluate(() => {
+    const seen = {};
+    for (const e of window.techdepCharts) {
+      e.plot.series.forEach((s, i) => {
+        if (i === 0 || e.hidden.has(i) || / \(/.test(s.label)) return;
+        (seen[s.label] = seen[s.label] || new Set()).add(typeof s.stroke === "function" ? s.stroke() : s.stroke);
+      });
+    }
+    return Object.entries(seen).filter(([, strokes]) => strokes.size > 1).map(([label]) => label);
+  });
+  check(colours.length === 0, `report: a label keeps its colour across charts (${colours})`);
+  // The wedge chart: an axis with its unit, no "+0.0000".
+  const wedge = await page.evaluate(() => ({text: document.querySelector("svg.wedge").textContent,
+    axis: document.querySelectorAll("svg.wedge line.axis").length, label: document.querySelector("svg.wedge").getAttribute("aria-label")}));
+  check(wedge.axis === 1 && wedge.text.includes("[share]") && !/[+-]0\.0000/.test(wedge.text) && wedge.label.length > 20,
+        `report: the wedge chart has an axis, a unit, a text alternative and no signed zeros`);
+  const dates = await page.locator("#events tbody tr td:first-child").allTextContents();
+  check(dates.join() === [...dates].sort().join(), `report: events table in date order (${dates})`);
+  // Each chart has its values as a table.
+  await page.locator("figure.chart details.values summary").first().click();
+  const rows = await page.locator("figure.chart details.values table tbody tr").count();
+  check(rows === 73, `report: a chart's values table has a row per step (${rows})`);
   await page.screenshot({path: path.join(shots, "report.png"), fullPage: false});
+  await page.setViewportSize({width: 390, height: 844});
+  await page.waitForTimeout(300);
+  const phoneWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(phoneWidth <= 390, `report: a 390 px phone lays the report out in 390 px (${phoneWidth})`);
+  await page.screenshot({path: path.join(shots, "report-phone.png"), fullPage: false});
   await page.close();
 
   // 2. The classroom page: pick, set a slider, Setup, Step, Run to the end, Reset, downloads.
-  server = spawn(binary, ["serve", "scenarios/teaching-world.yaml", "scenarios/sanctions-2022.yaml",
-                          "--port", "0"], {cwd: root, stdio: ["ignore", "pipe", "inherit"]});
-  const url = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("serve did not print its URL in 60 s")), 60000);
-    server.stdout.on("data", chunk => {
-      out += chunk;
-      const match = out.match(/serving (http:\/\/127\.0\.0\.1:\d+\/)/);
-      if (match) { clearTimeout(timer); resolve(match[1]); }
-    });
-    server.on("exit", code => reject(new Error(`serve exited with ${code}`)));
-  });
+  let url;
+  ({server, url} = await startServer(binary, ["scenarios/teaching-world.yaml", "scenarios/sanctions-2022.yaml",
+                                               "--port", "0"]));
   const classroom = await browser.newPage({viewport: {width: 1280, height: 1000}});
   const pageErrors = [];
   classroom.on("pageerror", error => pageErrors.push(String(error)));
   await classroom.goto(url);
   await classroom.waitForSelector("body[data-ready=true]", {timeout: 20000});
+  await classroom.waitForFunction(() => document.querySelectorAll("#scenario option").length === 2);
   const options = await classroom.locator("#scenario option").allTextContents();
   check(options.join(",") === "teaching-world,sanctions-2022", `classroom: scenarios offered (${options})`);
+  // Issue 15.1: an untouched run is the baseline, to the last digit, with no --set in its YAML.
+  const firstWave = await classroom.inputValue('input[data-number="events[first-wave].rate"]');
+  check(firstWave === "0.026", `classroom: first-wave rate shown as written (${firstWave})`);
+  await classroom.click("#setup");
+  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 0 of 72"));
+  await classroom.click("#run");
+  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 72 of 72"),
+                                  null, {timeout: 60000});
+  const untouched = await classroom.evaluate(() => window.techdepCharts.every(entry =>
+    entry.chart.lines.every((line, l) => entry.plot.data[2 * l + 2][72] === entry.plot.data[2 * l + 1][72])));
+  check(untouched, "classroom: an untouched run equals the baseline on every chart");
+  const untouchedYaml = await (await classroom.request.get(
+    new URL(await classroom.getAttribute("#download-yaml", "href"), url).href)).text();
+  check(!untouchedYaml.includes("#   --set"), "classroom: an untouched run's YAML lists no --set");
+  // 15.10: plain names, grouped, an announced status.
+  const labels = await classroom.locator(".control > label").allTextContents();
+  check(labels.length > 5 && labels.every(text => !text.includes("[") && !text.includes("events")),
+        `classroom: controls have plain names (${labels.slice(0, 3)})`);
+  check(await classroom.getAttribute("#status", "aria-live") === "polite", "classroom: the status line is announced");
+  // 15.2: the slider's left end is accepted.
+  await classroom.fill('input[data-number="sectors.software.adjustment"]', await classroom.getAttribute(
+    'input[data-number="sectors.software.adjustment"]', "min"));
+  await classroom.dispatchEvent('input[data-number="sectors.software.adjustment"]', "change");
+  await classroom.click("#setup");
+  await classroom.waitForFunction(() => /changed control/.test(document.querySelector("#status").textContent));
+  check((await classroom.textContent("#error")) === "", `classroom: a slider's left end is accepted (${await classroom.textContent("#error")})`);
+  await classroom.click('[data-control="sectors.software.adjustment"] .reset-one');
+
   const slider = classroom.locator('input[data-path="events[export-controls-2022].intensity"]');
   await slider.evaluate(el => { el.value = "0.3"; el.dispatchEvent(new Event("input")); });
   await classroom.click("#setup");
@@ -114,8 +152,12 @@ try {
   });
   check(live.current !== null && live.current !== live.baseline,
         `classroom: the student's run differs from the grey baseline (${live.current} vs ${live.baseline})`);
-  check(live.stroke === "#9a9a9a", `classroom: the baseline is grey (${live.stroke})`);
+  check(/^#[0-9a-f]{6}99$/.test(live.stroke), `classroom: the baseline is dashed in its line's colour (${live.stroke})`);
   await classroom.screenshot({path: path.join(shots, "classroom.png")});
+  // Compare: keep this run, set up the scenario as written, overlay the kept run.
+  await classroom.click("#keep");
+  const kept = await classroom.locator("#compare option").count();
+  check(kept === 2, `classroom: a kept run is offered for comparison (${kept} options)`);
 
   // The downloads: the YAML reproduces the settings (techdep validate accepts it beside the
   // original), the CSV holds the run so far.
@@ -135,25 +177,52 @@ try {
   check(csvText.startsWith("scenario,point,replicate,step,date,") && csvText.includes(",72,2027-01,"),
         "classroom: CSV download holds the run up to step 72");
 
+  // 15.9: a reload brings back the run and the controls.
+  await classroom.reload();
+  await classroom.waitForSelector("body[data-ready=true]", {timeout: 20000});
+  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 72 of 72"));
+  check(await classroom.inputValue('input[data-number="events[export-controls-2022].intensity"]') === "0.3",
+        "classroom: a reload keeps the control values");
+  // 15.6: Restart uses the controls as they are now, and says so.
+  await classroom.fill('input[data-number="events[export-controls-2022].evasion"]', "0.6");
+  await classroom.dispatchEvent('input[data-number="events[export-controls-2022].evasion"]', "change");
+  await classroom.click("#reset");
+  await classroom.waitForFunction(() => /Restarted .* 2 changed controls/.test(document.querySelector("#status").textContent));
+  const restartedYaml = await (await classroom.request.get(
+    new URL(await classroom.getAttribute("#download-yaml", "href"), url).href)).text();
+  check(restartedYaml.includes("--set events[export-controls-2022].evasion=0.6"), "classroom: Restart runs the new settings");
+  // Compare with the kept run: the dashed line is run 1.
+  await classroom.selectOption("#compare", "0");
+  const compared = await classroom.evaluate(() => window.techdepCharts[0].plot.series[1].label);
+  check(compared.includes("run 1"), `classroom: the dashed line is the kept run (${compared})`);
+  // A 390 px phone: no horizontal scrolling.
+  await classroom.setViewportSize({width: 390, height: 844});
+  await classroom.waitForTimeout(400);
+  const phone = await classroom.evaluate(() => document.documentElement.scrollWidth);
+  check(phone <= 390, `classroom: a 390 px phone lays the page out in 390 px (${phone})`);
+  await classroom.screenshot({path: path.join(shots, "classroom-phone.png")});
+  await classroom.setViewportSize({width: 1280, height: 1000});
+
   // A bad setting: the server's 400 message appears on the page.
-  await slider.evaluate(el => { el.max = "5"; el.value = "1.5"; el.dispatchEvent(new Event("input")); });
+  const exact = classroom.locator('input[data-number="events[export-controls-2022].intensity"]');
+  await exact.fill("1.5");
+  await exact.dispatchEvent("change");
   await classroom.click("#setup");
   await classroom.waitForFunction(() => document.querySelector("#error").textContent.length > 0);
   const message = await classroom.textContent("#error");
   check(message.includes("intensity"), `classroom: the loader's message is shown (${message})`);
-  await slider.evaluate(el => { el.value = "0.3"; el.dispatchEvent(new Event("input")); });
+  await exact.fill("0.3");
+  await exact.dispatchEvent("change");
   await classroom.click("#setup");
   await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 0 of 72"));
-  await classroom.click("#reset");
   check(pageErrors.length === 0, `classroom: no script errors (${pageErrors})`);
   await classroom.close();
 } catch (error) {
-  failed += 1;
+  tally.failed += 1;
   console.log(`FAILED: ${error.stack || error}`);
 } finally {
   if (server) server.kill("SIGINT");
   await browser.close();
   rmSync(work, {recursive: true, force: true});
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

@@ -39,7 +39,14 @@ using SeriesLookup = std::function<double(const SeriesKey& key, std::size_t poin
 std::vector<double> line_values(const ChartLine& line, std::size_t points,
                                 const SeriesLookup& lookup);
 
-/// Removes lines whose values are 0 (or missing) at every point, and charts left with no line.
+/// Values smaller than this in magnitude are floating-point residue (sums of shares that cancel,
+/// 1.1e-16 where 0 was meant), not model results: charts show them as 0 and a line of nothing
+/// else is flat.
+inline constexpr double kChartNoise = 1e-9;
+inline double without_noise(double value) { return value > -kChartNoise && value < kChartNoise ? 0.0 : value; }
+
+/// Removes lines whose values are 0, residue or missing at every point, and charts left with no
+/// line.
 void drop_flat_lines(std::vector<ChartPlan>& charts, std::size_t points, const SeriesLookup& lookup);
 
 /// Sectors the outputs record (every sector when outputs name none).

@@ -1,9 +1,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "integration/cli_runner.hpp"
@@ -11,6 +13,7 @@
 #include "report/web_assets.hpp"
 #include "techdep/app/run.hpp"
 #include "techdep/core/error.hpp"
+#include "techdep/report/charts.hpp"
 #include "techdep/report/report.hpp"
 
 namespace fs = std::filesystem;
@@ -91,6 +94,10 @@ TEST_CASE("report: one offline file whose charts hold the run's values", "[repor
     }
   }
   CHECK(data["events"][0]["id"] == "chip-controls");
+  // Issue 15.10: the events table reads in date order, rule firings among the events.
+  for (std::size_t index = 1; index < data["events"].size(); ++index) {
+    CHECK(data["events"][index - 1]["step"].get<int>() <= data["events"][index]["step"].get<int>());
+  }
   CHECK(data["events"][0]["step"] == 6);
 
   // Provenance footer fields come from the manifest.
@@ -114,8 +121,49 @@ TEST_CASE("report: one offline file whose charts hold the run's values", "[repor
   // The narrative names the largest move with its numbers and its drivers.
   REQUIRE(outcome.narrative.size() >= 2);
   CHECK_THAT(outcome.narrative[0], Catch::StartsWith("tiny runs from 2021-01 to 2023-01 (24 steps)"));
-  CHECK_THAT(outcome.narrative[1], Catch::Contains("Drivers (Shapley contribution"));
+  CHECK_THAT(outcome.narrative[1], Catch::Contains("the events account for"));
   CHECK(data["narrative"] == Json(outcome.narrative));
+}
+
+// Issue 15.4: a replicate run's report quoted replicate 0, attributed the scenario as written and
+// charted the mean. Now the story says so, and each narrated move's end value is the value with
+// every event that its drivers share out: end = without + (sum of the events' part).
+TEST_CASE("report: a replicate run's story and drivers describe one run", "[report]") {
+  TempDir temp;
+  const fs::path scenario = temp.path() / "tiny-replicated.yaml";
+  fs::copy_file("tests/data/cli/facts.yaml", temp.path() / "facts.yaml");
+  std::ofstream(scenario) << fmt::format(
+      "extends: {}\nname: tiny-replicated\nreplicates: 3\nuncertain:\n"
+      "  - {{path: \"events[chip-controls].intensity\", distribution: uniform, min: 0.2, max: 0.5, "
+      "source: assumption}}\n"
+      // Appended by `extends`, so listed after later events: the report must sort them.
+      "events:\n  - {{id: early-programme, type: investment, country: EST, sectors: [software], "
+      "at: 2021-03, intensity: 0.1, source: assumption}}\n",
+      fs::absolute(kTiny).string());
+  techdep::RunRequest run;
+  run.scenario_path = scenario.string();
+  run.out_dir = temp.path() / "run";
+  const fs::path run_dir = techdep::run_scenario(run).run_dir;
+  techdep::ReportRequest request;
+  request.run_dir = run_dir;
+  const techdep::ReportOutcome outcome = techdep::write_report(request);
+  REQUIRE(outcome.narrative.size() >= 3);
+  CHECK_THAT(outcome.narrative[1], Catch::Contains("This run has 3 replicates"));
+  // Issue 15.10: the events read in date order whatever the file's order.
+  const Json data = embedded_data(read_text(outcome.file));
+  std::vector<std::string> ids;
+  for (const Json& event : data["events"]) ids.push_back(event["id"]);
+  CHECK(ids == std::vector<std::string>{"early-programme", "chip-controls", "chip-programme"});
+  const std::regex sentence(R"(from (-?[0-9.]+) to (-?[0-9.]+),.*would end at (-?[0-9.]+); the events account for the ([-+][0-9.]+))");
+  int checked = 0;
+  for (const std::string& text : outcome.narrative) {
+    std::smatch match;
+    if (!std::regex_search(text, match, sentence)) continue;
+    const double end = std::stod(match[2]), without = std::stod(match[3]), part = std::stod(match[4]);
+    CHECK(end == Approx(without + part).margin(0.0021));
+    ++checked;
+  }
+  CHECK(checked >= 1);
 }
 
 TEST_CASE("report: the baseline in grey and bands from summary.csv", "[report]") {
@@ -160,6 +208,26 @@ TEST_CASE("report: clear errors for a folder that is not a complete run", "[repo
   fs::remove(run_dir / "timeseries.csv");
   request.run_dir = run_dir;
   CHECK_THROWS_WITH(techdep::write_report(request), Catch::Contains("no timeseries.csv"));
+}
+
+// Issue 15.5: residue such as 1.1e-16 is not a move: a line of nothing else is dropped, and
+// charts show it as 0.
+TEST_CASE("report: floating-point residue is flat", "[report]") {
+  techdep::ChartPlan chart;
+  chart.id = "noise";
+  chart.lines.push_back({"noise", {techdep::SeriesKey{}}});
+  chart.lines.push_back({"real", {techdep::SeriesKey{}}});
+  std::vector<techdep::ChartPlan> charts{chart};
+  std::size_t calls = 0;
+  techdep::drop_flat_lines(charts, 3, [&](const techdep::SeriesKey&, std::size_t point) {
+    // Lines are looked up one after the other: the first three values are the noisy line's.
+    return calls++ < 3 ? (point == 1 ? 1.1e-16 : 0.0) : 0.25;
+  });
+  REQUIRE(charts.size() == 1);
+  REQUIRE(charts[0].lines.size() == 1);
+  CHECK(charts[0].lines[0].label == "real");
+  CHECK(techdep::without_noise(-2e-12) == 0.0);
+  CHECK(techdep::without_noise(1e-6) == 1e-6);
 }
 
 TEST_CASE("report: RFC 4180 reader keeps quoted commas, quotes and line breaks", "[report]") {

@@ -33,6 +33,17 @@ techdep::Classroom make_classroom(std::size_t max_sessions = 64) {
 
 Json body_of(const HttpReply& reply) { return Json::parse(reply.body); }
 
+// A streamed reply's body, gathered as the server would send it.
+std::string full_body(const HttpReply& reply) {
+  if (!reply.stream) return reply.body;
+  std::string body;
+  reply.stream([&](std::string_view piece) {
+    body += piece;
+    return true;
+  });
+  return body;
+}
+
 std::string start(techdep::Classroom& classroom, const Json& settings = Json::object()) {
   const HttpReply reply =
       classroom.handle("POST", "/api/sessions", Json{{"scenario", "tiny"}, {"settings", settings}}.dump());
@@ -100,6 +111,7 @@ TEST_CASE("serve: bad requests get 400 with the reason, big ones 413", "[serve]"
   const std::string big(classroom.options().max_body_bytes + 1, ' ');
   CHECK(post(big).status == 413);
   CHECK(classroom.handle("PUT", "/api/sessions", "").status == 405);
+  CHECK(classroom.handle("PATCH", "/", "").status == 405);
   CHECK(classroom.handle("GET", "/api/sessions/0123/step", "").status == 404);
   CHECK(classroom.handle("GET", "/etc/passwd", "").status == 404);
   CHECK(classroom.session_count() == 0);
@@ -140,8 +152,9 @@ TEST_CASE("serve: a session steps to the end with the values of a plain run", "[
   const HttpReply csv = classroom.handle("GET", "/api/sessions/" + id + "/timeseries.csv", "");
   CHECK(csv.status == 200);
   CHECK(csv.download_name == "tiny-step24.csv");
-  CHECK_THAT(csv.body, Catch::StartsWith("scenario,point,replicate,step,date,country,sector,partner,metric,value\n"));
-  CHECK_THAT(csv.body, Catch::Contains(fmt::format("tiny,0,0,24,2023-01,EST,chips,,domestic_share,{}\n", final_value)));
+  const std::string csv_text = full_body(csv);
+  CHECK_THAT(csv_text, Catch::StartsWith("scenario,point,replicate,step,date,country,sector,partner,metric,value\n"));
+  CHECK_THAT(csv_text, Catch::Contains(fmt::format("tiny,0,0,24,2023-01,EST,chips,,domestic_share,{}\n", final_value)));
 
   // The YAML reproduces the settings: loaded back (beside the original, as its header says), it
   // gives the same spec values.
@@ -156,9 +169,92 @@ TEST_CASE("serve: a session steps to the end with the values of a plain run", "[
   CHECK(reloaded.events[0].intensity == 0.5);
   CHECK(techdep::simulate_series(reloaded).values == techdep::simulate_series(spec).values);
 
-  reply = classroom.handle("POST", "/api/sessions/" + id + "/reset", "");
-  CHECK(body_of(reply)["step"] == 0);
-  CHECK(body_of(reply)["points"][0]["step"] == 0);
+  // Issue 15.7: the saved YAML has a name of its own, so serve offers it beside the original.
+  CHECK(reloaded.name != "tiny");
+  CHECK_THAT(reloaded.name, Catch::StartsWith("tiny-variant-"));
+  fs::copy_file(kTiny, temp.path() / "tiny.yaml");
+  techdep::ClassroomOptions both;
+  both.scenario_files = {(temp.path() / "tiny.yaml").string(), saved.string()};
+  CHECK_NOTHROW(techdep::Classroom(both));
+
+  // A downloaded YAML uploads into the page and runs; files beyond it may not be reached.
+  const HttpReply uploaded = classroom.handle("POST", "/api/scenarios", yaml.body);
+  REQUIRE(uploaded.status == 201);
+  CHECK(body_of(uploaded)["name"] == reloaded.name);
+  CHECK(classroom.handle("POST", "/api/scenarios", yaml.body).status == 409);
+  const HttpReply variant = classroom.handle(
+      "POST", "/api/sessions", Json{{"scenario", reloaded.name}}.dump());
+  REQUIRE(variant.status == 201);
+  const Json variant_end = body_of(classroom.handle(
+      "POST", "/api/sessions/" + body_of(variant)["session"].get<std::string>() + "/step", R"({"steps":24})"));
+  CHECK(variant_end["points"].back()["values"][chart_index][line_index] == final_value);
+  CHECK(classroom.handle("POST", "/api/scenarios", "extends: /etc/passwd\n").status == 400);
+  CHECK(classroom.handle("POST", "/api/scenarios", "name: x\nfacts: /etc/hostname\n").status == 400);
+
+  // Issue 15.9: a reloaded page gets the run back (settings and every point so far).
+  const Json restored = body_of(classroom.handle("GET", "/api/sessions/" + id, ""));
+  CHECK(restored["settings"]["events[chip-controls].intensity"] == 0.5);
+  CHECK(restored["step"] == 24);
+  REQUIRE(restored["points"].size() == 25);
+  CHECK(restored["points"][24]["values"][chart_index][line_index] == final_value);
+}
+
+TEST_CASE("serve: a new Setup replaces the page's old session; DELETE ends one", "[serve]") {
+  techdep::Classroom classroom = make_classroom();
+  const std::string first = start(classroom);
+  const HttpReply second = classroom.handle(
+      "POST", "/api/sessions", Json{{"scenario", "tiny"}, {"replaces", first}}.dump());
+  REQUIRE(second.status == 201);
+  CHECK(classroom.session_count() == 1);
+  CHECK(classroom.handle("GET", "/api/sessions/" + first, "").status == 404);
+  const std::string id = body_of(second)["session"];
+  CHECK(classroom.handle("DELETE", "/api/sessions/" + id, "").status == 200);
+  CHECK(classroom.session_count() == 0);
+}
+
+// Issue 15.2: every slider's two ends are values the loader accepts (an open end such as
+// `(0, 1]` starts one step in), in a small world and in the teaching world.
+TEST_CASE("serve: both ends of every slider are accepted", "[serve]") {
+  for (const std::string& file : {kTiny, std::string("scenarios/teaching-world.yaml")}) {
+    const techdep::LoadedScenario loaded = techdep::load_scenario(file);
+    for (const techdep::Slider& slider : techdep::scenario_sliders(loaded.spec)) {
+      INFO(file << ": " << slider.path << " in [" << slider.min << ", " << slider.max << "]");
+      CHECK(slider.min <= slider.value);
+      CHECK(slider.value <= slider.max);
+      for (const double end : {slider.min, slider.max}) {
+        CHECK_NOTHROW(loaded.with_overrides({{fmt::format("{}={}", slider.path, end)}}));
+      }
+      // Issue 15.10: a plain name and a group, not the --set path.
+      CHECK_FALSE(slider.label.empty());
+      CHECK(slider.label.find('[') == std::string::npos);
+      CHECK_FALSE(slider.group.empty());
+    }
+  }
+}
+
+// Issue 15.1: an untouched Setup is the scenario as written, value for value, and its YAML
+// lists no --set.
+TEST_CASE("serve: a run with no settings is the baseline exactly", "[serve]") {
+  techdep::Classroom classroom = make_classroom();
+  const Json scenario = body_of(classroom.handle("GET", "/api/scenarios/tiny", ""));
+  const std::string id = start(classroom);
+  const Json last = body_of(classroom.handle("POST", "/api/sessions/" + id + "/step", R"({"steps":24})"));
+  for (std::size_t c = 0; c < scenario["charts"].size(); ++c) {
+    for (std::size_t l = 0; l < scenario["charts"][c]["lines"].size(); ++l) {
+      CHECK(last["points"].back()["values"][c][l] == scenario["charts"][c]["lines"][l]["baseline"][24]);
+    }
+  }
+  const HttpReply yaml = classroom.handle("GET", "/api/sessions/" + id + "/scenario.yaml", "");
+  CHECK_THAT(yaml.body, !Catch::Contains("#   --set"));
+  // Issue 15.10: an unknown key in a step request is refused, not ignored.
+  const HttpReply typo = classroom.handle("POST", "/api/sessions/" + id + "/step", R"({"stepz":5})");
+  CHECK(typo.status == 400);
+  CHECK_THAT(body_of(typo)["error"].get<std::string>(), Catch::Contains("unknown key 'stepz'"));
+  // Wrong methods get 405 with the allowed ones.
+  const HttpReply put = classroom.handle("PUT", "/api/sessions/" + id + "/step", "");
+  CHECK(put.status == 405);
+  CHECK(put.allow == "POST");
+  CHECK(classroom.handle("DELETE", "/api/scenarios", "").status == 405);
 }
 
 TEST_CASE("serve: sessions are bounded, least recently used dropped first", "[serve]") {
