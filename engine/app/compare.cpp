@@ -1,10 +1,13 @@
 #include "techdep/app/compare.hpp"
 
+#include "app/run_support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "techdep/core/error.hpp"
 #include "techdep/core/parallel.hpp"
@@ -62,13 +65,18 @@ SeriesComparison compare_series(const std::string& variant, const std::string& n
   row.series = name;
   const std::size_t steps = std::min(base.values.size(), other.values.size());
   for (std::size_t step = 0; step < steps; ++step) {
+    for (const double value : {base.values[step][base_column], other.values[step][other_column]}) {
+      if (std::isfinite(value)) row.scale = std::max(row.scale, std::abs(value));
+    }
+  }
+  for (std::size_t step = 0; step < steps; ++step) {
     const double difference = other.values[step][other_column] - base.values[step][base_column];
     if (std::isnan(difference)) continue;
     if (std::abs(difference) > std::abs(row.peak_difference)) {
       row.peak_difference = difference;
       row.peak_step = static_cast<int>(step);
     }
-    if (row.first_divergence_step < 0 && std::abs(difference) > threshold) {
+    if (row.first_divergence_step < 0 && std::abs(difference) > threshold * row.scale) {
       row.first_divergence_step = static_cast<int>(step);
     }
   }
@@ -85,11 +93,13 @@ std::string format_table(const std::vector<SeriesComparison>& rows, const TimeSp
   const auto flush = [&] {
     if (group.empty()) return;
     std::stable_sort(group.begin(), group.end(), [](const auto* left, const auto* right) {
-      return std::abs(left->peak_difference) > std::abs(right->peak_difference);
+      return std::abs(left->peak_difference) / left->scale >
+             std::abs(right->peak_difference) / right->scale;
     });
     std::size_t diverging = 0;
     for (const SeriesComparison* row : group) diverging += row->first_divergence_step >= 0 ? 1 : 0;
-    text += fmt::format("variant {}: {} series compared, {} diverge beyond the threshold\n",
+    text += fmt::format("variant {}: {} series compared, {} diverge beyond the threshold; "
+                        "largest differences relative to each series' scale first\n",
                         group.front()->variant, group.size(), diverging);
     text += fmt::format("  {:<52} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "series", "base end",
                         "variant end", "end diff", "peak diff", "diverges");
@@ -168,10 +178,12 @@ CompareOutcome compare_scenarios(const CompareRequest& request) {
   paths.insert(paths.end(), request.variants.begin(), request.variants.end());
 
   std::vector<NamedScenario> loaded;
+  std::vector<std::vector<std::string>> input_files;  // per scenario: its extends chain, outermost first
   for (const std::string& path : paths) {
-    ScenarioSpec spec = load_scenario_or_run(path, request.overrides).spec;
-    std::string label = spec.name;
-    loaded.push_back({std::move(label), std::move(spec)});
+    LoadedScenario scenario = load_scenario_or_run(path, request.overrides);
+    input_files.push_back(scenario.input_files);
+    std::string label = scenario.spec.name;
+    loaded.push_back({std::move(label), std::move(scenario.spec)});
   }
   Compared compared = compare_loaded(loaded, request.threshold, request.threads);
   const std::vector<SeriesTable>& tables = compared.tables;
@@ -179,6 +191,33 @@ CompareOutcome compare_scenarios(const CompareRequest& request) {
   const std::map<std::string, std::size_t>& base_columns = compared.base_columns;
   CompareOutcome& outcome = compared.outcome;
   const TimeSpec& time = loaded.front().spec.time;
+  // Say what is compared with what: the files between a variant and the base in its extends
+  // chain add their own events, and a variant that does not extend the base differs from it by
+  // everything the two files do not share.
+  std::string relations;
+  for (std::size_t index = 1; index < paths.size(); ++index) {
+    const std::vector<std::string>& read = input_files[index];  // the chain, outermost first
+    std::error_code error;
+    const auto base_at = std::find_if(read.begin(), read.end(), [&](const std::string& file) {
+      return fs::equivalent(file, paths.front(), error);
+    });
+    std::string relation;
+    if (base_at == read.end() || base_at == read.begin()) {
+      relation = fmt::format("{} does not extend the base: differences include every event and "
+                             "value the two do not share",
+                             loaded[index].spec.name);
+    } else {
+      std::vector<std::string> own;
+      for (auto file = read.begin(); file != base_at; ++file) {
+        own.push_back(fs::path(*file).stem().string());
+      }
+      relation = fmt::format("differences are the events and values of {}", fmt::join(own, " and "));
+    }
+    relations += fmt::format("{} ({}) against the base {} ({}), same seed; {}\n",
+                                 loaded[index].spec.name, paths[index], loaded.front().spec.name,
+                                 paths.front(), relation);
+  }
+  outcome.table = relations + outcome.table;
 
   if (request.out_dir) {
     RunFolder folder(*request.out_dir);
@@ -226,6 +265,14 @@ CompareOutcome compare_scenarios(const CompareRequest& request) {
     }
     write_file_atomically(folder.staged("compare_summary.csv"), summary);
     write_file_atomically(folder.staged("compare.txt"), outcome.table);
+    std::vector<std::string> inputs;
+    for (const std::vector<std::string>& files : input_files) {
+      inputs.insert(inputs.end(), files.begin(), files.end());
+    }
+    detail::write_analysis_manifest(folder, "compare", paths, inputs, request.overrides,
+                                    {{"base_seed", loaded.front().spec.seed},
+                                     {"threshold", request.threshold}},
+                                    {"differences.csv", "compare_summary.csv", "compare.txt"});
     folder.commit();
   }
   return outcome;

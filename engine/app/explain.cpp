@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "techdep/app/compare.hpp"
+
+#include "app/run_support.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/core/parallel.hpp"
 #include "techdep/core/rng.hpp"
@@ -198,6 +200,8 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
     std::sort(masks.begin(), masks.end());
     masks.erase(std::unique(masks.begin(), masks.end()), masks.end());
   }
+  // The run count before the first run: 2^n coalitions of 10 events are 1,024 runs.
+  if (request.on_plan) request.on_plan(masks.size() + 1, count, exact);
   std::vector<double> values(masks.size());
   if (!evaluate_all(values, request.threads, request.control, [&](std::size_t index) {
         return evaluate(coalition_spec(masks[index]), target);
@@ -213,6 +217,7 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
   outcome.with_events = evaluate(spec, target);
   outcome.without_events = value_of.at(0);
   std::vector<double> shapley(count, 0.0);
+  std::vector<double> standard_error(count, 0.0);
   if (exact) {
     // weight(|S|) = |S|! (n - |S| - 1)! / n!, built by a recurrence to avoid factorial overflow.
     std::vector<double> weight(count + 1, 0.0);
@@ -233,25 +238,40 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
     }
     outcome.method = "exact Shapley";
   } else {
+    // One marginal contribution per player and permutation: their mean is the estimate, their
+    // spread over sqrt(permutations) its standard error.
+    std::vector<double> squares(count, 0.0);
     for (const std::vector<std::size_t>& order : permutations) {
       std::uint64_t mask = 0;
       for (const std::size_t player : order) {
         const std::uint64_t next = mask | (std::uint64_t{1} << player);
-        shapley[player] += value_of.at(next) - value_of.at(mask);
+        const double marginal = value_of.at(next) - value_of.at(mask);
+        shapley[player] += marginal;
+        squares[player] += marginal * marginal;
         mask = next;
       }
     }
-    for (double& value : shapley) value /= static_cast<double>(permutations.size());
+    const auto samples = static_cast<double>(permutations.size());
+    for (std::size_t player = 0; player < count; ++player) {
+      shapley[player] /= samples;
+      if (permutations.size() > 1) {
+        const double variance =
+            std::max(0.0, (squares[player] - samples * shapley[player] * shapley[player]) /
+                              (samples - 1.0));
+        standard_error[player] = std::sqrt(variance / samples);
+      }
+    }
     outcome.method = fmt::format("sampled Shapley ({} permutations)", permutations.size());
   }
 
   const double full_value = value_of.at(full);
   for (std::size_t index = 0; index < spec.events.size(); ++index) {
-    EventContribution contribution{spec.events[index].id, 0.0, 0.0};
+    EventContribution contribution{spec.events[index].id, 0.0, 0.0, 0.0};
     const auto player = std::find(players.begin(), players.end(), index);
     if (player != players.end()) {
       const auto bit = static_cast<std::size_t>(player - players.begin());
       contribution.shapley = shapley[bit];
+      contribution.standard_error = standard_error[bit];
       contribution.leave_one_out = full_value - value_of.at(full & ~(std::uint64_t{1} << bit));
     }
     outcome.contributions.push_back(contribution);
@@ -268,29 +288,42 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
   outcome.table = fmt::format("{}: {:.6g} with all events, {:.6g} without; change {:+.6g} ({})\n",
                               label, outcome.with_events, outcome.without_events,
                               outcome.with_events - outcome.without_events, outcome.method);
-  outcome.table += fmt::format("  {:<36} {:>12} {:>14}\n", "event", "shapley", "leave-one-out");
+  outcome.table += fmt::format("  {:<36} {:>12} {:>12} {:>14}\n", "event", "shapley",
+                               exact ? "" : "std. error", "leave-one-out");
   for (const EventContribution& contribution : outcome.contributions) {
-    outcome.table += fmt::format("  {:<36} {:>+12.6g} {:>+14.6g}\n", contribution.event_id,
-                                 contribution.shapley, contribution.leave_one_out);
+    outcome.table += fmt::format(
+        "  {:<36} {:>+12.6g} {:>12} {:>+14.6g}\n", contribution.event_id, contribution.shapley,
+        exact ? std::string{} : fmt::format("{:.3g}", contribution.standard_error),
+        contribution.leave_one_out);
   }
 
   if (request.out_dir) {
     RunFolder folder(*request.out_dir);
-    std::string csv = "metric,country,sector,partner,date,event,shapley,leave_one_out,method\n";
+    std::string csv =
+        "metric,country,sector,partner,date,event,shapley,standard_error,leave_one_out,"
+        "with_events,without_events,method\n";
     for (const EventContribution& contribution : outcome.contributions) {
       csv += fmt::format("{},{},{},{},{},", metric_info(target.metric).name, request.country,
                          request.sector, request.partner, step_label(spec.time, target.step));
       append_csv_field(csv, contribution.event_id);
-      csv += ',';
-      append_csv_number(csv, contribution.shapley);
-      csv += ',';
-      append_csv_number(csv, contribution.leave_one_out);
+      for (const double value : {contribution.shapley, contribution.standard_error,
+                                 contribution.leave_one_out, outcome.with_events,
+                                 outcome.without_events}) {
+        csv += ',';
+        append_csv_number(csv, value);
+      }
       csv += ',';
       append_csv_field(csv, outcome.method);
       csv += '\n';
     }
     write_file_atomically(folder.staged("explain.csv"), csv);
     write_file_atomically(folder.staged("explain.txt"), outcome.table);
+    detail::write_analysis_manifest(folder, "explain", {request.scenario}, loaded.input_files,
+                                    request.overrides,
+                                    {{"method", outcome.method},
+                                     {"seed", spec.seed},
+                                     {"runs", masks.size() + 1}},
+                                    {"explain.csv", "explain.txt"});
     folder.commit();
   }
   return outcome;

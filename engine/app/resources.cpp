@@ -34,15 +34,39 @@ std::string human_size(std::uint64_t bytes) {
   return fmt::format("{:.0f} KiB", value / 1024.0);
 }
 
+std::uint64_t aggregate_memory_bytes(std::uint64_t countries, std::uint64_t sectors) {
+  const std::uint64_t cells = countries * sectors;
+  return kBaseBytes + cells * countries * kBytesPerFlow + cells * kBytesPerCell +
+         countries * countries * kBytesPerPair;
+}
+
+std::string not_enough_memory(const std::string& file, std::uint64_t needed,
+                              std::uint64_t countries, std::uint64_t sectors, bool agents,
+                              std::uint64_t available) {
+  return fmt::format(
+      "{}: not enough memory: the run needs about {} ({} countries x {} sectors x {} origins{}), "
+      "the machine has {} available (MemAvailable); nothing was started",
+      file, human_size(needed), countries, sectors, countries, agents ? ", with agents" : "",
+      human_size(available));
+}
+
 }  // namespace
+
+void check_memory_before_loading(const std::string& file, std::uint64_t countries,
+                                 std::uint64_t sectors,
+                                 std::optional<std::uint64_t> available_memory) {
+  const std::uint64_t needed = aggregate_memory_bytes(countries, sectors);
+  if (available_memory && needed > *available_memory) {
+    throw IoError(not_enough_memory(file, needed, countries, sectors, false, *available_memory));
+  }
+}
 
 ResourceEstimate estimate_resources(const ScenarioSpec& spec, std::uint64_t series) {
   const auto countries = static_cast<std::uint64_t>(spec.countries.size());
   const auto sectors = static_cast<std::uint64_t>(spec.sectors.size());
   const std::uint64_t cells = countries * sectors;
   ResourceEstimate estimate;
-  estimate.memory_bytes = kBaseBytes + cells * countries * kBytesPerFlow + cells * kBytesPerCell +
-                          countries * countries * kBytesPerPair;
+  estimate.memory_bytes = aggregate_memory_bytes(countries, sectors);
   if (spec.mode == Mode::Agents) {
     // Each firm: size, two multipliers and its own share of every origin; each worker: two
     // multipliers and a location.
@@ -85,16 +109,15 @@ void check_resources(const ScenarioSpec& spec, const ResourceEstimate& estimate,
     throw ScenarioError({diagnostic});
   }
   if (available_memory && estimate.memory_bytes > *available_memory) {
-    throw IoError(fmt::format(
-        "{}: not enough memory: the run needs about {} ({} countries x {} sectors x {} origins{}), "
-        "the machine has {} available (MemAvailable); nothing was started",
-        spec.file, human_size(estimate.memory_bytes), spec.countries.size(), spec.sectors.size(),
-        spec.countries.size(), spec.mode == Mode::Agents ? ", with agents" : "",
-        human_size(*available_memory)));
+    throw IoError(not_enough_memory(spec.file, estimate.memory_bytes, spec.countries.size(),
+                                    spec.sectors.size(), spec.mode == Mode::Agents,
+                                    *available_memory));
   }
   struct statvfs disk {};
   const std::filesystem::path probe = out_parent.empty() ? "." : out_parent;
-  if (::statvfs(probe.c_str(), &disk) == 0) {
+  // A pseudo file system (/proc, /sys) reports no blocks at all: there is no free space to
+  // compare with, and creating the folder there fails with its own, truer message.
+  if (::statvfs(probe.c_str(), &disk) == 0 && disk.f_blocks > 0) {
     const std::uint64_t free_bytes =
         static_cast<std::uint64_t>(disk.f_bavail) * static_cast<std::uint64_t>(disk.f_frsize);
     if (estimate.output_bytes > free_bytes) {

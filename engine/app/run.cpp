@@ -289,7 +289,7 @@ void write_folder_files(RunFolder& folder, const FolderFacts& facts) {
       {"base_seed", spec.seed},
       {"seed_rule",
        spec.mode == Mode::Agents
-           ? "run seed = run_seed(base_seed, replicate, point); every population draws from "
+           ? "run seed = run_seed(base_seed, replicate); every population draws from "
              "Philox4x32-10 streams keyed by (run seed, population, country, sector)"
            : "aggregate mode draws no random numbers; the seed is recorded for replay"},
       {"runs", Json::array({{{"point", 0},
@@ -323,8 +323,22 @@ RunOutcome run_scenario(const RunRequest& request) {
 
   LoadOptions load_options;
   load_options.overrides = request.overrides;
+  // Refused from the sizes before the loader builds its dense tables (gigabytes for a 30 KB file
+  // declaring the largest world).
+  load_options.before_build = [&](std::uint64_t countries, std::uint64_t sectors) {
+    check_memory_before_loading(request.scenario_path, countries, sectors,
+                                available_memory_bytes());
+  };
   LoadedScenario loaded = load_scenario(request.scenario_path, load_options);
   if (request.seed) loaded.spec.seed = *request.seed;
+  if (const int points = loaded.spec.sweep.point_count(); points > 1) {
+    // Said on the terminal and in the manifest: a user who meant the grid would otherwise get
+    // one point and no sign that the others were skipped.
+    loaded.warnings.push_back(fmt::format(
+        "{}: note: the scenario's sweep of {} points is not run by `techdep run`, which runs the "
+        "scenario as written; `techdep sweep {}` runs every point",
+        request.scenario_path, points, request.scenario_path));
+  }
   if (const int replicates = request.replicates.value_or(loaded.spec.replicates);
       replicates > 1 || !loaded.spec.uncertain.empty()) {
     return run_replicates(request, replicates);
@@ -337,7 +351,7 @@ RunOutcome run_scenario(const RunRequest& request) {
   check_resources(loaded.spec,
                   estimate_resources(loaded.spec, selected_series(loaded.spec).size()),
                   available_memory_bytes(), run_dir.parent_path());
-  RunFolder folder(run_dir);
+  RunFolder folder(run_dir, !request.out_dir.has_value());
 
   const std::string resolved_sha256 = write_resolved(folder, loaded);
   // The merged document was kept for the resolved copy alone; a large world's tables in it would
@@ -380,7 +394,7 @@ RunOutcome run_scenario(const RunRequest& request) {
   folder.commit();
 
   RunOutcome outcome;
-  outcome.run_dir = run_dir;
+  outcome.run_dir = folder.final_dir();
   outcome.status = record.status;
   outcome.summary = record.summary;
   outcome.timeseries_rows = writer.long_rows();

@@ -39,8 +39,31 @@ Json build_provenance() {
       {"git_dirty", build.dirty},
       {"build_type", build.build_type},
       {"compiler", build.compiler},
+      {"libraries", build.libraries},
       {"platform", platform()},
   };
+}
+
+void write_analysis_manifest(const RunFolder& folder, std::string_view command,
+                             const std::vector<std::string>& scenarios,
+                             const std::vector<std::string>& input_files,
+                             const std::vector<Override>& overrides, Json extra,
+                             const std::vector<std::string>& outputs) {
+  Json manifest = build_provenance();
+  manifest["command"] = command;
+  manifest["finished_utc"] = utc_now();
+  manifest["scenarios"] = scenarios;
+  manifest["inputs"] = input_digests(input_files);
+  manifest["overrides"] = override_texts(overrides);
+  for (auto& [key, value] : extra.items()) manifest[key] = value;
+  Json files = Json::array();
+  for (const std::string& name : outputs) {
+    files.push_back({{"file", name}, {"sha256", sha256_file_hex(folder.staged(name))}});
+  }
+  manifest["outputs"] = files;
+  manifest["status"] = "completed";
+  manifest["exit_code"] = 0;
+  write_file_atomically(folder.staged("manifest.json"), manifest.dump(2) + "\n");
 }
 
 Json input_digests(const std::vector<std::string>& input_files) {
@@ -87,6 +110,15 @@ void append_observation_key(std::string& csv, const ScenarioSpec& spec,
                          ? spec.sectors[static_cast<std::size_t>(observation.sector)].id
                          : std::string(),
                      partner, step_label(spec.time, observation.step), observation.step);
+}
+
+std::string unswept_note(const ScenarioSpec& spec, const std::string& scenario_path) {
+  const int points = spec.sweep.point_count();
+  if (points <= 1) return {};
+  return fmt::format(
+      "note: {} has a sweep of {} points, which `techdep run` does not run: it runs the scenario "
+      "as written; `techdep sweep {}` runs every point",
+      scenario_path, points, scenario_path);
 }
 
 }  // namespace techdep::detail

@@ -13,6 +13,7 @@
 
 #include "app/run_executor.hpp"
 #include "app/run_support.hpp"
+#include "techdep/app/resources.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/core/rng.hpp"
 #include "techdep/core/statistics.hpp"
@@ -194,8 +195,9 @@ struct Plan {
   int point_of(std::size_t index) const { return static_cast<int>(index / replicates_u()); }
   int replicate_of(std::size_t index) const { return static_cast<int>(index % replicates_u()); }
   std::uint64_t seed_of(std::size_t index) const {
-    return run_seed(base_seed, static_cast<std::uint64_t>(replicate_of(index)),
-                    static_cast<std::uint64_t>(point_of(index)));
+    // The point plays no part: the points of a sweep share random numbers (common random
+    // numbers), so the difference between two points carries no sampling noise of its own.
+    return run_seed(base_seed, static_cast<std::uint64_t>(replicate_of(index)));
   }
   std::size_t replicates_u() const { return static_cast<std::size_t>(replicates); }
 };
@@ -663,6 +665,37 @@ std::size_t count_lines(const fs::path& path) {
   return lines;
 }
 
+/// `--resume` on a folder that finished already: the outcome it recorded when the manifest
+/// carries the same fingerprint, so that resuming is idempotent (a script may resume whether or
+/// not the last session was cut short). Nullopt when there is nothing finished at `out_dir`.
+std::optional<SweepOutcome> finished_already(const fs::path& out_dir, const std::string& print,
+                                             const std::string& command) {
+  std::error_code error;
+  if (fs::exists(incomplete_dir(out_dir), error) || !fs::exists(out_dir / "manifest.json", error)) {
+    return std::nullopt;
+  }
+  Json manifest;
+  try {
+    manifest = Json::parse(read_file(out_dir / "manifest.json"));
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+  if (manifest.value("sweep_fingerprint", std::string{}) != print) {
+    throw UsageError(fmt::format(
+        "{}: exists already and was made with a different scenario, seed, replicates or outputs; "
+        "nothing to resume (choose another --out)",
+        out_dir.string()));
+  }
+  SweepOutcome outcome;
+  outcome.out_dir = out_dir;
+  outcome.status = manifest.value("status", std::string{}) == "partial" ? RunStatus::Partial
+                                                                          : RunStatus::Completed;
+  outcome.runs_total = manifest.value("runs", Json::array()).size();
+  outcome.summary = fmt::format("{}: {} finished already ({} runs); nothing to resume\n", command,
+                                out_dir.string(), outcome.runs_total);
+  return outcome;
+}
+
 }  // namespace
 
 RunOutcome run_replicates(const RunRequest& request, int replicates) {
@@ -710,6 +743,12 @@ SweepOutcome run_sweep(const SweepRequest& request) {
 
   LoadOptions load_options;
   load_options.overrides = request.overrides;
+  // Refused from the sizes before the loader builds its dense tables (gigabytes for a 30 KB file
+  // declaring the largest world).
+  load_options.before_build = [&](std::uint64_t countries, std::uint64_t sectors) {
+    check_memory_before_loading(request.scenario_path, countries, sectors,
+                                available_memory_bytes());
+  };
   const LoadedScenario loaded = load_scenario(request.scenario_path, load_options);
   Plan plan;
   plan.use_sweep = request.use_sweep;
@@ -737,8 +776,14 @@ SweepOutcome run_sweep(const SweepRequest& request) {
   const fs::path out_dir =
       request.out_dir ? *request.out_dir : default_run_dir("runs", loaded.spec.name);
   const std::string resolved = loaded.resolved_yaml(out_dir.string());
-  SweepStage stage(out_dir, fingerprint(resolved, plan, request.write_timeseries), request.resume,
-                   request.write_timeseries);
+  const std::string print = fingerprint(resolved, plan, request.write_timeseries);
+  if (request.resume) {
+    if (std::optional<SweepOutcome> done = finished_already(out_dir, print, request.command)) {
+      executor->finish(exit_code_of(done->status));
+      return *done;
+    }
+  }
+  SweepStage stage(out_dir, print, request.resume, request.write_timeseries);
   const auto session = static_cast<std::uint32_t>(stage.state().sessions);
   if (!stage.resumed()) {
     write_file_atomically(stage.file("scenario.resolved.yaml"), resolved);
@@ -807,7 +852,10 @@ SweepOutcome run_sweep(const SweepRequest& request) {
     ++done;
     ++outcome.runs_this_session;
     failed += result.state == RunState::Failed ? 1 : 0;
-    write_ready_points();
+    // After Ctrl-C the runs still queued are only saved (their run files, for --resume): writing
+    // their points' summaries is the slow part, and draining them kept a sweep going for 10 s
+    // after the signal, even to "completed" and exit 0 when every run had been computed.
+    if (request.interrupt == nullptr || !request.interrupt->load()) write_ready_points();
     if (request.on_progress) request.on_progress(SweepProgress{done, plan.total(), failed});
   };
   const double setup_seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -844,9 +892,11 @@ SweepOutcome run_sweep(const SweepRequest& request) {
     add_run(std::move(entry));
   }
 
+  const std::string unswept =
+      plan.use_sweep ? std::string{} : detail::unswept_note(loaded.spec, request.scenario_path);
   outcome.summary = fmt::format(
-      "{} {}: {} point{} x {} replicate{} = {} runs ({} this session, {} failed){}\n{}",
-      request.command, loaded.spec.name, plan.points, plan.points == 1 ? "" : "s", plan.replicates,
+      "{}{} {}: {} point{} x {} replicate{} = {} runs ({} this session, {} failed){}\n{}",
+      unswept.empty() ? std::string{} : unswept + "\n", request.command, loaded.spec.name, plan.points, plan.points == 1 ? "" : "s", plan.replicates,
       plan.replicates == 1 ? "" : "s", plan.total(), outcome.runs_this_session, failed,
       finished ? "" : fmt::format("; {} of {} done", done, plan.total()), failures);
 
@@ -881,15 +931,18 @@ SweepOutcome run_sweep(const SweepRequest& request) {
   manifest["mode"] = loaded.spec.mode == Mode::Agents ? "agents" : "aggregate";
   manifest["base_seed"] = plan.base_seed;
   manifest["seed_rule"] =
-      "run seed = run_seed(base_seed, replicate, point) (include/techdep/core/rng.hpp); "
+      "run seed = run_seed(base_seed, replicate) (include/techdep/core/rng.hpp), the same at every "
+      "point (common random numbers); "
       "uncertain parameter k draws from stream_key(run seed, Parameters, k, 0)";
   manifest["points"] = plan.points;
   manifest["replicates"] = plan.replicates;
+  manifest["sweep_fingerprint"] = print;
   manifest["sessions"] = stage.state().sessions;
   manifest["runs"] = runs;
   manifest["timings_s"] = {{"setup", setup_seconds}, {"runs", run_seconds}};
   manifest["outputs"] = outputs;
   manifest["warnings"] = loaded.warnings;
+  if (!unswept.empty()) manifest["warnings"].push_back(unswept);
   manifest["status"] = status_name(outcome.status);
   manifest["exit_code"] = exit_code_of(outcome.status);
   write_file_atomically(stage.file("manifest.json"), manifest.dump(2) + "\n");

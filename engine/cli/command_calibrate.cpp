@@ -51,7 +51,8 @@ void add_calibrate_command(CLI::App& app, CommandContext& context) {
                    "parameter's range when it is finite; repeatable)")
       ->required();
   command->add_option("--set", flags->sets, "Override a scenario value first: PATH=VALUE");
-  command->add_option("--out", flags->out, "Folder to create (must not exist)");
+  command->add_option("--out", flags->out, "Folder to create (must not exist)")
+      ->check(non_empty_path());
   command->add_option("--max-evals", flags->request.max_evaluations, "Most model runs to spend")
       ->check(CLI::Range(1, 100000));
   command->add_flag("--allow-late", flags->request.allow_late,

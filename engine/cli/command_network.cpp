@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -53,7 +54,20 @@ std::vector<CountryId> resolve_suppliers(const ScenarioSpec& spec,
   return countries;
 }
 
-std::string text_report(const ScenarioSpec& spec, const NetworkReport& report) {
+/// The flows of the suppliers' brands (a flow's origin is its brand) to the target, direct or
+/// through hubs: the paths a control by the suppliers acts on.
+SupplyNetwork suppliers_flows(const SupplyNetwork& network, const std::vector<CountryId>& suppliers,
+                              CountryId target) {
+  SupplyNetwork out = network;
+  std::erase_if(out.flows, [&](const SupplyFlow& flow) {
+    return flow.buyer != target ||
+           !std::binary_search(suppliers.begin(), suppliers.end(), flow.origin);
+  });
+  return out;
+}
+
+std::string text_report(const ScenarioSpec& spec, const NetworkReport& report,
+                        const NetworkRequest& request, const std::string& suppliers_text) {
   const auto name = [&](int country) { return spec.countries[static_cast<std::size_t>(country)].id; };
   std::string text = fmt::format("{} network at {} (step {}): {} edges\n", report.network.sector,
                                  report.network.date, report.network.step, report.edges.size());
@@ -62,20 +76,52 @@ std::string text_report(const ScenarioSpec& spec, const NetworkReport& report) {
     text += fmt::format("  {:<8} {:<8} {:>10.4f} {:>10.4f}\n", name(edge.from), name(edge.to),
                         edge.weight, edge.rerouted);
   }
-  std::vector<int> order(report.betweenness.size());
-  for (std::size_t index = 0; index < order.size(); ++index) order[index] = static_cast<int>(index);
-  std::stable_sort(order.begin(), order.end(), [&](int left, int right) {
-    return report.betweenness[static_cast<std::size_t>(left)] >
-           report.betweenness[static_cast<std::size_t>(right)];
-  });
-  text += "  betweenness centrality (chokepoints first):\n";
-  for (const int country : order) {
-    const double value = report.betweenness[static_cast<std::size_t>(country)];
-    if (value <= 0.0) break;
-    text += fmt::format("    {:<8} {:.4f}\n", name(country), value);
+  if (report.cut) {
+    // Between a bloc and a target every path has at most one hub (origin -> hub -> buyer), so a
+    // hub's part of the bloc's brands reaching the target is exactly the flow through it; the
+    // unweighted betweenness of the whole network ranked the bloc's own members first instead
+    // (they sit on every path out of themselves).
+    const SupplyNetwork flows = suppliers_flows(report.network, request.suppliers, request.target);
+    std::vector<double> through(spec.countries.size(), 0.0);
+    double total = 0.0;
+    for (const SupplyFlow& flow : flows.flows) {
+      total += flow.share;
+      if (flow.hub >= 0) through[static_cast<std::size_t>(flow.hub)] += flow.share;
+    }
+    std::vector<int> hubs;
+    for (std::size_t hub = 0; hub < through.size(); ++hub) {
+      if (through[hub] > 0.0) hubs.push_back(static_cast<int>(hub));
+    }
+    std::stable_sort(hubs.begin(), hubs.end(), [&](int left, int right) {
+      return through[static_cast<std::size_t>(left)] > through[static_cast<std::size_t>(right)];
+    });
+    text += fmt::format("  chokepoints: hubs carrying {} brands to {} ({:.4f} of its demand in "
+                        "all, direct or rerouted), by the share they carry:\n",
+                        suppliers_text, name(request.target), total);
+    for (const int hub : hubs) {
+      const double value = through[static_cast<std::size_t>(hub)];
+      text += fmt::format("    {:<8} {:.4f} ({:.1f}% of those flows)\n", name(hub), value,
+                          total > 0.0 ? 100.0 * value / total : 0.0);
+    }
+    if (hubs.empty()) text += "    none: every such flow goes direct\n";
+  } else {
+    std::vector<int> order(report.betweenness.size());
+    for (std::size_t index = 0; index < order.size(); ++index) order[index] = static_cast<int>(index);
+    std::stable_sort(order.begin(), order.end(), [&](int left, int right) {
+      return report.betweenness[static_cast<std::size_t>(left)] >
+             report.betweenness[static_cast<std::size_t>(right)];
+    });
+    text += "  betweenness centrality (chokepoints first):\n";
+    for (const int country : order) {
+      const double value = report.betweenness[static_cast<std::size_t>(country)];
+      if (value <= 0.0) break;
+      text += fmt::format("    {:<8} {:.4f}\n", name(country), value);
+    }
   }
   if (report.cut) {
-    text += fmt::format("  minimum cut: capacity {:.4f} over {} edge(s)\n", report.cut->capacity,
+    text += fmt::format("  minimum cut of the flows of {} brands to {}: capacity {:.4f} over {} "
+                        "edge(s)\n",
+                        suppliers_text, name(request.target), report.cut->capacity,
                         report.cut->edges.size());
     for (const SupplyEdge& edge : report.cut->edges) {
       text += fmt::format("    {} -> {} ({:.4f})\n", name(edge.from), name(edge.to), edge.weight);
@@ -115,7 +161,7 @@ int network_command(const NetworkFlags& flags) {
 
   std::string document;
   if (flags.format == "text") {
-    document = text_report(spec, report);
+    document = text_report(spec, report, request, fmt::format("{}", fmt::join(flags.suppliers, "+")));
   } else {
     std::ostringstream stream;
     if (flags.format == "graphml") {
@@ -148,7 +194,8 @@ void add_network_command(CLI::App& app, CommandContext& context) {
   network->add_option("--target", flags->target, "Buyer country for the minimum cut");
   network->add_option("--format", flags->format, "Output format")
       ->check(CLI::IsMember({"text", "graphml", "dot"}));
-  network->add_option("--out", flags->out, "File to write instead of stdout");
+  network->add_option("--out", flags->out, "File to write instead of stdout")
+      ->check(non_empty_path());
   network->add_option("--set", flags->sets, "Override a scenario value (repeatable)");
   network->callback([flags, &context] { context.exit_code = network_command(*flags); });
 }

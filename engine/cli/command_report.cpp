@@ -34,8 +34,10 @@ void add_report_command(CLI::App& app, CommandContext& context) {
       "report", "Write a self-contained report.html (charts, narrative, attribution) for a run folder");
   report->add_option("run_dir", flags->request.run_dir, "Run folder written by techdep run")
       ->required();
-  report->add_option("--baseline", flags->baseline, "Another run folder, drawn in grey behind");
-  report->add_option("--out", flags->out, "Report file (default: RUN_DIR/report.html)");
+  report->add_option("--baseline", flags->baseline, "Another run folder, drawn in grey behind")
+      ->check(non_empty_path());
+  report->add_option("--out", flags->out, "Report file (default: RUN_DIR/report.html)")
+      ->check(non_empty_path());
   report->add_option("--attribution-samples", flags->request.attribution_samples,
                      "Permutations for sampled Shapley attribution; 0 turns attribution off")
       ->check(CLI::Range(0, 100000));

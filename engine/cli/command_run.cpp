@@ -8,6 +8,8 @@
 #include "cli/progress.hpp"
 #include "techdep/app/run.hpp"
 #include "techdep/core/error.hpp"
+#include "techdep/core/rng.hpp"
+#include "techdep/core/terminal_text.hpp"
 
 namespace techdep::cli {
 
@@ -17,7 +19,33 @@ std::vector<Override> to_overrides(const std::vector<std::string>& texts) {
   return overrides;
 }
 
-void print_error(const std::string& message) { fmt::print(stderr, "{}\n", message); }
+void print_error(const std::string& message) {
+  // Messages quote file contents and paths; a second escape is harmless (no control bytes left).
+  fmt::print(stderr, "{}\n", escape_control_bytes(message));
+}
+
+CLI::Validator seed_text() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 16 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || std::stoull(text) > kMaxSeed) {
+          return fmt::format("seed '{}': expected a whole number from 0 to 2^53-1 ({})", text,
+                             kMaxSeed);
+        }
+        return {};
+      },
+      "SEED (0 to 2^53-1)");
+}
+
+CLI::Validator non_empty_path() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        return text.empty() ? std::string{"empty path: give a folder or file name"}
+                            : std::string{};
+      },
+      "PATH");
+}
 
 namespace {
 
@@ -88,11 +116,14 @@ void add_run_command(CLI::App& app, CommandContext& context) {
   CLI::App* run = app.add_subcommand("run", "Run a scenario and write a run folder");
   run->add_option("scenario", flags->request.scenario_path, "Scenario YAML file")->required();
   run->add_option("--set", flags->sets, "Override a scenario value: PATH=VALUE (repeatable)");
-  flags->seed_option = run->add_option("--seed", flags->seed, "Base seed (default: scenario)");
-  run->add_option("--out", flags->out, "Run folder to create (must not exist)");
+  flags->seed_option = run->add_option("--seed", flags->seed, "Base seed (default: scenario)")
+                           ->check(seed_text());
+  run->add_option("--out", flags->out,
+                  "Run folder to create (must not exist; default: runs/<UTC time>_<name>)")
+      ->check(non_empty_path());
   flags->replicates_option =
       run->add_option("--replicates", flags->replicates,
-                      "Runs with seeds run_seed(seed, replicate, 0) (default: scenario)")
+                      "Runs with seeds run_seed(seed, replicate) (default: scenario)")
           ->check(CLI::Range(1, 1000000));
   run->add_flag("--summary-only", flags->request.summary_only,
                 "Several replicates: summary.csv only, without every run's timeseries.csv");

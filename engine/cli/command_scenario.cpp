@@ -15,7 +15,9 @@ namespace techdep::cli {
 namespace {
 
 int validate_files(const std::vector<std::string>& files) {
+  // 3 when a file is invalid; 5, as for every other command, when one cannot be read at all.
   int status = exit_code::kOk;
+  bool unreadable = false;
   for (const std::string& file : files) {
     try {
       const LoadedScenario loaded = load_scenario(file);
@@ -29,12 +31,11 @@ int validate_files(const std::vector<std::string>& files) {
                               error.diagnostics().size() == 1 ? "" : "s"));
       status = exit_code::kInvalidScenario;
     } catch (const IoError& error) {
-      // For validate an unreadable file is one more invalid input, so the answer stays 0 or 3.
-      print_error(error.what());
-      status = exit_code::kInvalidScenario;
+      print_error(fmt::format("error: {}", error.what()));
+      unreadable = true;
     }
   }
-  return status;
+  return unreadable ? exit_code::kIo : status;
 }
 
 int print_params(const std::string& format) {
@@ -42,11 +43,23 @@ int print_params(const std::string& format) {
   if (format == "json") {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const ParamInfo& param : catalogue) {
-      list.push_back({{"path", param.path},
-                      {"unit", param.unit},
-                      {"default", param.default_value},
-                      {"range", param.range},
-                      {"meaning", param.meaning}});
+      nlohmann::ordered_json entry = {{"path", param.path},
+                                      {"unit", param.unit},
+                                      {"default", param.default_value},
+                                      {"range", param.range},
+                                      {"meaning", param.meaning}};
+      // The range as data beside its text: programs should not parse "> 0, != 1".
+      if (param.numeric) {
+        nlohmann::ordered_json bounds = nlohmann::ordered_json::object();
+        if (param.minimum) bounds["minimum"] = *param.minimum;
+        if (param.maximum) bounds["maximum"] = *param.maximum;
+        bounds["minimum_exclusive"] = param.minimum_exclusive;
+        bounds["maximum_exclusive"] = param.maximum_exclusive;
+        bounds["excluded"] = param.excluded;
+        entry["bounds"] = bounds;
+      }
+      if (!param.choices.empty()) entry["choices"] = param.choices;
+      list.push_back(entry);
     }
     fmt::print("{}\n", list.dump(2));
     return exit_code::kOk;

@@ -81,11 +81,13 @@ void add_sweep_commands(CLI::App& app, CommandContext& context) {
       "sweep", "Run every sweep point x replicate of a scenario and summarise each point");
   sweep->add_option("scenario", flags->request.scenario_path, "Scenario YAML file")->required();
   sweep->add_option("--set", flags->sets, "Override a scenario value: PATH=VALUE (repeatable)");
-  flags->seed_option = sweep->add_option("--seed", flags->seed, "Base seed (default: scenario)");
+  flags->seed_option = sweep->add_option("--seed", flags->seed, "Base seed (default: scenario)")
+                           ->check(seed_text());
   flags->replicates_option =
       sweep->add_option("--replicates", flags->replicates, "Runs per point (default: scenario)")
           ->check(CLI::Range(1, 1000000));
-  sweep->add_option("--out", flags->out, "Sweep folder to create (must not exist)");
+  sweep->add_option("--out", flags->out, "Sweep folder to create (must not exist)")
+      ->check(non_empty_path());
   sweep->add_flag("--timeseries", flags->request.write_timeseries,
                   "Also write every run's rows to timeseries.csv");
   sweep->add_flag("--resume", flags->request.resume,
@@ -100,7 +102,8 @@ void add_sweep_commands(CLI::App& app, CommandContext& context) {
   sweep->callback([flags, &context] { context.exit_code = sweep_command(*flags, context); });
 
   CLI::App* sensitivity = app.add_subcommand(
-      "sensitivity", "Rank the assumptions that drive one output (Morris elementary effects)");
+      "sensitivity",
+      "Rank the assumptions that drive one output (Morris screening or Sobol indices)");
   SensitivityRequest& request = flags->sensitivity;
   sensitivity->add_option("scenario", request.scenario, "Scenario file or run folder")->required();
   sensitivity->add_option("--metric", request.metric, "Metric name")->required();
@@ -110,13 +113,23 @@ void add_sweep_commands(CLI::App& app, CommandContext& context) {
   sensitivity->add_option("--at", request.at, "Date (YYYY-MM) or step; default the last step");
   sensitivity->add_option("--param", request.params,
                           "PATH=LOW:HIGH to screen (repeatable; default: the uncertain: list)");
+  sensitivity->add_option("--method", request.method,
+                          "morris: elementary effects, (k + 1) x trajectories runs; sobol: first "
+                          "and total variance shares, samples x (k + 2) runs")
+      ->check(CLI::IsMember({"morris", "sobol"}));
+  sensitivity->add_option("--samples", request.samples, "Sobol base samples (N)")
+      ->check(CLI::Range(2, 1000000));
+  sensitivity->add_option("--resamples", request.resamples,
+                          "Sobol bootstrap resamples for the 95% intervals")
+      ->check(CLI::Range(0, 100000));
   sensitivity->add_option("--trajectories", request.trajectories, "Morris trajectories (r)")
       ->check(CLI::Range(2, 10000));
   sensitivity->add_option("--levels", request.levels, "Grid levels (p, even)")
       ->check(CLI::Range(2, 100));
   sensitivity->add_option("--set", flags->sensitivity_sets, "Override a scenario value");
   sensitivity->add_option("--out", flags->sensitivity_out,
-                          "Folder for sensitivity.csv and design.csv");
+                          "Folder for sensitivity.csv and design.csv")
+      ->check(non_empty_path());
   sensitivity->add_option("--threads", request.threads, "Worker threads")
       ->check(CLI::Range(1, 1024));
   sensitivity->callback([flags, &context] {
@@ -124,10 +137,18 @@ void add_sweep_commands(CLI::App& app, CommandContext& context) {
     if (!flags->sensitivity_out.empty()) {
       flags->sensitivity.out_dir = std::filesystem::path(flags->sensitivity_out);
     }
+    // The run count before the first run: a Sobol design can take hours.
+    flags->sensitivity.on_plan = [&](int runs) {
+      print_error(fmt::format("sensitivity ({}): {} runs on {} thread{}",
+                              flags->sensitivity.method, runs, flags->sensitivity.threads,
+                              flags->sensitivity.threads == 1 ? "" : "s"));
+    };
     const SensitivityOutcome outcome = sensitivity_analysis(flags->sensitivity);
     fmt::print("{}", outcome.table);
     if (!flags->sensitivity_out.empty()) {
-      fmt::print("OK: screening written to {}\n", flags->sensitivity_out);
+      fmt::print("OK: {} written to {}\n",
+                 flags->sensitivity.method == "sobol" ? "indices" : "screening",
+                 flags->sensitivity_out);
     }
     context.exit_code = exit_code::kOk;
   });

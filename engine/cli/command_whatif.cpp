@@ -42,7 +42,8 @@ void add_whatif_commands(CLI::App& app, CommandContext& context) {
                       "Absolute difference that counts as diverging")
       ->check(CLI::NonNegativeNumber);
   compare->add_option("--out", flags->compare_out,
-                      "Folder for differences.csv and compare_summary.csv");
+                      "Folder for differences.csv and compare_summary.csv")
+      ->check(non_empty_path());
   compare->add_option("--threads", flags->compare.threads, "Worker threads")
       ->check(CLI::Range(1, 1024));
   compare->callback([flags, &context] {
@@ -75,13 +76,21 @@ void add_whatif_commands(CLI::App& app, CommandContext& context) {
   explain->add_option("--samples", request.samples,
                       "Permutations for sampled Shapley beyond the exact limit")
       ->check(CLI::Range(1, 100000));
-  explain->add_option("--out", flags->explain_out, "Folder for explain.csv");
+  explain->add_option("--out", flags->explain_out, "Folder for explain.csv")
+      ->check(non_empty_path());
   explain->add_option("--threads", request.threads, "Worker threads")->check(CLI::Range(1, 1024));
   explain->callback([flags, &context] {
     flags->explain.overrides = to_overrides(flags->explain_sets);
     if (!flags->explain_out.empty()) {
       flags->explain.out_dir = std::filesystem::path(flags->explain_out);
     }
+    // Said before the first run: attribution over many events takes a while.
+    flags->explain.on_plan = [&](std::size_t runs, std::size_t events, bool exact) {
+      print_error(fmt::format("explain: {} events that can move the value, {} Shapley over {} "
+                              "runs on {} thread{}",
+                              events, exact ? "exact" : "sampled", runs, flags->explain.threads,
+                              flags->explain.threads == 1 ? "" : "s"));
+    };
     const ExplainOutcome outcome = explain_scenario(flags->explain);
     fmt::print("{}", outcome.table);
     if (!flags->explain_out.empty()) {

@@ -41,6 +41,12 @@ int write_report_and_print(const ReportRequest& request);
 /// `--set` texts as loader overrides.
 std::vector<Override> to_overrides(const std::vector<std::string>& texts);
 
+/// Checks for a `--seed` text: a whole number from 0 to 2^53-1 written in digits (CLI11 alone
+/// would wrap -5 to 2^64-5 and clamp 2^64).
+CLI::Validator seed_text();
+/// Checks for a path option: an empty one (`--out ''`) is refused, not read as "not given".
+CLI::Validator non_empty_path();
+
 /// Prints a line to stderr (messages never go to stdout, which carries data).
 void print_error(const std::string& message);
 

@@ -1,10 +1,12 @@
 // The `techdep` command line: builds the subcommands, parses, and maps exceptions to the
 // documented exit codes. No model logic lives here.
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -37,9 +39,17 @@ std::string version_text() {
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"techdep: a simulator of geopolitical technology dependency"};
-  app.footer(exit_code::kTable);
   app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
+  // Every option's default shows in --help (subcommands inherit this).
+  app.option_defaults()->always_capture_default();
+  app.footer(fmt::format("{}\n\nExamples:\n"
+                         "  techdep validate scenarios/*.yaml\n"
+                         "  techdep run scenarios/teaching-world.yaml --out runs/tw --report\n"
+                         "  techdep sweep scenarios/sweep-controls.yaml --out runs/grid\n"
+                         "  techdep params     (every parameter, unit, default and range)\n"
+                         "Documentation: README.md and docs/",
+                         exit_code::kTable));
 
   techdep::cli::CommandContext context;
   context.default_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -55,6 +65,28 @@ int run_cli(int argc, char** argv) {
   techdep::cli::add_report_command(app, context);
   techdep::cli::add_serve_command(app, context);
   techdep::cli::add_calibrate_command(app, context);
+
+  // An unknown first word is a mistyped command; CLI11 alone would only say that "a subcommand
+  // is required".
+  std::vector<std::string> names;
+  for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    // Commands differ in their first two letters but for sweep/serve and resolve/run/report,
+    // so a shared two-letter start is a good enough guess at a typo.
+    const std::string typed = argv[1];
+    std::string nearest;
+    for (const std::string& name : names) {
+      if (typed.size() >= 2 && name.compare(0, 2, typed, 0, 2) == 0) {
+        nearest = name;
+        break;
+      }
+    }
+    print_error(fmt::format("error: unknown command '{}'{}; the commands are: {} (techdep --help)",
+                            argv[1], nearest.empty() ? "" : fmt::format(" (did you mean '{}'?)", nearest),
+                            fmt::join(names, ", ")));
+    return exit_code::kUsage;
+  }
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

@@ -11,7 +11,15 @@ double quantile_type7(std::span<const double> sorted, double p) {
   const double h = static_cast<double>(sorted.size() - 1) * p;
   const auto low = static_cast<std::size_t>(std::floor(h));
   if (low + 1 >= sorted.size()) return sorted.back();
-  return sorted[low] + (h - static_cast<double>(low)) * (sorted[low + 1] - sorted[low]);
+  const double below = sorted[low];
+  const double above = sorted[low + 1];
+  const double fraction = h - static_cast<double>(low);
+  // Infinite values (price_index is +inf where nothing is available at any price) are values:
+  // between two equal ones, or between a number and an infinity, the quantile is that value or
+  // the infinity; the formula alone would make inf - inf a NaN, written as "does not exist".
+  if (fraction == 0.0 || below == above) return below;
+  if (std::isinf(below) != std::isinf(above)) return std::isinf(below) ? below : above;
+  return below + fraction * (above - below);
 }
 
 SampleSummary summarize(std::span<double> values) {
@@ -27,6 +35,22 @@ SampleSummary summarize(std::span<double> values) {
     out.mean = out.sd = out.p05 = out.p25 = out.p50 = out.p75 = out.p95 = out.min = out.max = kNaN;
     return out;
   }
+  out.p05 = quantile_type7(finite, 0.05);
+  out.p25 = quantile_type7(finite, 0.25);
+  out.p50 = quantile_type7(finite, 0.50);
+  out.p75 = quantile_type7(finite, 0.75);
+  out.p95 = quantile_type7(finite, 0.95);
+  out.min = finite.front();
+  out.max = finite.back();
+  if (std::isinf(out.min) || std::isinf(out.max)) {
+    // The mean of values that include +inf is +inf (-inf alike; both: it does not exist); the
+    // spread around an infinite mean does not exist.
+    out.mean = std::isinf(out.min) && std::isinf(out.max) && out.min != out.max ? kNaN
+               : std::isinf(out.max)                                            ? out.max
+                                                                                : out.min;
+    out.sd = kNaN;
+    return out;
+  }
   // Summing offsets from the minimum keeps identical replicates exact (mean = value, sd = 0).
   double offsets = 0.0;
   for (const double value : finite) offsets += value - finite.front();
@@ -39,13 +63,6 @@ SampleSummary summarize(std::span<double> values) {
   } else {
     out.sd = kNaN;
   }
-  out.p05 = quantile_type7(finite, 0.05);
-  out.p25 = quantile_type7(finite, 0.25);
-  out.p50 = quantile_type7(finite, 0.50);
-  out.p75 = quantile_type7(finite, 0.75);
-  out.p95 = quantile_type7(finite, 0.95);
-  out.min = finite.front();
-  out.max = finite.back();
   return out;
 }
 

@@ -156,11 +156,19 @@ MinCut min_cut(const SupplyNetwork& network, std::span<const int> sources, int s
   const std::size_t n = network.countries.size();
   const std::size_t super_source = n;
   Graph graph(n + 1);
+
+  // Only the sources' own brands (in this model a flow's origin is its brand), direct or
+  // through hubs: an edge such as CHN -> RUS also carries Chinese-brand goods that no control
+  // by the bloc touches, and counting them would put that edge into the "cut".
+  SupplyNetwork of_sources = network;
+  std::erase_if(of_sources.flows, [&](const SupplyFlow& flow) {
+    return std::find(sources.begin(), sources.end(), flow.origin) == sources.end();
+  });
   auto capacity = boost::get(boost::edge_capacity, graph);
   auto reverse = boost::get(boost::edge_reverse, graph);
   auto residual = boost::get(boost::edge_residual_capacity, graph);
 
-  const std::vector<SupplyEdge> edges = supply_edges(network);
+  const std::vector<SupplyEdge> edges = supply_edges(of_sources);
   std::vector<std::pair<EdgeDesc, std::size_t>> real_edges;  // edge -> index in `edges`
   auto add = [&](std::size_t from, std::size_t to, double cap) {
     const EdgeDesc forward = boost::add_edge(from, to, graph).first;

@@ -69,7 +69,7 @@ bool metric_selected(const OutputSpec& outputs, Metric metric) {
 struct Simulation::Impl {
   ScenarioSpec spec;
   SimulationOptions options;
-  std::uint64_t seed = 0;  // run_seed(spec.seed, replicate, point)
+  std::uint64_t seed = 0;  // run_seed(spec.seed, replicate)
   bool checks = false;
   int step = 0;
   std::vector<EventSpec> events;  // the spec's, then those rules fired
@@ -249,7 +249,7 @@ void Simulation::Impl::check(Phase phase) {
 
 Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
     : spec(std::move(scenario)), options(opts),
-      seed(techdep::run_seed(spec.seed, opts.replicate, opts.point)),
+      seed(techdep::run_seed(spec.seed, opts.replicate)),
       checks(opts.check_invariants || kAlwaysCheck), events(spec.events) {
   const std::size_t cn = spec.countries.size();
   const std::size_t sn = spec.sectors.size();

@@ -139,7 +139,8 @@ void write_file_atomically(const fs::path& path, std::string_view content) {
   file.commit();
 }
 
-RunFolder::RunFolder(fs::path final_dir) : final_dir_(std::move(final_dir)) {
+RunFolder::RunFolder(fs::path final_dir, bool another_name_on_clash)
+    : final_dir_(std::move(final_dir)), another_name_on_clash_(another_name_on_clash) {
   std::error_code error;
   if (fs::exists(final_dir_, error)) {
     throw IoError(fmt::format("{}: output folder exists already; runs never overwrite "
@@ -171,8 +172,16 @@ void RunFolder::commit() {
   // durable before the folder can appear under its final name.
   sync_directory(staging_dir_);
   // RENAME_NOREPLACE: a plain rename(2) would silently replace an empty folder of the same name.
-  if (::renameat2(AT_FDCWD, staging_dir_.c_str(), AT_FDCWD, final_dir_.c_str(),
-                  RENAME_NOREPLACE) != 0) {
+  const fs::path chosen = final_dir_;
+  int renamed = ::renameat2(AT_FDCWD, staging_dir_.c_str(), AT_FDCWD, final_dir_.c_str(),
+                            RENAME_NOREPLACE);
+  for (int suffix = 2; renamed != 0 && errno == EEXIST && another_name_on_clash_ && suffix < 1000;
+       ++suffix) {
+    final_dir_ = fs::path(fmt::format("{}-{}", chosen.string(), suffix));
+    renamed = ::renameat2(AT_FDCWD, staging_dir_.c_str(), AT_FDCWD, final_dir_.c_str(),
+                          RENAME_NOREPLACE);
+  }
+  if (renamed != 0) {
     committed_ = true;  // keep the finished outputs where the message says they are
     throw IoError(fmt::format("{}: cannot rename the finished run into place ({}); outputs left "
                               "in {}",

@@ -145,8 +145,17 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
     wide_buffer_ = "step,date";
     for (const SeriesKey& key : series_) {
       wide_buffer_ += ',';
-      append_csv_field(wide_buffer_, fmt::format("{} [{}]", series_name(spec, key),
-                                                 metric_info(key.metric).unit));
+      // Always four dot-separated slots, empty where a metric has no sector or no partner:
+      // `domestic_share.RUS.ai.` and `diaspora_by_destination.RUS..EU` cannot be confused.
+      append_csv_field(
+          wide_buffer_,
+          fmt::format("{}.{}.{}.{} [{}]", metric_info(key.metric).name,
+                      spec.countries[static_cast<std::size_t>(key.country)].id,
+                      key.sector >= 0 ? spec.sectors[static_cast<std::size_t>(key.sector)].id
+                                      : std::string{},
+                      key.partner >= 0 ? std::string(partner_label(spec, key.metric, key.partner))
+                                       : std::string{},
+                      metric_info(key.metric).unit));
     }
     wide_buffer_ += '\n';
   }

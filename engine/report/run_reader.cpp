@@ -190,6 +190,12 @@ std::optional<std::size_t> RecordedRun::point_of_step(int step) const {
 
 RecordedRun read_recorded_run(const fs::path& run_dir) {
   const fs::path file = run_dir / "timeseries.csv";
+  std::error_code error;
+  if (!fs::is_directory(run_dir, error)) {
+    throw IoError(fmt::format("{}: {}, expected a run folder (the --out of techdep run)",
+                              run_dir.string(),
+                              fs::exists(run_dir, error) ? "not a folder" : "no such folder"));
+  }
   if (!fs::is_regular_file(file)) {
     throw IoError(fmt::format("{}: no timeseries.csv (a report needs the long form: run with "
                               "--format long or both)",

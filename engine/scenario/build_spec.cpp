@@ -153,7 +153,7 @@ class SpecBuilder {
       spec_.description = check_.text(*description, "description").value_or("");
     }
     if (const Node* seed = Checker::value_of(root, "seed")) {
-      spec_.seed = check_.unsigned_integer(*seed, "seed").value_or(1);
+      spec_.seed = check_.seed(*seed, "seed").value_or(1);
     }
     if (const Node* mode = Checker::value_of(root, "mode")) {
       const auto value = check_.choice(*mode, "mode", kScenarioObject.find("mode")->choices);
@@ -293,9 +293,10 @@ class SpecBuilder {
     return When{step, node.text};
   }
 
-  std::string horizon_text() const {
-    return fmt::format("steps 0 to {}, {} to {}", spec_.time.steps,
-                       step_label(spec_.time, 0), step_label(spec_.time, spec_.time.steps));
+  // The range the value had to fall in: an event's `at` stops one step before the end.
+  std::string horizon_text(int last_step) const {
+    return fmt::format("steps 0 to {}, {} to {}", last_step, step_label(spec_.time, 0),
+                       step_label(spec_.time, last_step));
   }
 
   /// Reads a date that must fall within [0, last_step].
@@ -305,7 +306,7 @@ class SpecBuilder {
     if (when->step < 0 || when->step > last_step) {
       check_.error("outside-horizon", node, path,
                    fmt::format("{}: {} is outside the horizon ({})", path, when->text,
-                               horizon_text()));
+                               horizon_text(last_step)));
       return std::nullopt;
     }
     return when->step;

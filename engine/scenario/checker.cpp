@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "techdep/core/rng.hpp"
+
 namespace techdep::detail {
 
 std::string join_path(std::string_view path, std::string_view key) {
@@ -84,8 +86,14 @@ std::optional<double> Checker::number(const Node& node, std::string_view path,
   if (scalar == nullptr) return std::nullopt;
   double value = 0.0;
   if (!scalar->is_scalar() || scalar->quoted || !parse_double(scalar->text, value)) {
+    // A quoted or tagged number ("0.9", !!float 0.9) is a string in this format: say why.
+    const bool number_as_string =
+        scalar->is_scalar() && scalar->quoted && parse_double(scalar->text, value);
     error("wrong-type", *scalar, path,
-          fmt::format("{}: expected a number, got {}", path_text(path), scalar->describe()));
+          fmt::format("{}: expected a number, got {}{}", path_text(path), scalar->describe(),
+                      number_as_string
+                          ? ", a string because it is quoted or tagged: write the number bare"
+                          : ""));
     return std::nullopt;
   }
   if (!range.contains(value)) {
@@ -122,16 +130,16 @@ std::optional<std::int64_t> Checker::integer(const Node& node, std::string_view 
   return value;
 }
 
-std::optional<std::uint64_t> Checker::unsigned_integer(const Node& node, std::string_view path) {
+std::optional<std::uint64_t> Checker::seed(const Node& node, std::string_view path) {
   std::uint64_t value = 0;
   const std::string& text = node.text;
   const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (!node.is_scalar() || node.quoted || failure != std::errc{} ||
-      end != text.data() + text.size()) {
-    const bool too_big = failure == std::errc::result_out_of_range;
+      end != text.data() + text.size() || value > kMaxSeed) {
+    const bool too_big = failure == std::errc::result_out_of_range || (failure == std::errc{} && value > kMaxSeed);
     error(too_big ? "out-of-range" : "wrong-type", node, path,
-          fmt::format("{}: expected an unsigned 64-bit whole number, got {}", path_text(path),
-                      node.describe()));
+          fmt::format("{}: expected a whole number from 0 to 2^53-1 ({}), got {}", path_text(path),
+                      kMaxSeed, node.describe()));
     return std::nullopt;
   }
   return value;

@@ -57,7 +57,8 @@ class Checker {
   const Node* number_node(const Node& node, std::string_view path);
   std::optional<double> number(const Node& node, std::string_view path, const Range& range);
   std::optional<std::int64_t> integer(const Node& node, std::string_view path, const Range& range);
-  std::optional<std::uint64_t> unsigned_integer(const Node& node, std::string_view path);
+  /// A seed: a whole number from 0 to kMaxSeed (2^53 - 1).
+  std::optional<std::uint64_t> seed(const Node& node, std::string_view path);
   std::optional<bool> boolean(const Node& node, std::string_view path);
   std::optional<std::string> text(const Node& node, std::string_view path);
   std::optional<std::string> choice(const Node& node, std::string_view path,

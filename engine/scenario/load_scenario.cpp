@@ -142,6 +142,14 @@ LoadedScenario finish_loading(const std::string& path, const detail::NodePtr& me
   // Overrides and tables edit the tree in place; the merged tree may share nodes via aliases.
   const detail::NodePtr root = detail::clone(*merged);
   detail::apply_overrides(*root, options.overrides, diagnostics);
+  if (options.before_build && root->is_map()) {
+    const auto entries = [&](std::string_view key) {
+      const detail::Node* node = root->get(key);
+      return node != nullptr && node->is_map() ? static_cast<std::uint64_t>(node->entries.size())
+                                                : std::uint64_t{0};
+    };
+    options.before_build(entries("countries"), entries("sectors"));
+  }
   auto impl = std::make_shared<LoadedScenario::Impl>();
   const detail::FactsIndex facts =
       detail::load_facts(*root, diagnostics, loaded.input_files, impl->facts_path);
@@ -181,8 +189,7 @@ LoadedScenario finish_loading(const std::string& path, const detail::NodePtr& me
 }  // namespace
 
 LoadedScenario load_scenario(const std::string& path, const LoadOptions& options) {
-  std::error_code error;
-  if (!fs::exists(path, error)) throw IoError(fmt::format("{}: no such file", path));
+  detail::require_regular_file(path);
 
   detail::Diagnostics diagnostics;
   LoadedScenario loaded;

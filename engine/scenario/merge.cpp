@@ -1,6 +1,7 @@
 #include "scenario/merge.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -36,14 +37,17 @@ bool is_id_list(const Node& node) {
 
 NodePtr merge_id_lists(const Node& base, const Node& over) {
   auto out = std::make_shared<Node>(base);
+  // By id through a hash index: a search per item made two lists of n items cost n^2.
+  std::unordered_map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < out->items.size(); ++i) {
+    position.emplace(item_id(*out->items[i])->text, i);
+  }
   for (const NodePtr& item : over.items) {
     const std::string& id = item_id(*item)->text;
-    const auto same = std::find_if(out->items.begin(), out->items.end(), [&](const NodePtr& old) {
-      return item_id(*old)->text == id;
-    });
-    if (same != out->items.end()) {
-      *same = merge_nodes(*same, item);
+    if (const auto same = position.find(id); same != position.end()) {
+      out->items[same->second] = merge_nodes(out->items[same->second], item);
     } else {
+      position.emplace(id, out->items.size());
       out->items.push_back(item);
     }
   }
@@ -119,6 +123,15 @@ struct ChainLoader {
     chain.pop_back();
     shown.pop_back();
     if (!base) return child;
+    if (!base->is_map()) {
+      // A list, a scalar or any text file that is not a scenario (/etc/passwd reads as one long
+      // scalar): merging would silently drop it.
+      diagnostics.add("wrong-type", target.loc, "extends",
+                      fmt::format("extends: '{}' is not a scenario: expected a map of keys at its "
+                                  "top level, got {}",
+                                  parent, base->describe()));
+      return child;
+    }
     return merge_nodes(base, child);
   }
 };
@@ -206,6 +219,14 @@ class OverrideApplier {
       diagnostics_.add("bad-override", Loc{source_, 1, 1}, "",
                        fmt::format("--set '{}': {}, e.g. sectors.software.elasticity=4", text,
                                    problem));
+      return;
+    }
+    if (!segments.front().bracket && segments.front().text == "extends") {
+      // extends is resolved before overrides apply: setting it would change nothing, yet be
+      // written into scenario.resolved.yaml, which then could not replay the run.
+      diagnostics_.add("bad-override", Loc{source_, 1, 1}, "extends",
+                       "--set: extends cannot be overridden (it is read before --set applies); "
+                       "write a scenario file that extends the base instead");
       return;
     }
     NodePtr value;
@@ -413,18 +434,37 @@ PathTarget find_path_target(const Node& root, const std::string& path, std::stri
 NodePtr merge_nodes(const NodePtr& base, const NodePtr& over) {
   if (base->is_map() && over->is_map()) {
     auto out = std::make_shared<Node>(*base);
+    // Keys through a hash index (a linear search per key is quadratic in a large map); a null
+    // deletes the key, and the deleted entries are dropped once at the end.
+    std::unordered_map<std::string, std::size_t> position;
+    for (std::size_t i = 0; i < out->entries.size(); ++i) position.emplace(out->entries[i].key, i);
+    std::vector<bool> deleted(out->entries.size(), false);
     for (const MapEntry& entry : over->entries) {
-      MapEntry* existing = out->find(entry.key);
+      const auto existing = position.find(entry.key);
       if (entry.value->is_null()) {
-        if (existing != nullptr) out->entries.erase(out->entries.begin() + (existing - out->entries.data()));
+        if (existing != position.end()) {
+          deleted[existing->second] = true;
+          position.erase(existing);
+        }
         continue;
       }
-      if (existing != nullptr) {
-        existing->value = merge_nodes(existing->value, entry.value);
-        existing->key_loc = entry.key_loc;
+      if (existing != position.end()) {
+        MapEntry& kept = out->entries[existing->second];
+        kept.value = merge_nodes(kept.value, entry.value);
+        kept.key_loc = entry.key_loc;
       } else {
+        position.emplace(entry.key, out->entries.size());
         out->entries.push_back(entry);
+        deleted.push_back(false);
       }
+    }
+    if (std::find(deleted.begin(), deleted.end(), true) != deleted.end()) {
+      std::vector<MapEntry> kept;
+      kept.reserve(out->entries.size());
+      for (std::size_t i = 0; i < out->entries.size(); ++i) {
+        if (!deleted[i]) kept.push_back(std::move(out->entries[i]));
+      }
+      out->entries = std::move(kept);
     }
     return out;
   }

@@ -8,6 +8,7 @@
 
 #include "scenario/schema.hpp"
 #include "techdep/core/metric.hpp"
+#include "techdep/core/rng.hpp"
 #include "techdep/scenario/load_scenario.hpp"
 
 namespace techdep {
@@ -68,7 +69,7 @@ json field_schema(const FieldSpec& field) {
       if (std::isfinite(field.range.min)) schema["minimum"] = field.range.min;
       break;
     case FieldType::Seed:
-      schema = {{"type", "integer"}, {"minimum", 0}};
+      schema = {{"type", "integer"}, {"minimum", 0}, {"maximum", kMaxSeed}};
       break;
     case FieldType::Name:
       schema = {{"type", "string"}, {"pattern", "^[a-z0-9][a-z0-9_-]*$"}};
@@ -261,7 +262,7 @@ std::string range_text(const FieldSpec& field) {
     return fmt::format("{}", fmt::join(names, " | "));
   }
   if (field.type == FieldType::StartDate) return "YYYY-MM";
-  if (field.type == FieldType::Seed) return "0 to 2^64-1";
+  if (field.type == FieldType::Seed) return "0 to 2^53-1";
   return field.range.text();
 }
 
@@ -292,9 +293,28 @@ void add_parameters(const ObjectSpec& object, const std::string& prefix,
         break;
     }
     if (!is_parameter(field.type) || field.key == "value" || field.key == "type") return;
-    out.push_back(ParamInfo{leaf_path(prefix, field), std::string(field.unit),
-                            std::string(field.default_text.empty() ? "required" : field.default_text),
-                            range_text(field), std::string(field.meaning) + std::string(meaning_suffix)});
+    ParamInfo info;
+    info.path = leaf_path(prefix, field);
+    info.unit = std::string(field.unit);
+    info.default_value = std::string(field.default_text.empty() ? "required" : field.default_text);
+    info.range = range_text(field);
+    info.meaning = std::string(field.meaning) + std::string(meaning_suffix);
+    if (field.type == FieldType::Choice) {
+      if (field.choices.empty()) info.choices = detail::event_type_names();
+      for (const std::string_view name : field.choices) info.choices.emplace_back(name);
+    } else if (field.type == FieldType::Seed) {
+      info.numeric = true;
+      info.minimum = 0.0;
+      info.maximum = static_cast<double>(kMaxSeed);
+    } else if (field.type != FieldType::StartDate) {
+      info.numeric = true;
+      if (std::isfinite(field.range.min)) info.minimum = field.range.min;
+      if (std::isfinite(field.range.max)) info.maximum = field.range.max;
+      info.minimum_exclusive = field.range.min_open;
+      info.maximum_exclusive = field.range.max_open;
+      if (field.range.not_one) info.excluded.push_back(1.0);
+    }
+    out.push_back(std::move(info));
   };
   for (const FieldSpec& field : object.common) add(field);
   for (const FieldSpec& field : object.specific) add(field);

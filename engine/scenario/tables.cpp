@@ -101,6 +101,8 @@ bool read_csv(const SourceText& source, const std::shared_ptr<const SourceText>&
     at = stop + 1;
     ++number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // Spreadsheets save CSV with a UTF-8 byte-order mark: it is not part of the first name.
+    if (number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
     if (is_blank(line)) continue;
     split_csv_cells(line, cells, unescaped);
     if (!have_header) {

@@ -74,12 +74,25 @@ std::string Node::describe() const {
   return fmt::format("'{}'", text);
 }
 
+int character_column(std::string_view line, int byte_column) {
+  // Locations are kept in bytes (yaml-cpp's unit); people count characters: a line of Cyrillic
+  // would otherwise point at column 81 for its 54th letter.
+  if (byte_column <= 1) return byte_column;
+  const std::size_t bytes = std::min(line.size(), static_cast<std::size_t>(byte_column - 1));
+  const auto continuation = std::count_if(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(bytes),
+                                          [](char ch) {
+                                            return (static_cast<unsigned char>(ch) & 0xC0) == 0x80;
+                                          });
+  return byte_column - static_cast<int>(continuation);
+}
+
 void Diagnostics::add(std::string kind, const Loc& where, std::string key_path,
                       std::string message) {
   Diagnostic diagnostic;
   if (where.source) {
-    diagnostic.where = SourceLocation{where.source->name, where.line, where.column};
     diagnostic.source_line = where.source->line(where.line);
+    diagnostic.where = SourceLocation{where.source->name, where.line,
+                                      character_column(diagnostic.source_line, where.column)};
   }
   diagnostic.key_path = std::move(key_path);
   diagnostic.kind = std::move(kind);
@@ -325,6 +338,9 @@ class TreeBuilder : public YAML::EventHandler {
     std::string key;
     Loc key_loc;
     bool skip_value = false;  // duplicate key: keep the first value
+    // Map keys seen so far, to their entry: a linear search per key made a map of n keys cost
+    // n^2 / 2 comparisons (100,000 countries: 11 s before the limit could refuse them).
+    std::unordered_map<std::string, std::size_t> key_index;
   };
 
   Loc loc(const YAML::Mark& mark) const {
@@ -348,7 +364,7 @@ class TreeBuilder : public YAML::EventHandler {
     auto node = std::make_shared<Node>();
     node->kind = kind;
     node->loc = loc(mark);
-    stack_.push_back(Frame{node, anchor, 1, false, {}, {}, false});
+    stack_.push_back(Frame{node, anchor, 1, false, {}, {}, false, {}});
   }
 
   void close() {
@@ -359,8 +375,7 @@ class TreeBuilder : public YAML::EventHandler {
 
   void complete(const NodePtr& node, YAML::anchor_t anchor, std::size_t size) {
     if (size > limits_.max_nodes) {
-      diagnostics_.add("too-many-aliases", node->loc, path(),
-                       fmt::format("aliases: expand to more than {} nodes", limits_.max_nodes));
+      diagnostics_.add("too-many-aliases", node->loc, path(), too_many_nodes());
       throw BuildAborted{};
     }
     if (anchor != 0) anchors_[anchor] = {node, size};
@@ -371,8 +386,7 @@ class TreeBuilder : public YAML::EventHandler {
     Frame& parent = stack_.back();
     parent.size += size;
     if (parent.size > limits_.max_nodes) {
-      diagnostics_.add("too-many-aliases", node->loc, path(),
-                       fmt::format("aliases: expand to more than {} nodes", limits_.max_nodes));
+      diagnostics_.add("too-many-aliases", node->loc, path(), too_many_nodes());
       throw BuildAborted{};
     }
     if (parent.node->is_seq()) {
@@ -384,10 +398,21 @@ class TreeBuilder : public YAML::EventHandler {
       return;
     }
     if (!parent.skip_value) {
+      parent.key_index.emplace(parent.key, parent.node->entries.size());
       parent.node->entries.push_back(MapEntry{parent.key, parent.key_loc, node});
     }
     parent.have_key = false;
     parent.skip_value = false;
+  }
+
+  // The cap counts nodes as if every alias were copied; a document without aliases reaches it
+  // by sheer size, and must not be told about aliases it does not have.
+  std::string too_many_nodes() const {
+    return anchors_.empty()
+               ? fmt::format("the document has more than {} nodes (keys, values and list items), "
+                             "the limit (docs/reliability.md)",
+                             limits_.max_nodes)
+               : fmt::format("aliases: expand to more than {} nodes", limits_.max_nodes);
   }
 
   void add_key(Frame& parent, const Node& key) {
@@ -401,10 +426,11 @@ class TreeBuilder : public YAML::EventHandler {
       parent.skip_value = true;
       return;
     }
-    if (const MapEntry* first = parent.node->find(parent.key); first != nullptr) {
+    if (const auto first = parent.key_index.find(parent.key); first != parent.key_index.end()) {
       diagnostics_.add("duplicate-key", key.loc, join_key(where, parent.key),
                        fmt::format("duplicate key '{}' in {} (first given at line {})", parent.key,
-                                   where_text(where), first->key_loc.line));
+                                   where_text(where),
+                                   parent.node->entries[first->second].key_loc.line));
       parent.skip_value = true;
     }
   }
@@ -426,10 +452,6 @@ class TreeBuilder : public YAML::EventHandler {
   NodePtr root_;
 };
 
-bool looks_like_directory(const std::string& path) {
-  std::error_code error;
-  return std::filesystem::is_directory(path, error);
-}
 
 }  // namespace
 
@@ -607,11 +629,35 @@ NodePtr parse_yaml_text(const std::shared_ptr<const SourceText>& source, Diagnos
   return parse_yaml_text_with(YamlParser::Either, source, diagnostics, limits, offset);
 }
 
+void require_regular_file(const std::string& path) {
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (error) {
+    // ENOENT is "no such file"; a symlink loop (ELOOP), a denied directory (EACCES) and the
+    // rest say what they are instead of passing for a missing file.
+    if (error == std::errc::no_such_file_or_directory) {
+      throw IoError(fmt::format("{}: no such file", path));
+    }
+    throw IoError(fmt::format("{}: cannot read: {}", path, error.message()));
+  }
+  switch (status.type()) {
+    case std::filesystem::file_type::regular:
+      return;
+    case std::filesystem::file_type::directory:
+      throw IoError(fmt::format("{}: is a directory, expected a scenario file", path));
+    case std::filesystem::file_type::not_found:
+      throw IoError(fmt::format("{}: no such file", path));
+    default:
+      // A FIFO or a device would block the read forever, or never end.
+      throw IoError(fmt::format("{}: not a regular file (a pipe, socket or device), expected a "
+                                "scenario file",
+                                path));
+  }
+}
+
 NodePtr parse_yaml_file(const std::string& path, Diagnostics& diagnostics,
                         const ParseLimits& limits) {
-  if (looks_like_directory(path)) {
-    throw IoError(fmt::format("{}: is a directory, expected a scenario file", path));
-  }
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(fmt::format("{}: cannot open file", path));
   std::error_code error;
@@ -792,27 +838,40 @@ NodePtr clone(const Node& node) {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   // Optimal string alignment: a swap of two neighbours ("stpes") costs one edit, like a typo.
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  // Three rolling rows (the swap looks two rows back) instead of the whole table.
+  std::vector<std::size_t> before(b.size() + 1);
+  std::vector<std::size_t> previous(b.size() + 1);
+  std::vector<std::size_t> current(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        current[j] = std::min(current[j], before[j - 2] + 1);
       }
     }
+    std::swap(before, previous);
+    std::swap(previous, current);
   }
-  return d[a.size()][b.size()];
+  return previous[b.size()];
 }
 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  // Allow about one typo per three letters, so short ids do not match everything.
+  // Allow about one typo per three letters, so short ids do not match everything. A suggestion
+  // costs one edit distance per candidate: words longer than any real key or id get none, and
+  // candidates whose length alone puts them out of reach are skipped, so hostile files of long
+  // ids cannot make each unknown reference cost seconds.
+  constexpr std::size_t kLongestSuggested = 64;
+  if (word.size() > kLongestSuggested) return {};
   const std::size_t limit = std::max<std::size_t>(1, word.size() / 3);
   std::string best;
   std::size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
+    const std::size_t gap = candidate.size() > word.size() ? candidate.size() - word.size()
+                                                            : word.size() - candidate.size();
+    if (gap >= best_distance) continue;
     const std::size_t distance = edit_distance(word, candidate);
     if (distance < best_distance) {
       best_distance = distance;
@@ -822,7 +881,39 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   return best;
 }
 
+namespace {
+
+/// A character a copy-paste can hide in a name (zero-width space, no-break space, soft hyphen,
+/// word joiner, byte-order mark): " (it contains the invisible character U+200B at character 4)"
+/// for the first one, or empty. Without it `RUS` and `RUS` plus a zero-width space read alike.
+std::string invisible_character_hint(std::string_view word) {
+  int character = 0;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(word[i]);
+    if ((byte & 0xC0) == 0x80) continue;
+    ++character;
+    char32_t code = 0;
+    if (byte == 0xC2 && i + 1 < word.size()) {
+      code = static_cast<unsigned char>(word[i + 1]);
+    } else if ((byte == 0xE2 || byte == 0xEF) && i + 2 < word.size()) {
+      code = (static_cast<char32_t>(byte & 0x0F) << 12) |
+             (static_cast<char32_t>(static_cast<unsigned char>(word[i + 1]) & 0x3F) << 6) |
+             static_cast<char32_t>(static_cast<unsigned char>(word[i + 2]) & 0x3F);
+    }
+    const bool invisible = code == 0xA0 || code == 0xAD || (code >= 0x200B && code <= 0x200F) ||
+                           code == 0x2060 || code == 0xFEFF;
+    if (invisible) {
+      return fmt::format(" (it contains the invisible character U+{:04X} at character {})",
+                         static_cast<std::uint32_t>(code), character);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  if (std::string hint = invisible_character_hint(word); !hint.empty()) return hint;
   const std::string best = closest_match(word, candidates);
   return best.empty() ? std::string{} : fmt::format(" (did you mean '{}'?)", best);
 }

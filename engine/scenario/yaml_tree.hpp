@@ -63,6 +63,9 @@ struct Node {
 
 using NodePtr = std::shared_ptr<Node>;
 
+/// The 1-based character column of byte column `byte_column` of `line` (UTF-8).
+int character_column(std::string_view line, int byte_column);
+
 /// Collects diagnostics while loading; the loader throws one ScenarioError at the end.
 class Diagnostics {
  public:
@@ -86,6 +89,10 @@ struct ParseLimits {
   int max_aliases = 10000;
   std::size_t max_nodes = 2'000'000;  ///< nodes after alias expansion (billion laughs)
 };
+
+/// Throws IoError unless `path` is a regular file (following symlinks): no such file, a symlink
+/// loop, a directory, a FIFO or device (which would block or never end) are each named.
+void require_regular_file(const std::string& path);
 
 /// Reads and parses one YAML file. Returns null when the file could not be parsed (the problems
 /// are in `diagnostics`). Throws IoError when the file cannot be read at all.

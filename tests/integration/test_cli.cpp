@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -58,7 +61,7 @@ TEST_CASE("CLI validate answers 0 for a good file and 3 with file:line:col for a
   CHECK_THAT(result.err, Catch::Contains(bad.string() + ":18:5: error: unknown key 'elastcity'"));
   CHECK_THAT(result.err, Catch::Contains("did you mean 'elasticity'"));
   CHECK_THAT(result.out, Catch::Contains("tiny.yaml: ok"));
-  CHECK(run_cli("validate no/such/file.yaml").exit_code == 3);
+  CHECK(run_cli("validate no/such/file.yaml").exit_code == 5);
 }
 
 TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cli]") {
@@ -99,7 +102,36 @@ TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cl
     if (output["file"] == "timeseries.csv") rows = output["rows"].get<std::size_t>();
   }
   CHECK(rows + 1 == count_lines(timeseries));
-  CHECK(count_lines(read_text(out / "wide.csv")) == 26);  // header + steps 0..24
+  const std::string wide = read_text(out / "wide.csv");
+  CHECK(count_lines(wide) == 26);  // header + steps 0..24
+  {
+    // Every series column has four dot-separated slots (metric.COUNTRY.sector.PARTNER), empty
+    // ones kept, so a sector and a partner can never be told apart by position alone.
+    // Split the header as CSV: units such as `[index, t=0 = 1]` are quoted and hold commas.
+    const std::string header = wide.substr(0, wide.find('\n'));
+    std::vector<std::string> cells(1);
+    bool quoted = false;
+    for (const char ch : header) {
+      if (ch == '"') {
+        quoted = !quoted;
+      } else if (ch == ',' && !quoted) {
+        cells.emplace_back();
+      } else {
+        cells.back() += ch;
+      }
+    }
+    int columns = 0;
+    bool sector_only = false;
+    for (const std::string& column : cells) {
+      if (++columns <= 2) continue;
+      const std::string name = column.substr(0, column.find(" ["));
+      INFO(column);
+      CHECK(std::count(name.begin(), name.end(), '.') == 3);
+      sector_only = sector_only || name.back() == '.';
+    }
+    CHECK(columns > 2);
+    CHECK(sector_only);
+  }
   REQUIRE(manifest["inputs"].size() == 2);  // the scenario and its facts file
   CHECK(manifest["inputs"][0]["sha256"].get<std::string>().size() == 64);
 
@@ -186,11 +218,23 @@ TEST_CASE("CLI resolve, schema, init and params print usable documents", "[cli]"
   CHECK(params.exit_code == 0);
   bool has_elasticity = false;
   for (const auto& param : nlohmann::json::parse(params.out)) {
-    if (param["path"].get<std::string>().find("elasticity") != std::string::npos) {
+    if (param["path"] == "sectors.<sector>.elasticity") {
       has_elasticity = true;
+      // "> 0, != 1" as data.
+      CHECK(param["bounds"]["minimum"] == 0.0);
+      CHECK(param["bounds"]["minimum_exclusive"] == true);
+      CHECK_FALSE(param["bounds"].contains("maximum"));
+      CHECK(param["bounds"]["excluded"] == nlohmann::json::array({1.0}));
+    }
+    if (param["path"] == "sectors.<sector>.adjustment") {
+      CHECK(param["bounds"]["maximum"] == 1.0);
+      CHECK(param["bounds"]["maximum_exclusive"] == false);
     }
   }
   CHECK(has_elasticity);
+
+  // The schema the scenarios name on their first line is shipped beside them, up to date.
+  CHECK(schema.out == read_text(fs::path(TECHDEP_SOURCE_DIR) / "scenarios" / "techdep.schema.json"));
 }
 
 TEST_CASE("Every shipped scenario validates", "[cli][scenarios]") {
@@ -213,7 +257,8 @@ TEST_CASE("CLI network prints the supply network and the minimum cut", "[cli]") 
   REQUIRE(text.exit_code == 0);
   CHECK_THAT(text.out, Catch::Contains("chips network at 2021-12 (step 11)"));
   // The West is the only foreign supplier: the cut is its one edge, of the same weight.
-  CHECK_THAT(text.out, Catch::Contains("minimum cut: capacity 0.1790 over 1 edge(s)"));
+  CHECK_THAT(text.out, Catch::Contains("minimum cut of the flows of west brands to EST: "
+                                       "capacity 0.1790 over 1 edge(s)"));
   CHECK_THAT(text.out, Catch::Contains("WST -> EST (0.1790)"));
 
   const auto dot = run_cli("network " + kTiny + " --at 3 --sector chips --format dot");
@@ -225,6 +270,35 @@ TEST_CASE("CLI network prints the supply network and the minimum cut", "[cli]") 
   CHECK(run_cli("network " + kTiny + " --at 2021-12 --sector nuts").exit_code == 2);
   CHECK(run_cli("network " + kTiny + " --at 2031-01 --sector chips").exit_code == 2);
   CHECK(run_cli("network " + kTiny + " --at 3 --sector chips --target EST").exit_code == 2);
+}
+
+TEST_CASE("CLI network cuts and ranks hubs on the flows of the suppliers' own brands", "[cli]") {
+  // Issue 18: the cut between the West and Russia took every edge into Russia at its full weight
+  // (CHN -> RUS at 0.47, mostly Chinese brands no Western control touches), and the USA, the EU
+  // and Japan ranked as the top chokepoints. Now the cut is over the West's brands only, so its
+  // capacity is their total share of Russia's demand, and the hubs rank by what they carry.
+  const auto text = run_cli("network scenarios/sanctions-2022.yaml --at 2023-06 "
+                            "--sector semiconductors --suppliers west --target RUS");
+  REQUIRE(text.exit_code == 0);
+  const auto number_after = [&](const std::string& marker) {
+    const std::size_t at = text.out.find(marker);
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.out.substr(at + marker.size()));
+  };
+  const double brands = number_after("west brands to RUS (");
+  const double capacity = number_after("west brands to RUS: capacity ");
+  CHECK(capacity == Approx(brands).margin(1e-4));
+  CHECK(capacity < 0.87);  // the old cut, Chinese brands included
+  const std::string hubs = text.out.substr(text.out.find("chokepoints:"));
+  const std::string first_hub = hubs.substr(hubs.find('\n') + 1, 12);
+  CHECK_THAT(first_hub, Catch::Contains("HKG"));
+  // Every cut edge carries at most the bloc's flows through its tail.
+  const std::string cut = text.out.substr(text.out.find("minimum cut"));
+  const std::size_t chn = cut.find("CHN -> RUS (");
+  const std::size_t chn_hub = hubs.find("    CHN      ");
+  if (chn != std::string::npos && chn_hub != std::string::npos) {
+    CHECK(std::stod(cut.substr(chn + 12)) == Approx(std::stod(hubs.substr(chn_hub + 13))).margin(1e-4));
+  }
 }
 
 TEST_CASE("CLI run --replicates --report draws the bands of its replicates", "[cli][report]") {
@@ -243,3 +317,63 @@ TEST_CASE("CLI run --replicates --report draws the bands of its replicates", "[c
   CHECK_THAT(refused.err, Catch::Contains("--summary-only"));
   CHECK_FALSE(fs::exists(dir.path() / "refused"));
 }
+
+TEST_CASE("CLI refuses bad seeds, empty paths and unknown commands as usage errors", "[cli]") {
+  const TempDir dir;
+  const std::string out = " --out '" + (dir.path() / "run").string() + "'";
+  for (const char* seed : {"-5", "18446744073709551616", "9007199254740992", "1e3", "''"}) {
+    INFO(seed);
+    CHECK(run_cli("run " + kTiny + " --seed " + seed + out).exit_code == 2);
+  }
+  CHECK_THAT(run_cli("run " + kTiny + " --seed 18446744073709551616" + out).err,
+             Catch::Contains("0 to 2^53-1"));
+  CHECK_FALSE(fs::exists(dir.path() / "run"));
+  const auto empty = run_cli("run " + kTiny + " --out ''");
+  CHECK(empty.exit_code == 2);
+  CHECK_THAT(empty.err, Catch::Contains("empty path"));
+  CHECK(run_cli("sweep " + kTiny + " --out ''").exit_code == 2);
+
+  const auto unknown = run_cli("frobnicate");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("unknown command 'frobnicate'"));
+  CHECK_THAT(unknown.err, Catch::Contains("validate"));
+  CHECK_THAT(run_cli("sweeep x").err, Catch::Contains("did you mean 'sweep'?"));
+  // --help shows defaults and examples.
+  const auto help = run_cli("run --help");
+  CHECK_THAT(help.out, Catch::Contains("=long"));
+  CHECK_THAT(run_cli("--help").out, Catch::Contains("Examples:"));
+}
+
+TEST_CASE("CLI validate and report say what is wrong with a path, exit 5", "[cli]") {
+  const TempDir dir;
+  const auto folder = run_cli("validate '" + dir.path().string() + "'");
+  CHECK(folder.exit_code == 5);
+  CHECK_THAT(folder.err, Catch::Contains("is a directory"));
+  const fs::path loop = dir.path() / "loop.yaml";
+  fs::create_symlink(loop, loop);
+  const auto looped = run_cli("validate '" + loop.string() + "'");
+  CHECK(looped.exit_code == 5);
+  CHECK_THAT(looped.err, !Catch::Contains("no such file"));
+  CHECK(run_cli("run '" + loop.string() + "'").exit_code == 5);
+
+  const fs::path run = dir.path() / "run";
+  REQUIRE(run_cli("run " + kTiny + " --out '" + run.string() + "'").exit_code == 0);
+  const auto missing = run_cli("report '" + run.string() + "' --baseline '" +
+                               (dir.path() / "base").string() + "'");
+  CHECK(missing.exit_code == 5);
+  CHECK_THAT(missing.err, Catch::Contains("no such folder"));
+  CHECK_THAT(missing.err, !Catch::Contains("--format long"));
+}
+
+TEST_CASE("CLI run of a scenario with a sweep says that it runs one point", "[cli]") {
+  const TempDir dir;
+  const auto result =
+      run_cli("run tests/data/sweep/grid.yaml --replicates 2 --out '" + (dir.path() / "r").string() + "'");
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("has a sweep of 4 points, which `techdep run` does not run"));
+  const nlohmann::json manifest =
+      nlohmann::json::parse(read_text(dir.path() / "r" / "manifest.json"));
+  CHECK(manifest["warnings"].dump().find("sweep of 4 points") != std::string::npos);
+  CHECK_FALSE(manifest["libraries"].get<std::string>().empty());
+}
+

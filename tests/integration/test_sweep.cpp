@@ -77,7 +77,8 @@ nlohmann::json manifest(const fs::path& folder) {
 
 }  // namespace
 
-TEST_CASE("Sweep seeds are run_seed(base, replicate, point), recorded per run", "[sweep]") {
+TEST_CASE("Sweep seeds are run_seed(base, replicate), shared by every point, recorded per run",
+          "[sweep]") {
   const TempDir dir;
   const techdep::SweepOutcome outcome = techdep::run_sweep(sweep_request("grid.yaml", dir.path() / "out"));
   REQUIRE(outcome.status == techdep::RunStatus::Completed);
@@ -90,13 +91,16 @@ TEST_CASE("Sweep seeds are run_seed(base, replicate, point), recorded per run", 
     CHECK(point == static_cast<int>(index / 3));
     CHECK(replicate == static_cast<int>(index % 3));
     CHECK(runs[index].at("seed") ==
-          std::to_string(techdep::run_seed(7, static_cast<std::uint64_t>(replicate),
-                                           static_cast<std::uint64_t>(point))));
+          std::to_string(techdep::run_seed(7, static_cast<std::uint64_t>(replicate))));
+    // Common random numbers: replicate r of every point draws from the same seed.
+    CHECK(runs[index].at("seed") == runs[static_cast<std::size_t>(replicate)].at("seed"));
+    // Below 2^53, so R, JavaScript and spreadsheets read it back exactly.
+    CHECK(std::stoull(runs[index].at("seed")) <= techdep::kMaxSeed);
   }
   const nlohmann::json json = manifest(dir.path() / "out");
   CHECK(json.at("base_seed") == 7);
   CHECK(json.at("runs").size() == 12);
-  CHECK(json.at("runs")[5].at("seed") == techdep::run_seed(7, 2, 1));
+  CHECK(json.at("runs")[5].at("seed") == techdep::run_seed(7, 2));
   CHECK(json.at("status") == "completed");
 }
 
@@ -114,7 +118,8 @@ TEST_CASE("Uncertain parameters make aggregate replicates differ, within their r
     CHECK(intensity <= 0.9);
     elasticities.insert(run.at("sectors.chips.elasticity"));
   }
-  CHECK(elasticities.size() == runs.size());
+  // One draw per replicate, shared by the 4 points (common random numbers): 3 distinct values.
+  CHECK(elasticities.size() == 3);
   // The end-of-run shortage of the controlled sector differs between the replicates of a point.
   std::set<std::string> shortages;
   for (const Row& row : read_csv(dir.path() / "out" / "timeseries.csv")) {
@@ -308,6 +313,42 @@ TEST_CASE("Resuming with other settings is refused", "[sweep]") {
   CHECK_THROWS_AS(techdep::run_sweep(other), techdep::UsageError);
 }
 
+TEST_CASE("Resuming a finished sweep computes nothing and succeeds; other settings are refused",
+          "[sweep]") {
+  const TempDir dir;
+  const fs::path out = dir.path() / "out";
+  REQUIRE(techdep::run_sweep(sweep_request("grid.yaml", out)).status ==
+          techdep::RunStatus::Completed);
+  const std::string summary = read_text(out / "summary.csv");
+  techdep::SweepRequest again = sweep_request("grid.yaml", out);
+  again.resume = true;
+  const techdep::SweepOutcome outcome = techdep::run_sweep(again);
+  CHECK(outcome.status == techdep::RunStatus::Completed);
+  CHECK(outcome.runs_this_session == 0);
+  CHECK(outcome.runs_total == 12);
+  CHECK_THAT(outcome.summary, Catch::Contains("finished already"));
+  CHECK(read_text(out / "summary.csv") == summary);
+  // Without --resume the finished folder is still never touched.
+  CHECK_THROWS_AS(techdep::run_sweep(sweep_request("grid.yaml", out)), techdep::IoError);
+  techdep::SweepRequest other = sweep_request("grid.yaml", out);
+  other.resume = true;
+  other.seed = 8;
+  CHECK_THROWS_AS(techdep::run_sweep(other), techdep::UsageError);
+}
+
+TEST_CASE("Points of a sweep share random numbers: replicate r draws the same values everywhere",
+          "[sweep]") {
+  const TempDir dir;
+  techdep::run_sweep(sweep_request("grid.yaml", dir.path() / "out"));
+  const std::vector<Row> runs = read_csv(dir.path() / "out" / "runs.csv");
+  REQUIRE(runs.size() == 12);
+  for (const Row& run : runs) {
+    const Row& first = runs[static_cast<std::size_t>(std::stoi(run.at("replicate")))];
+    CHECK(run.at("sectors.chips.elasticity") == first.at("sectors.chips.elasticity"));
+    CHECK(run.at("events[chip-controls].intensity") == first.at("events[chip-controls].intensity"));
+  }
+}
+
 TEST_CASE("run --replicates writes every replicate and a summary", "[sweep][cli]") {
   const TempDir dir;
   const fs::path out = dir.path() / "reps";
@@ -377,6 +418,30 @@ TEST_CASE("Morris screening ranks a scenario's assumptions", "[sweep]") {
   CHECK(outcome.parameters[0].stats.mu > 0.0);
   CHECK(outcome.parameters[1].stats.mu_star == 0.0);
   CHECK(outcome.runs == 4 * 3 + 1);
+}
+
+TEST_CASE("After a stop, runs already computed are saved, not summarised, and the sweep says "
+          "interrupted", "[sweep]") {
+  // The stop comes once every run is computed (the last progress report): before, the queued
+  // results were still summarised and the sweep ended "completed" with exit 0.
+  const TempDir dir;
+  const fs::path out = dir.path() / "out";
+  std::atomic<bool> interrupt{false};
+  techdep::SweepRequest request = sweep_request("grid.yaml", out, 1);
+  request.interrupt = &interrupt;
+  request.on_progress = [&](const techdep::SweepProgress& progress) {
+    if (progress.done == 11) interrupt = true;
+  };
+  const techdep::SweepOutcome first = techdep::run_sweep(request);
+  CHECK(first.status == techdep::RunStatus::Interrupted);
+  CHECK(first.runs_this_session == 11);
+  CHECK_FALSE(fs::exists(out));
+  interrupt = false;
+  request.on_progress = nullptr;
+  request.resume = true;
+  const techdep::SweepOutcome second = techdep::run_sweep(request);
+  CHECK(second.status == techdep::RunStatus::Completed);
+  CHECK(second.runs_this_session == 1);
 }
 
 TEST_CASE("Runs in flight when a stop is asked for are dropped, and resuming redoes them", "[sweep]") {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "integration/cli_runner.hpp"
 #include "techdep/app/compare.hpp"
@@ -66,6 +67,21 @@ TEST_CASE("compare writes its tables atomically through the CLI", "[whatif][cli]
                       "peak_date,first_divergence_date\n", 0) == 0);
   CHECK_THAT(summary, Catch::Contains("tiny-weaker,shortage.EST.chips,"));
   CHECK(fs::is_regular_file(out / "differences.csv"));
+  // It says what is compared with what, and its folder has a manifest like a run's.
+  CHECK_THAT(result.out, Catch::Contains("against the base tiny"));
+  const nlohmann::json manifest = nlohmann::json::parse(read_text(out / "manifest.json"));
+  CHECK(manifest["command"] == "compare");
+  CHECK(manifest["outputs"].size() == 3);
+  CHECK(manifest["inputs"].size() >= 2);
+}
+
+TEST_CASE("compare names the files between a variant and its base", "[whatif][cli]") {
+  // thaw-2026 extends import-substitution, which extends sanctions-2022.
+  const auto result = run_cli("compare scenarios/sanctions-2022.yaml scenarios/thaw-2026.yaml");
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("differences are the events and values of thaw-2026 and "
+                                         "import-substitution"));
+  CHECK_THAT(result.out, Catch::Contains("relative to each series' scale"));
 }
 
 TEST_CASE("explain's Shapley values add up to the change, exact and sampled", "[whatif]") {
@@ -92,6 +108,10 @@ TEST_CASE("explain's Shapley values add up to the change, exact and sampled", "[
   double sampled_total = 0.0;
   for (const auto& contribution : sampled.contributions) sampled_total += contribution.shapley;
   CHECK(sampled_total == Approx(sampled.with_events - sampled.without_events).margin(1e-12));
+  // Exact values have no sampling error; sampled ones report theirs, small beside the value.
+  for (const auto& contribution : exact.contributions) CHECK(contribution.standard_error == 0.0);
+  CHECK(sampled.contributions[0].standard_error > 0.0);
+  CHECK(sampled.contributions[0].standard_error < 0.5 * std::abs(sampled.contributions[0].shapley));
   // Same seed, same permutations: the sampled answer is reproducible.
   const techdep::ExplainOutcome again = techdep::explain_scenario(request);
   CHECK(again.contributions[0].shapley == sampled.contributions[0].shapley);

@@ -30,7 +30,9 @@ struct CompareRequest {
   std::string base;
   std::vector<std::string> variants;
   std::vector<Override> overrides;  ///< applied to the base and every variant alike
-  double threshold = 0.01;          ///< |difference| that counts as diverging
+  /// A difference counts as diverging when |difference| > threshold x max(1, scale), scale being
+  /// the series' largest magnitude in base or variant: 0.01 of a share, 1% of a head count.
+  double threshold = 0.01;
   std::optional<std::filesystem::path> out_dir;
   int threads = 1;
 };
@@ -42,7 +44,10 @@ struct SeriesComparison {
   double variant_end = 0.0;
   double peak_difference = 0.0;  ///< the signed difference of largest magnitude
   int peak_step = 0;
-  int first_divergence_step = -1;  ///< first step with |difference| > threshold; -1 never
+  int first_divergence_step = -1;  ///< first step diverging beyond the threshold; -1 never
+  /// max(1, largest |value| of the series in base or variant): differences are ranked by
+  /// |peak_difference| / scale, so head counts do not crowd out shares.
+  double scale = 1.0;
 };
 
 struct CompareOutcome {
@@ -92,11 +97,16 @@ struct ExplainRequest {
   std::optional<std::filesystem::path> out_dir;
   int threads = 1;
   EvaluationControl control;
+  /// Called with the number of runs (coalitions) once known, before the first one starts.
+  std::function<void(std::size_t runs, std::size_t events, bool exact)> on_plan;
 };
 
 struct EventContribution {
   std::string event_id;
   double shapley = 0.0;
+  /// Sampled Shapley: the standard error of the mean marginal contribution over the sampled
+  /// permutations (sd / sqrt(permutations)); 0 when exact or not a player.
+  double standard_error = 0.0;
   double leave_one_out = 0.0;  ///< full minus the scenario without this event
 };
 

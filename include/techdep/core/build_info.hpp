@@ -11,6 +11,7 @@ struct BuildInfo {
   bool dirty;
   std::string_view build_type;
   std::string_view compiler;
+  std::string_view libraries;   ///< versions of the libraries it was built with (CMake's finds)
 };
 
 const BuildInfo& build_info();

@@ -26,11 +26,16 @@ constexpr std::uint64_t hash_words(std::uint64_t first, std::uint64_t second) {
   return mix64(first ^ mix64(second + 0x632be59bd9b4e019ULL));
 }
 
-/// The seed of one run: a function of (base seed, replicate, sweep point) only, never of the
-/// scenario's content, so a baseline and its variants draw the same numbers.
-constexpr std::uint64_t run_seed(std::uint64_t base_seed, std::uint64_t replicate,
-                                 std::uint64_t point) {
-  return hash_words(hash_words(base_seed, replicate), point);
+/// Seeds are whole numbers below 2^53: R, JavaScript and spreadsheets read numbers as doubles,
+/// and a larger seed read back from runs.csv or manifest.json would name another run.
+inline constexpr std::uint64_t kMaxSeed = (std::uint64_t{1} << 53) - 1;
+
+/// The seed of one run: a function of (base seed, replicate) only, never of the sweep point or
+/// the scenario's content, so the points of a sweep, a baseline and its variants all draw the
+/// same numbers (common random numbers): a difference between two of them carries no sampling
+/// noise of its own. Below 2^53 like every seed (kMaxSeed).
+constexpr std::uint64_t run_seed(std::uint64_t base_seed, std::uint64_t replicate) {
+  return hash_words(base_seed, replicate) & kMaxSeed;
 }
 
 /// Populations that draw random numbers, each from its own streams.

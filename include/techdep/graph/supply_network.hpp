@@ -51,8 +51,9 @@ struct MinCut {
 };
 
 /// Max flow (Boost Edmonds-Karp: push-relabel asserts exact conservation, which doubles break)
-/// from `sources` (a supplier bloc) to `sink` with edge capacities
-/// = edge weights; the edges from the source side of the residual graph to the rest form the cut.
+/// from `sources` (a supplier bloc) to `sink` over the flows whose origin (brand) is one of
+/// `sources`, direct or through hubs, with edge capacities = their summed weights; the edges from
+/// the source side of the residual graph to the rest form the cut, weighted by those flows only.
 /// Sources that equal the sink are ignored.
 MinCut min_cut(const SupplyNetwork& network, std::span<const int> sources, int sink);
 

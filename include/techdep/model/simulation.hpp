@@ -32,7 +32,7 @@ struct SimulationOptions {
   bool check_invariants = false;  ///< after every phase; always on in debug builds
   int threads = 1;                ///< results do not depend on it
   /// Which run of the scenario this is: the run's seed is
-  /// run_seed(spec.seed, replicate, point) (include/techdep/core/rng.hpp).
+  /// run_seed(spec.seed, replicate) (include/techdep/core/rng.hpp): the same at every point.
   std::uint64_t replicate = 0;
   std::uint64_t point = 0;
   /// Rules read the metrics after every step, so any rule makes this EveryStep.
@@ -66,7 +66,7 @@ class Simulation {
   const MetricsFrame& metrics() const;
   const std::vector<RuleFiring>& rule_firings() const;
   const ScenarioSpec& spec() const;
-  /// The seed this run draws from: run_seed(spec.seed, replicate, point). Agent mode draws every
+  /// The seed this run draws from: run_seed(spec.seed, replicate). Agent mode draws every
   /// random number from streams keyed by it; aggregate mode draws none.
   std::uint64_t run_seed() const;
   /// The supply network of one sector in the current state: every buyer's foreign shares, split

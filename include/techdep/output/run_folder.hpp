@@ -39,7 +39,10 @@ class RunFolder {
  public:
   /// Reserves `final_dir`: throws IoError if it exists already. Creates the staging folder, after
   /// removing staging folders beside it whose process no longer exists (runs killed by SIGKILL).
-  explicit RunFolder(std::filesystem::path final_dir);
+  /// `another_name_on_clash`: the name was chosen by techdep (default_run_dir), not the user, so
+  /// if another process takes it while this one works, commit() takes `<name>-2`, `-3`, ...
+  /// instead of failing after the work is done (concurrent runs started in the same second).
+  explicit RunFolder(std::filesystem::path final_dir, bool another_name_on_clash = false);
   ~RunFolder();  ///< removes the staging folder unless committed
   RunFolder(const RunFolder&) = delete;
   RunFolder& operator=(const RunFolder&) = delete;
@@ -48,12 +51,14 @@ class RunFolder {
   const std::filesystem::path& staging_dir() const { return staging_dir_; }
   const std::filesystem::path& final_dir() const { return final_dir_; }
   std::filesystem::path staged(std::string_view name) const { return staging_dir_ / name; }
-  /// Renames the staging folder to the final name. Throws IoError if the name was taken meanwhile.
+  /// Renames the staging folder to the final name. Throws IoError if the name was taken meanwhile
+  /// (unless another name may be taken: then final_dir() is the name it got).
   void commit();
 
  private:
   std::filesystem::path final_dir_;
   std::filesystem::path staging_dir_;
+  bool another_name_on_clash_ = false;
   bool committed_ = false;
 };
 

@@ -4,6 +4,8 @@
 // which never appears in a public header.
 
 #include <memory>
+#include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,10 @@ struct ScenarioNumber {
 
 struct LoadOptions {
   std::vector<Override> overrides;
+  /// Called with the number of countries and sectors once the document is parsed and merged,
+  /// before the dense tables are built (countries x sectors x origins doubles): it may throw to
+  /// refuse (a run checks its memory estimate there, docs/reliability.md "Limits").
+  std::function<void(std::uint64_t countries, std::uint64_t sectors)> before_build;
 };
 
 struct LoadedScenario {
@@ -83,6 +89,15 @@ struct ParamInfo {
   std::string default_value;
   std::string range;        ///< e.g. `(0, 1]`, `> 0, != 1`
   std::string meaning;
+  /// The range as data (`params --json`), for numeric parameters: each bound when there is one,
+  /// whether it is excluded, and values excluded inside (an elasticity of exactly 1).
+  bool numeric = false;
+  std::optional<double> minimum;
+  std::optional<double> maximum;
+  bool minimum_exclusive = false;
+  bool maximum_exclusive = false;
+  std::vector<double> excluded;
+  std::vector<std::string> choices;  ///< for a parameter that takes one of these names
 };
 const std::vector<ParamInfo>& parameter_catalogue();
 

@@ -290,7 +290,7 @@ struct ScenarioSpec {
   std::vector<ObservationSpec> observations;
   OutputSpec outputs;
 
-  int replicates = 1;  ///< runs per sweep point, seeds run_seed(seed, replicate, point)
+  int replicates = 1;  ///< runs per sweep point, seeds run_seed(seed, replicate) at every point
   std::vector<UncertainSpec> uncertain;
   SweepSpec sweep;
 

@@ -29,16 +29,20 @@ TEST_CASE("Counter streams are pure functions of key, item and step", "[core][rn
   CHECK(stream.words(7, 5) != other.words(7, 5));
 }
 
-TEST_CASE("Run seeds depend on base seed, replicate and point and differ across them", "[core][rng]") {
+TEST_CASE("Run seeds depend on base seed and replicate, differ across them, fit in a double",
+          "[core][rng]") {
   std::set<std::uint64_t> seeds;
-  for (std::uint64_t replicate = 0; replicate < 50; ++replicate) {
-    for (std::uint64_t point = 0; point < 50; ++point) {
-      seeds.insert(techdep::run_seed(1, replicate, point));
+  for (std::uint64_t base = 0; base < 50; ++base) {
+    for (std::uint64_t replicate = 0; replicate < 50; ++replicate) {
+      const std::uint64_t seed = techdep::run_seed(base, replicate);
+      seeds.insert(seed);
+      CHECK(seed <= techdep::kMaxSeed);
+      CHECK(static_cast<std::uint64_t>(static_cast<double>(seed)) == seed);
     }
   }
   CHECK(seeds.size() == 2500);
-  CHECK(techdep::run_seed(1, 2, 3) == techdep::run_seed(1, 2, 3));
-  CHECK(techdep::run_seed(1, 2, 3) != techdep::run_seed(1, 3, 2));
+  CHECK(techdep::run_seed(1, 2) == techdep::run_seed(1, 2));
+  CHECK(techdep::run_seed(1, 2) != techdep::run_seed(2, 1));
 }
 
 TEST_CASE("Uniform draws have the moments of U(0,1) within sampling error", "[core][rng]") {

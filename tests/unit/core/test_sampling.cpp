@@ -19,7 +19,7 @@ std::vector<double> draws(const techdep::Distribution& distribution) {
   std::vector<double> values;
   for (int run = 0; run < kDraws; ++run) {
     const techdep::CounterRng stream(techdep::stream_key(
-        techdep::run_seed(11, static_cast<std::uint64_t>(run), 0),
+        techdep::run_seed(11, static_cast<std::uint64_t>(run)),
         techdep::Population::Parameters, 0, 0));
     values.push_back(techdep::sample(distribution, stream, 0));
   }
@@ -86,6 +86,32 @@ TEST_CASE("Summary statistics match values computed by hand", "[sweep]") {
   CHECK(std::isnan(one.sd));
 }
 
+TEST_CASE("Summary statistics of values that include +inf keep inf, not an empty field",
+          "[sweep]") {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  // Sorted: 1 2 inf inf inf. Type 7, h = 4 p: p25 = x[1] = 2; p50 = x[2]; p75 = x[3]; p05 lies
+  // between 1 and 2; p95 between two infinities.
+  std::vector<double> values{kInf, 1.0, kInf, 2.0, kInf};
+  const techdep::SampleSummary stats = techdep::summarize(values);
+  CHECK(stats.n == 5);
+  CHECK(stats.mean == kInf);
+  CHECK(std::isnan(stats.sd));  // no spread around an infinite mean
+  CHECK(stats.p05 == Approx(1.2).epsilon(1e-15));
+  CHECK(stats.p25 == 2.0);
+  CHECK(stats.p50 == kInf);
+  CHECK(stats.p75 == kInf);
+  CHECK(stats.p95 == kInf);
+  CHECK(stats.max == kInf);
+  // Between a number and inf (p45: h = 1.8, between 2 and inf): inf, not a NaN.
+  const std::vector<double> sorted{1.0, 2.0, kInf, kInf, kInf};
+  CHECK(techdep::quantile_type7(sorted, 0.45) == kInf);
+  std::vector<double> all_inf{kInf, kInf, kInf};
+  const techdep::SampleSummary top = techdep::summarize(all_inf);
+  CHECK(top.mean == kInf);
+  CHECK(top.p05 == kInf);
+  CHECK(top.p50 == kInf);
+}
+
 TEST_CASE("Morris effects of a linear function are its coefficients, with no spread", "[sweep]") {
   // f(x) = 10 x0 + x1 + 0 x2 on the unit cube: every elementary effect of x_i is exactly a_i.
   const std::vector<double> coefficients{10.0, 1.0, 0.0};
@@ -121,4 +147,57 @@ TEST_CASE("Morris separates non-linear and interacting inputs from linear ones",
   CHECK(stats[2].sigma > 0.5);
   CHECK(stats[1].mu_star > stats[0].mu_star);
   CHECK(stats[2].mu_star > stats[0].mu_star);
+}
+
+TEST_CASE("Sobol indices of the Ishigami function match the analytic ones", "[sweep]") {
+  // f = sin x1 + a sin^2 x2 + b x3^4 sin x1 on [-pi, pi]^3 (Ishigami and Homma 1990), a = 7,
+  // b = 0.1. Analytic variances (Saltelli et al. 2008, 4.7): V1 = (1 + b pi^4 / 5)^2 / 2,
+  // V2 = a^2 / 8, V3 = 0, V13 = 8 b^2 pi^8 / 225 (V = V1 + V2 + V13, b^2 pi^8 / 18 - b^2 pi^8 / 50).
+  constexpr double kPi = 3.14159265358979323846;
+  constexpr double a = 7.0;
+  constexpr double b = 0.1;
+  const double pi4 = std::pow(kPi, 4);
+  const double pi8 = std::pow(kPi, 8);
+  const double v1 = 0.5 * (1.0 + b * pi4 / 5.0) * (1.0 + b * pi4 / 5.0);
+  const double v2 = a * a / 8.0;
+  const double v13 = 8.0 * b * b * pi8 / 225.0;
+  const double v = a * a / 8.0 + b * pi4 / 5.0 + b * b * pi8 / 18.0 + 0.5;
+  REQUIRE(v == Approx(v1 + v2 + v13).epsilon(1e-12));
+  const double first[3] = {v1 / v, v2 / v, 0.0};
+  const double total[3] = {(v1 + v13) / v, v2 / v, v13 / v};
+
+  constexpr int kSamples = 20000;
+  const auto design = techdep::sobol_design(3, kSamples, 5);
+  REQUIRE(design.size() == static_cast<std::size_t>(kSamples) * 5);
+  std::vector<double> values;
+  for (const std::vector<double>& u : design) {
+    const double x1 = -kPi + 2.0 * kPi * u[0];
+    const double x2 = -kPi + 2.0 * kPi * u[1];
+    const double x3 = -kPi + 2.0 * kPi * u[2];
+    values.push_back(std::sin(x1) + a * std::sin(x2) * std::sin(x2) +
+                     b * std::pow(x3, 4) * std::sin(x1));
+  }
+  const auto indices = techdep::sobol_indices(values, 3, kSamples, 200, 5);
+  REQUIRE(indices.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    INFO("x" << i + 1 << ": first " << indices[i].first << " [" << indices[i].first_low << ", "
+              << indices[i].first_high << "] analytic " << first[i] << "; total "
+              << indices[i].total << " [" << indices[i].total_low << ", " << indices[i].total_high
+              << "] analytic " << total[i]);
+    // Jansen's estimators at N = 20,000: standard errors about 0.01.
+    CHECK(indices[i].first == Approx(first[i]).margin(0.03));
+    CHECK(indices[i].total == Approx(total[i]).margin(0.03));
+    // The bootstrap intervals are about +- 2 standard errors wide and hold the analytic value.
+    CHECK(indices[i].first_low < indices[i].first);
+    CHECK(indices[i].first < indices[i].first_high);
+    CHECK(indices[i].first_high - indices[i].first_low < 0.1);
+    CHECK(indices[i].first_low - 0.01 <= first[i]);
+    CHECK(first[i] <= indices[i].first_high + 0.01);
+    CHECK(indices[i].total_low - 0.01 <= total[i]);
+    CHECK(total[i] <= indices[i].total_high + 0.01);
+  }
+  // x3 acts only through its interaction with x1: no first-order share, a real total one.
+  CHECK(indices[2].total > 0.2);
+  // Same seed, same design.
+  CHECK(techdep::sobol_design(3, 10, 5) == techdep::sobol_design(3, 10, 5));
 }

@@ -57,6 +57,28 @@ TEST_CASE("Supply network min cut between a bloc and a buyer finds the bottlenec
   CHECK(sum == Approx(cut.capacity).margin(1e-12));
 }
 
+TEST_CASE("Supply network min cut counts only the supplier bloc's own brands", "[graph]") {
+  // USA chips reach RUS directly (0.1) and through CHN as a hub (0.05); CHN sells its own chips
+  // to RUS (0.42) and buys USA chips (0.5). The edge CHN -> RUS carries 0.47, of which only 0.05
+  // are USA brands: a control by the USA can cut 0.15 at most, not 0.57.
+  techdep::SupplyNetwork net;
+  net.countries = {"USA", "CHN", "RUS"};
+  net.flows = {{0, -1, 2, 0.1}, {0, 1, 2, 0.05}, {1, -1, 2, 0.42}, {0, -1, 1, 0.5}};
+  const std::vector<int> west{0};
+  const techdep::MinCut cut = techdep::min_cut(net, west, 2);
+  CHECK(cut.capacity == Approx(0.15).margin(1e-12));
+  double sum = 0.0;
+  for (const auto& e : cut.edges) {
+    INFO(e.from << " -> " << e.to << " " << e.weight);
+    CHECK(e.weight <= 0.1 + 1e-12);  // never the 0.47 of CHN -> RUS
+    sum += e.weight;
+  }
+  CHECK(sum == Approx(0.15).margin(1e-12));
+  // With CHN in the bloc its own brand counts too.
+  const std::vector<int> both{0, 1};
+  CHECK(techdep::min_cut(net, both, 2).capacity == Approx(0.57).margin(1e-12));
+}
+
 TEST_CASE("Supply network writes GraphML and DOT", "[graph]") {
   std::ostringstream graphml;
   techdep::write_graphml(graphml, example());

@@ -77,6 +77,31 @@ TEST_CASE("A run folder refuses an existing name and cleans up when abandoned", 
   CHECK(fs::is_empty(target));
 }
 
+TEST_CASE("A default-named run folder taken meanwhile moves to the next free name", "[output]") {
+  // Two runs of one scenario started in the same second get the same default name; the one that
+  // finishes second must not fail after all its work ("File exists").
+  const TempDir dir;
+  const fs::path name = dir.path() / "2026-01-01T00-00-00Z_tiny";
+  {
+    techdep::RunFolder first(name, true);
+    techdep::RunFolder second(name, true);
+    techdep::write_file_atomically(first.staged("a.txt"), "first\n");
+    techdep::write_file_atomically(second.staged("a.txt"), "second\n");
+    first.commit();
+    second.commit();
+    CHECK(first.final_dir() == name);
+    CHECK(second.final_dir() == fs::path(name.string() + "-2"));
+  }
+  CHECK(read_text(name / "a.txt") == "first\n");
+  CHECK(read_text(fs::path(name.string() + "-2") / "a.txt") == "second\n");
+  // A name the user chose is never changed: the clash is an error.
+  const fs::path chosen = dir.path() / "chosen";
+  techdep::RunFolder one(chosen);
+  techdep::RunFolder two(chosen);
+  one.commit();
+  CHECK_THROWS_AS(two.commit(), techdep::IoError);
+}
+
 TEST_CASE("SHA-256 matches the published test vector", "[output]") {
   CHECK(techdep::sha256_hex("abc") ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

@@ -50,7 +50,7 @@ const ErrorCase kCases[] = {
     {"inputs_too_large.yaml", "inputs-too-large", "inputs_too_large.yaml", "10:13",
      "sectors.x.inputs: input coefficients sum to 1.1, expected less than 1"},
     {"outside_horizon.yaml", "outside-horizon", "outside_horizon.yaml", "12:9",
-     "events[0].at: 2030-01 is outside the horizon (steps 0 to 12, 2021-01 to 2022-01)"},
+     "events[0].at: 2030-01 is outside the horizon (steps 0 to 11, 2021-01 to 2021-12)"},
     {"until_before_at.yaml", "until-before-at", "until_before_at.yaml", "17:12",
      "events[0].until: 2021-02 is before at (2021-03), expected a ramp end at or after the start"},
     {"end_before_at.yaml", "end-before-at", "end_before_at.yaml", "17:10",

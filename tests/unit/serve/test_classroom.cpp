@@ -24,6 +24,12 @@ namespace {
 
 const std::string kTiny = "tests/data/cli/tiny.yaml";
 
+techdep::LoadOptions with_override(const std::string& text) {
+  techdep::LoadOptions options;
+  options.overrides.push_back(techdep::Override{text});
+  return options;
+}
+
 techdep::Classroom make_classroom(std::size_t max_sessions = 64) {
   techdep::ClassroomOptions options;
   options.scenario_files = {kTiny};
@@ -100,7 +106,7 @@ TEST_CASE("serve: bad requests get 400 with the reason, big ones 413", "[serve]"
   CHECK(reply.status == 400);
   std::string loader_message;
   try {
-    techdep::load_scenario(kTiny, {{{"events[chip-controls].intensity=1.5"}}});
+    techdep::load_scenario(kTiny, with_override("events[chip-controls].intensity=1.5"));
   } catch (const techdep::ScenarioError& error) {
     loader_message = error.what();
   }
@@ -137,7 +143,7 @@ TEST_CASE("serve: a session steps to the end with the values of a plain run", "[
 
   // The chart values equal a direct simulation of the scenario with the same override.
   const techdep::ScenarioSpec spec =
-      techdep::load_scenario(kTiny, {{{"events[chip-controls].intensity=0.5"}}}).spec;
+      techdep::load_scenario(kTiny, with_override("events[chip-controls].intensity=0.5")).spec;
   techdep::Simulation simulation(spec);
   while (!simulation.finished()) simulation.step();
   std::size_t chart_index = 0;
