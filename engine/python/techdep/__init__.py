@@ -357,7 +357,7 @@ def replicates(scenario, n: Optional[int] = None, *, seed: Optional[int] = None,
                threads: Optional[int] = None, out: Optional[PathLike] = None,
                timeseries: bool = False, resume: bool = False, progress=None) -> Ensemble:
     """`techdep run --replicates n`: n runs of the scenario's own point (default: its
-    `replicates`), seeds run_seed(seed, replicate, 0), uncertain parameters drawn per run.
+    `replicates`), seeds run_seed(seed, replicate), uncertain parameters drawn per run.
     out: also keep the sweep folder there (resumable with resume=True after an interrupt)."""
     return _ensemble(scenario, False, n, seed, threads, out, timeseries, resume, progress)
 
