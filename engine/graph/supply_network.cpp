@@ -143,7 +143,8 @@ std::vector<double> betweenness(const SupplyNetwork& network) {
   return centrality;
 }
 
-MinCut min_cut(const SupplyNetwork& network, std::span<const int> sources, int sink) {
+MinCut max_flow_cut(std::size_t nodes, std::span<const SupplyEdge> edges,
+                    std::span<const int> sources, int sink) {
   using Traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
   using Graph = boost::adjacency_list<
       boost::vecS, boost::vecS, boost::directedS, boost::no_property,
@@ -153,22 +154,14 @@ MinCut min_cut(const SupplyNetwork& network, std::span<const int> sources, int s
                                                       Traits::edge_descriptor>>>>;
   using EdgeDesc = boost::graph_traits<Graph>::edge_descriptor;
 
-  const std::size_t n = network.countries.size();
+  const std::size_t n = nodes;
   const std::size_t super_source = n;
   Graph graph(n + 1);
 
-  // Only the sources' own brands (in this model a flow's origin is its brand), direct or
-  // through hubs: an edge such as CHN -> RUS also carries Chinese-brand goods that no control
-  // by the bloc touches, and counting them would put that edge into the "cut".
-  SupplyNetwork of_sources = network;
-  std::erase_if(of_sources.flows, [&](const SupplyFlow& flow) {
-    return std::find(sources.begin(), sources.end(), flow.origin) == sources.end();
-  });
   auto capacity = boost::get(boost::edge_capacity, graph);
   auto reverse = boost::get(boost::edge_reverse, graph);
   auto residual = boost::get(boost::edge_residual_capacity, graph);
 
-  const std::vector<SupplyEdge> edges = supply_edges(of_sources);
   std::vector<std::pair<EdgeDesc, std::size_t>> real_edges;  // edge -> index in `edges`
   auto add = [&](std::size_t from, std::size_t to, double cap) {
     const EdgeDesc forward = boost::add_edge(from, to, graph).first;
@@ -218,6 +211,17 @@ MinCut min_cut(const SupplyNetwork& network, std::span<const int> sources, int s
     }
   }
   return cut;
+}
+
+MinCut min_cut(const SupplyNetwork& network, std::span<const int> sources, int sink) {
+  // Only the sources' own brands (in this model a flow's origin is its brand), direct or
+  // through hubs: an edge such as CHN -> RUS also carries Chinese-brand goods that no control
+  // by the bloc touches, and counting them would put that edge into the "cut".
+  SupplyNetwork of_sources = network;
+  std::erase_if(of_sources.flows, [&](const SupplyFlow& flow) {
+    return std::find(sources.begin(), sources.end(), flow.origin) == sources.end();
+  });
+  return max_flow_cut(network.countries.size(), supply_edges(of_sources), sources, sink);
 }
 
 void write_graphml(std::ostream& out, const SupplyNetwork& network) {

@@ -261,7 +261,9 @@ int graph(int argc, char** argv) {
     centrality = techdep::betweenness(network);
     best_betweenness = std::min(best_betweenness, seconds_since(start));
     start = Clock::now();
-    cut = techdep::min_cut(network, sources, sink);
+    // W6 is a plain directed graph, not a brand network: every edge counts, whatever its origin.
+    cut = techdep::max_flow_cut(network.countries.size(), techdep::supply_edges(network), sources,
+                                sink);
     best_flow = std::min(best_flow, seconds_since(start));
   }
   std::ofstream out(argv[5]);

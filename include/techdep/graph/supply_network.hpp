@@ -51,10 +51,15 @@ struct MinCut {
 };
 
 /// Max flow (Boost Edmonds-Karp: push-relabel asserts exact conservation, which doubles break)
-/// from `sources` (a supplier bloc) to `sink` over the flows whose origin (brand) is one of
-/// `sources`, direct or through hubs, with edge capacities = their summed weights; the edges from
-/// the source side of the residual graph to the rest form the cut, weighted by those flows only.
+/// from `sources` to `sink` in the directed graph of `nodes` nodes and `edges` (capacity = edge
+/// weight); the edges from the source side of the residual graph to the rest form the cut.
 /// Sources that equal the sink are ignored.
+MinCut max_flow_cut(std::size_t nodes, std::span<const SupplyEdge> edges,
+                    std::span<const int> sources, int sink);
+
+/// max_flow_cut from `sources` (a supplier bloc) to `sink` over the flows whose origin (brand) is
+/// one of `sources`, direct or through hubs, with edge capacities = their summed weights: the cut
+/// is weighted by those flows only.
 MinCut min_cut(const SupplyNetwork& network, std::span<const int> sources, int sink);
 
 /// GraphML with node ids and edge attributes weight, rerouted and betweenness per node.

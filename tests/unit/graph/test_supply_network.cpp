@@ -79,6 +79,21 @@ TEST_CASE("Supply network min cut counts only the supplier bloc's own brands", "
   CHECK(techdep::min_cut(net, both, 2).capacity == Approx(0.57).margin(1e-12));
 }
 
+TEST_CASE("Max flow on a plain graph counts every edge, whatever its origin", "[graph]") {
+  // 0 -> 1 (2) and 0 -> 2 (1); 1 -> 3 (1.5), 2 -> 3 (3), 1 -> 2 (0.25). The bottleneck is
+  // {1 -> 3, 1 -> 2, 0 -> 2} with 2.75; edges out of non-sources carry flow (the bench's W6 is
+  // such a graph, and its max flow must equal igraph's).
+  const std::vector<techdep::SupplyEdge> edges{
+      {0, 1, 2.0, 0.0}, {0, 2, 1.0, 0.0}, {1, 2, 0.25, 0.0}, {1, 3, 1.5, 0.0}, {2, 3, 3.0, 0.0}};
+  const std::vector<int> source{0};
+  const techdep::MinCut cut = techdep::max_flow_cut(4, edges, source, 3);
+  CHECK(cut.capacity == Approx(2.75).margin(1e-12));
+  REQUIRE(cut.edges.size() == 3);
+  double sum = 0.0;
+  for (const auto& e : cut.edges) sum += e.weight;
+  CHECK(sum == Approx(2.75).margin(1e-12));
+}
+
 TEST_CASE("Supply network writes GraphML and DOT", "[graph]") {
   std::ostringstream graphml;
   techdep::write_graphml(graphml, example());
