@@ -215,7 +215,9 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
       const double aggregate = state.share[first + o];
       ratio[o] = aggregate > cap[o] ? cap[o] / aggregate : 1.0;
       served[o] = 0.0;
-      distrust[o] = policy.distrust[spec.pair_index(c, static_cast<CountryId>(k))];
+      // Lasting distrust counts like the events' distrust: risk-averse firms weigh both more.
+      const std::size_t pair = spec.pair_index(c, static_cast<CountryId>(k));
+      distrust[o] = policy.distrust[pair] + state.lasting_distrust[pair];
       distrust0[o] = spec.distrust[spec.pair_index(c, static_cast<CountryId>(k))];
       base[o] = std::log1p(sector.security_sensitivity * distrust[o]) -
                 std::log1p(sector.security_sensitivity * distrust0[o]);

@@ -41,6 +41,9 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
     case Metric::ImportValueByBrand: return import_value_by_brand[pair];
     case Metric::ImportUnitValue: return import_unit_value[cell];
     case Metric::ImportValue: return import_value[cell];
+    case Metric::InstalledBase: return installed_base[pair];
+    case Metric::Distrust:
+      return distrust[c * static_cast<std::size_t>(countries) + static_cast<std::size_t>(partner)];
     case Metric::DiasporaByDestination:
       return diaspora_by_destination[c * static_cast<std::size_t>(countries) +
                                      static_cast<std::size_t>(partner)];
@@ -110,7 +113,7 @@ CellImports cell_imports(const ScenarioSpec& spec, const LogPriceTables& tables,
   return totals;
 }
 
-void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
+void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const OptionPolicy& option_policy,
                      const Calibration& calibration, const Targets& targets,
                      const ModelState& state, TotalDependencySolver* solver, Scratch& scratch,
@@ -136,7 +139,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
     for (std::vector<double>* v :
          {&frame.supplier_share, &frame.shipper_share, &frame.site_share,
           &frame.import_value_by_shipper, &frame.import_value_by_site,
-          &frame.import_value_by_brand}) {
+          &frame.import_value_by_brand, &frame.installed_base}) {
       std::ranges::fill(rows(*v, cn), 0.0);
     }
     std::ranges::fill(rows(frame.bloc_share, static_cast<std::size_t>(spec.bloc_count())), 0.0);
@@ -150,7 +153,13 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
             cell_imports(spec, tables, options, option_policy, state, cell, value);
         double imports = 0.0;
         double rerouted = 0.0;
+        double installed = 0.0;
+        for (std::size_t o = first; o < first + count; ++o) installed += state.installed_base[o];
         for (std::size_t o = first; o < first + count; ++o) {
+          if (installed > 0.0) {
+            frame.installed_base[row + static_cast<std::size_t>(options.origin[o])] +=
+                state.installed_base[o] / installed;
+          }
           const CountryId k = options.origin[o];
           const double share = state.share[o];
           const double via_hubs = state.rerouted[o];
@@ -233,8 +242,9 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
         const std::span<double> cell_prices(log_price.data(), count);
         std::copy_n(targets.log_price.begin() + static_cast<std::ptrdiff_t>(first), count,
                     cell_prices.begin());
-        cell_prices[static_cast<std::size_t>(options.domestic[cell])] =
-            domestic_log_price(spec, params, tables, state.capability, c, s);
+        const auto domestic = static_cast<std::size_t>(options.domestic[cell]);
+        cell_prices[domestic] = domestic_log_price(spec, params, tables, state.capability, c, s) +
+                                targets.lock_in[first + domestic];
         const double level =
             log_price_level(spec, params, option_policy, calibration, c, s, cell_prices);
         frame.price_index[cell] = std::exp(level - calibration.log_price_level0[cell]);
@@ -258,6 +268,10 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
     frame.diaspora[ci] = abroad;
     std::copy_n(state.diaspora.begin() + static_cast<std::ptrdiff_t>(ci * cn), cn,
                 frame.diaspora_by_destination.begin() + static_cast<std::ptrdiff_t>(ci * cn));
+    for (std::size_t k = 0; k < cn; ++k) {
+      frame.distrust[ci * cn + k] =
+          policy.distrust[ci * cn + k] + state.lasting_distrust[ci * cn + k];
+    }
   }
 
   if (solver != nullptr) {

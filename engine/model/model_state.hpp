@@ -69,6 +69,12 @@ struct OptionPolicy {
   std::vector<double> evasion;            // e a [option]: evasion times the routes' availability
   std::vector<double> multiplier;         // psi [option]
   std::vector<double> restricted_supply;  // S0 R [option]: the emigration pressure's exposure
+  // [option]: 1 - R of the events alone, before an entrant's progress or a vendor's presence
+  // limit its reach (what a vendor that left may come back to)
+  std::vector<double> open_by_policy;
+  // [option]: the part of R from the supplier's side (export controls, vendors' exits, secondary
+  // sanctions), not the buyer's own bans: what builds lasting distrust of the brand
+  std::vector<double> supplier_cut;
   std::vector<std::int32_t> route;        // [option]: its request in `routes`, or -1
   std::vector<RouteRequest> requests;     // restricted options that may evade
   std::vector<double> relay_open;         // [request][hub]
@@ -84,6 +90,7 @@ struct Targets {
   std::vector<double> domestic_demand;   // D[c][s]
   std::vector<double> input_availability;  // In[c][s], from the shortage at the start of the step
   std::vector<double> log_price;         // log p [option]
+  std::vector<double> lock_in;           // [option]: the switching and network terms of log p
 };
 
 /// Imports of one cell across the border (shipper != buyer): value at landed prices, with the
@@ -104,12 +111,19 @@ struct Calibration {
   std::vector<double> log_price_level0;  // [c][s]: log of the CES price index at t = 0
   std::vector<CellImports> imports0;     // [c][s]: imports at t = 0, the value indices' base
   std::vector<double> opening0;          // [c][s]: initial demand under restriction at t = 0
+  std::vector<double> supplier_cut0;     // [c][k]: the distrust drive's restriction at t = 0
+  std::vector<double> distrust0;         // [c][k]: rho at t = 0 (incidents count from there)
 };
 
 struct ModelState {
   std::vector<double> share;      // S [option]; every other flow's share is 0
   std::vector<double> hub_capacity;  // [hub]: re-export capacity, grows as brokers organise
   std::vector<double> entry;         // [option]: an entrant's progress in [0, 1] (0 elsewhere)
+  // Lock-in (docs/model.md): what buyers have installed, by option; how much of its former
+  // reach a vendor still has; and the distrust that outlasts the events that caused it.
+  std::vector<double> installed_base;    // B [option]
+  std::vector<double> presence;          // [option], 1 for options that never left
+  std::vector<double> lasting_distrust;  // H [c][k] in [0, 1]
   std::vector<double> shortage;   // U[c][s]
   std::vector<double> rerouted;   // V [option]: part of S shipped via the route's hub
   std::vector<double> capability; // Cap[c][s]
@@ -137,7 +151,7 @@ struct Scratch {
   std::vector<CellWork> workers;  // one per thread of the per-country phases
   LogPriceTables log_tables;
   std::vector<double> strength_prev;  // event strengths the policy was last built from
-  std::vector<double> capability_next, talent_flow, leavers;
+  std::vector<double> capability_next, talent_flow, leavers, pair_drive;
 };
 
 }  // namespace techdep::detail

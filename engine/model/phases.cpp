@@ -76,6 +76,10 @@ void reset_parameters(const ScenarioSpec& spec, Parameters& params) {
     to.demand_pull = from.demand_pull;
     to.learning = from.learning;
     to.entry_speed = from.entry_speed;
+    to.switching_cost = from.switching_cost;
+    to.network_effect = from.network_effect;
+    to.installed_base_turnover = from.installed_base_turnover;
+    to.reentry_speed = from.reentry_speed;
   }
   params.sanction_push.resize(countries);
   params.base_emigration.resize(countries);
@@ -463,9 +467,10 @@ double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
 
 void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const LogPriceTables& tables, const OptionLists& options,
-                     std::span<const double> capability, CountryId buyer, SectorId sector,
-                     std::span<double> log_price) {
-  const double sensitivity = params.sectors[static_cast<std::size_t>(sector)].security_sensitivity;
+                     const ModelState& state, CountryId buyer, SectorId sector,
+                     std::span<double> log_price, std::span<double> lock_in) {
+  const SectorSpec& sec = params.sectors[static_cast<std::size_t>(sector)];
+  const double sensitivity = sec.security_sensitivity;
   const std::size_t sn = spec.sectors.size();
   const std::size_t cell = spec.cell_index(buyer, sector);
   const std::size_t first = options.first[cell];
@@ -473,14 +478,37 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
   for (std::size_t o = 0; o < count; ++o) {
     const CountryId k = options.origin[first + o];
     if (k == buyer) {
-      log_price[o] = domestic_log_price(spec, params, tables, capability, buyer, sector);
+      log_price[o] = domestic_log_price(spec, params, tables, state.capability, buyer, sector);
       continue;
     }
+    const std::size_t pair = spec.pair_index(buyer, k);
     log_price[o] = tables.price[idx(static_cast<std::size_t>(k), sn,
                                     static_cast<std::size_t>(sector))] +
                    path_log_trade_cost(spec, tables, options.site[first + o],
                                        options.shipper[first + o], buyer) +
-                   std::log1p(sensitivity * policy.distrust[spec.pair_index(buyer, k)]);
+                   std::log1p(sensitivity * (policy.distrust[pair] + state.lasting_distrust[pair]));
+  }
+  std::fill(lock_in.begin(), lock_in.end(), 0.0);
+  if (sec.switching_cost == 0.0 && sec.network_effect == 0.0) return;
+  // Switching cost: the part of demand not on the brand's installed base pays it; network
+  // effect: the brand's weight grows by exp(nu b). Both read the brand's share b of the base.
+  double total = 0.0;
+  for (std::size_t o = 0; o < count; ++o) total += state.installed_base[first + o];
+  for (std::size_t begin = 0; begin < count;) {
+    std::size_t end = begin;
+    double base = 0.0;
+    while (end < count && options.origin[first + end] == options.origin[first + begin]) {
+      base += state.installed_base[first + end];
+      ++end;
+    }
+    const double b = total > 0.0 ? base / total : 0.0;
+    const double term = std::log1p(sec.switching_cost * (1.0 - b)) -
+                        sec.network_effect * b / sec.elasticity;
+    for (std::size_t o = begin; o < end; ++o) {
+      lock_in[o] = term;
+      log_price[o] += term;
+    }
+    begin = end;
   }
 }
 
@@ -567,7 +595,8 @@ double secondary_sanctions_risk(std::span<const EventSpec> events, const Policy&
 void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> events,
                           const Parameters& params, const Policy& policy,
                           const OptionLists& options, std::span<const double> hub_capacity,
-                          std::span<const double> entry, int threads, OptionPolicy& gathered) {
+                          std::span<const double> entry, std::span<const double> presence,
+                          int threads, OptionPolicy& gathered) {
   if (gathered.route_version == policy.route_version) return;
   const std::size_t cn = spec.countries.size();
   const std::size_t sn = spec.sectors.size();
@@ -575,6 +604,7 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
   const std::size_t count = options.size();
   gathered.restriction.assign(count, 0.0);  // the open fraction until the end of the loop
   std::vector<double> open(count, 1.0);
+  std::vector<double> supplier_open(count, 1.0);
   std::vector<double> evasion(count, 0.0);
   gathered.multiplier.assign(count, 0.0);
   gathered.evasion.assign(count, 0.0);
@@ -622,6 +652,7 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
             amount = event.level * strength;
           }
           open[o] *= 1.0 - amount;
+          if (control || threat) supplier_open[o] *= 1.0 - amount;
         }
       }
     }
@@ -631,6 +662,9 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
   // open in proportion to its capacity, closed where the hub controls them, cut by enforcement
   // against it and by territorial rules on its soil.
   gathered.requests.clear();
+  gathered.open_by_policy = open;
+  gathered.supplier_cut.resize(count);
+  for (std::size_t o = 0; o < count; ++o) gathered.supplier_cut[o] = 1.0 - supplier_open[o];
   std::vector<std::size_t> request_option;
   for (std::size_t cell = 0; cell < cells; ++cell) {
     for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
@@ -696,6 +730,14 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
   // An entrant reaches the buyer only as far as it has entered, E: its wedge is
   // E ((1 - R) + R e a psi^-sigma), written as a restriction R' = 1 - E (1 - R) with evasion
   // E R e a / R' so that the targets phase reads it like any other option.
+  // A vendor that left reaches only as far as its presence: min(1 - R, E) directly, its goods
+  // still rerouted as before (R e a psi^-sigma), written the same way.
+  for (std::size_t o = 0; o < count; ++o) {
+    if (options.entrant[o] || !(presence[o] < open[o])) continue;
+    const double combined = 1.0 - presence[o];
+    gathered.evasion[o] = gathered.restriction[o] * gathered.evasion[o] / combined;
+    gathered.restriction[o] = combined;
+  }
   for (std::size_t o = 0; o < count; ++o) {
     if (!options.entrant[o]) continue;
     const double entered = entry[o];
@@ -706,6 +748,77 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
     gathered.restriction[o] = combined;
   }
   gathered.route_version = policy.route_version;
+}
+
+void supplier_cut_by_pair(const ScenarioSpec& spec, const OptionLists& options,
+                          const OptionPolicy& option_policy, std::span<double> out) {
+  std::fill(out.begin(), out.end(), 0.0);
+  const std::size_t sn = spec.sectors.size();
+  for (std::size_t cell = 0; cell + 1 < options.first.size(); ++cell) {
+    const std::size_t buyer = cell / sn;
+    const std::size_t end = options.first[cell + 1];
+    for (std::size_t begin = options.first[cell]; begin < end;) {
+      const int brand = options.origin[begin];
+      double cut = 0.0;
+      double initial = 0.0;
+      for (; begin < end && options.origin[begin] == brand; ++begin) {
+        cut += options.initial_share[begin] * option_policy.supplier_cut[begin];
+        initial += options.initial_share[begin];
+      }
+      if (!(initial > 0.0)) continue;
+      double& pair = out[buyer * spec.countries.size() + static_cast<std::size_t>(brand)];
+      pair = std::max(pair, cut / initial);
+    }
+  }
+}
+
+bool update_lock_in(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                    const OptionLists& options, const OptionPolicy& option_policy,
+                    const Calibration& calibration, ModelState& state, std::vector<double>& drive) {
+  const std::size_t sn = spec.sectors.size();
+  const std::size_t cn = spec.countries.size();
+  bool reach_moved = false;
+  for (std::size_t cell = 0; cell + 1 < options.first.size(); ++cell) {
+    const SectorSpec& sec = params.sectors[cell % sn];
+    const double turnover = sec.installed_base_turnover;
+    const double reentry = sec.reentry_speed;
+    for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+      double& base = state.installed_base[o];
+      base += turnover * (state.share[o] - base);
+      if (reentry >= 1.0 || options.entrant[o]) continue;
+      // The vendor leaves as far as it is cut off at once (offices, distributors, support) and
+      // comes back at the re-entry speed once allowed: only the way back costs time.
+      const double open = option_policy.open_by_policy[o];
+      double& presence = state.presence[o];
+      const double was = presence;
+      presence = open < presence ? open : presence + reentry * (open - presence);
+      if (was < open && presence != was) reach_moved = true;
+    }
+  }
+
+  bool remembers = false;
+  for (const CountrySpec& country : spec.countries) {
+    remembers = remembers || country.distrust_build > 0.0 || country.distrust_decay > 0.0;
+  }
+  if (!remembers) return reach_moved;
+  drive.resize(cn * cn);
+  supplier_cut_by_pair(spec, options, option_policy, drive);
+  for (std::size_t c = 0; c < cn; ++c) {
+    const CountrySpec& country = spec.countries[c];
+    for (std::size_t k = 0; k < cn; ++k) {
+      if (k == c) continue;
+      const std::size_t pair = c * cn + k;
+      // What the supplier did since the start: new cuts and exits, and incidents' distrust.
+      const double cuts = std::max(0.0, drive[pair] - calibration.supplier_cut0[pair]);
+      const double incidents = std::max(0.0, policy.distrust[pair] - calibration.distrust0[pair]);
+      const double pressure = std::min(1.0, std::max(cuts, incidents));
+      double& lasting = state.lasting_distrust[pair];
+      lasting = std::clamp(lasting + country.distrust_build * pressure * (1.0 - lasting) -
+                               country.distrust_decay * lasting,
+                           0.0, 1.0);
+    }
+  }
+  return reach_moved;
 }
 
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
@@ -735,8 +848,8 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
         const std::size_t first = options.first[cell];
         const std::size_t n = options.count(cell);
         const std::span<double> log_price(targets.log_price.data() + first, n);
-        fill_log_prices(spec, params, policy, scratch.log_tables, options, state.capability, c, s,
-                        log_price);
+        fill_log_prices(spec, params, policy, scratch.log_tables, options, state, c, s, log_price,
+                        std::span<double>(targets.lock_in.data() + first, n));
         auto options_of = [&](const std::vector<double>& v) {
           return std::span<const double>(v.data() + first, n);
         };

@@ -41,7 +41,21 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options);
 void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> events,
                           const Parameters& params, const Policy& policy,
                           const OptionLists& options, std::span<const double> hub_capacity,
-                          std::span<const double> entry, int threads, OptionPolicy& gathered);
+                          std::span<const double> entry, std::span<const double> presence,
+                          int threads, OptionPolicy& gathered);
+
+/// [c][k]: the largest, over sectors, of the initial-share-weighted supplier cut of brand k's
+/// options to buyer c (the restriction that builds lasting distrust).
+void supplier_cut_by_pair(const ScenarioSpec& spec, const OptionLists& options,
+                          const OptionPolicy& option_policy, std::span<double> out);
+
+/// Lock-in after the shares (docs/model.md, Lock-in): the installed base moves toward the
+/// shares, a vendor's presence follows its openness down at once and back up at the re-entry
+/// speed, lasting distrust builds with new supplier cuts and incidents and fades. Returns whether
+/// an option's reach moved (the option policy must then be gathered again).
+bool update_lock_in(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                    const OptionLists& options, const OptionPolicy& option_policy,
+                    const Calibration& calibration, ModelState& state, std::vector<double>& drive);
 
 /// The largest level of the active secondary sanctions that threaten `brand` for serving the
 /// buyer in the sector (0: none).
@@ -64,10 +78,11 @@ double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
                           CountryId buyer, SectorId sector);
 
 /// Effective log prices of one (buyer, sector) cell, one per option (model.md section 5.3).
+/// `lock_in` receives each option's switching-cost and network terms (included in `log_price`).
 void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const LogPriceTables& tables, const OptionLists& options,
-                     std::span<const double> capability, CountryId buyer, SectorId sector,
-                     std::span<double> log_price);
+                     const ModelState& state, CountryId buyer, SectorId sector,
+                     std::span<double> log_price, std::span<double> lock_in);
 
 /// Phase 3. CES targets, caps, reroute split and domestic demand of every cell.
 /// Countries run on up to `scratch.workers.size()` threads; each cell writes only its own
@@ -151,7 +166,7 @@ CellImports cell_imports(const ScenarioSpec& spec, const LogPriceTables& tables,
 /// they depend on moved since); `log_price` is scratch of one cell's options.
 /// Flows outside the options are never written: the frame's flow arrays must start at 0.
 /// Countries run on the workers of `scratch` as in compute_targets.
-void compute_metrics(const ScenarioSpec& spec, const Parameters& params,
+void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const OptionPolicy& option_policy,
                      const Calibration& calibration, const Targets& targets,
                      const ModelState& state, TotalDependencySolver* solver, Scratch& scratch,

@@ -273,6 +273,9 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   }
   state.hub_capacity.assign(cn, spec.routes.initial_hub_capacity);
   state.entry.assign(option_count, 0.0);
+  state.installed_base = state.share;
+  state.presence.assign(option_count, 1.0);
+  state.lasting_distrust.assign(cn * cn, 0.0);
   state.rerouted.assign(option_count, 0.0);
   state.capability = spec.capability;
   state.talent.resize(cn);
@@ -287,6 +290,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   targets.domestic_demand.assign(cells, 0.0);
   targets.input_availability.assign(cells, 1.0);
   targets.log_price.assign(option_count, 0.0);
+  targets.lock_in.assign(option_count, 0.0);
   // A thread per block of countries only where a step's per-flow work outweighs starting the
   // thread and waiting for a core: on W2 (30,000 options) two threads took 1.2 s against 0.65 s
   // on one while another process used the second core; W3 (420,000) gains.
@@ -316,7 +320,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   for (std::vector<double>* v :
        {&frame.supplier_share, &frame.shipper_share, &frame.site_share,
         &frame.import_value_by_shipper, &frame.import_value_by_site,
-        &frame.import_value_by_brand}) {
+        &frame.import_value_by_brand, &frame.installed_base}) {
     v->assign(flows, 0.0);
   }
   frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
@@ -326,6 +330,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
     v->assign(cn, 0.0);
   }
   frame.diaspora_by_destination.assign(cn * cn, 0.0);
+  frame.distrust.assign(cn * cn, 0.0);
 
   // Total dependency only where someone reads it: the recorded outputs or a rule's condition.
   bool dependency_wanted = metric_selected(spec.outputs, Metric::TotalDependency);
@@ -370,6 +375,14 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
       calibration.opening0[cell] += option_policy.restricted_supply[o];
     }
   }
+  // Vendors cut off before the start are already gone as far as they are cut off (so the start
+  // stays a fixed point); lasting distrust answers what suppliers do after it.
+  for (std::size_t o = 0; o < option_count; ++o) {
+    if (!option_lists.entrant[o]) state.presence[o] = option_policy.open_by_policy[o];
+  }
+  calibration.supplier_cut0.assign(cn * cn, 0.0);
+  detail::supplier_cut_by_pair(spec, option_lists, option_policy, calibration.supplier_cut0);
+  calibration.distrust0 = policy.distrust;
   calibrate();
   // Flows rerouted by restrictions already in force are part of the start (docs/model.md,
   // "Calibration"): the state at t = 0 shows them.
@@ -403,18 +416,20 @@ void Simulation::Impl::calibrate() {
       const std::size_t cell = spec.cell_index(c, s);
       const std::size_t first = lists.first[cell];
       const std::span<double> log_price(targets.log_price.data() + first, lists.count(cell));
-      detail::fill_log_prices(spec, params, policy, scratch.log_tables, lists, state.capability,
-                              c, s, log_price);
+      const std::span<double> lock_in(targets.lock_in.data() + first, lists.count(cell));
+      detail::fill_log_prices(spec, params, policy, scratch.log_tables, lists, state, c, s,
+                              log_price, lock_in);
       for (std::size_t o = 0; o < lists.count(cell); ++o) {
         const std::size_t i = first + o;
         const double initial = lists.initial_share[i];
         if (lists.entrant[i]) {
           // At full entry and its start price an entrant weighs its world market share against
-          // the incumbents' total weight (1 - U0, about 1).
+          // the incumbents' total weight (1 - U0, about 1); buyers' switching costs and the
+          // incumbents' network still stand in its way (not calibrated away).
           const double world =
               spec.world_supply[static_cast<std::size_t>(s) * cn +
                                 static_cast<std::size_t>(lists.origin[i])];
-          calibration.log_alpha[i] = std::log(world) + sigma * log_price[o];
+          calibration.log_alpha[i] = std::log(world) + sigma * (log_price[o] - lock_in[o]);
           continue;
         }
         if (!(initial > 0.0)) continue;
@@ -473,7 +488,7 @@ void Simulation::Impl::calibrate() {
 
 void Simulation::Impl::update_option_policy() {
   detail::update_option_policy(spec, events, params, policy, calibration.options,
-                               state.hub_capacity, state.entry,
+                               state.hub_capacity, state.entry, state.presence,
                                static_cast<int>(scratch.workers.size()), option_policy);
 }
 
@@ -538,7 +553,7 @@ void Simulation::Impl::grow_hub_capacity() {
 
 void Simulation::Impl::record_metrics() {
   frame.step = step;
-  detail::compute_metrics(spec, params, option_policy, calibration, targets, state,
+  detail::compute_metrics(spec, params, policy, option_policy, calibration, targets, state,
                           dependency ? &*dependency : nullptr, scratch, frame);
 }
 
@@ -566,6 +581,10 @@ void Simulation::Impl::run_step() {
   check(Phase::Shares);
   grow_hub_capacity();
   grow_entry();
+  if (detail::update_lock_in(spec, params, policy, calibration.options, option_policy, calibration,
+                             state, scratch.pair_drive)) {
+    ++policy.route_version;
+  }
   detail::update_capability(spec, params, policy, calibration.options, events, targets, state,
                             scratch);
   check(Phase::Capability);

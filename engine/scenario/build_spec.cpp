@@ -573,6 +573,10 @@ class SpecBuilder {
           check_.field_number(node, kCountryObject, "base_emigration", path, mps);
       country.return_rate = check_.field_number(node, kCountryObject, "return_rate", path, mps);
       country.training_rate = check_.field_number(node, kCountryObject, "training_rate", path, mps);
+      country.distrust_build =
+          check_.field_number(node, kCountryObject, "distrust_build", path, mps);
+      country.distrust_decay =
+          check_.field_number(node, kCountryObject, "distrust_decay", path, mps);
       read_source_field(node, path);
       const std::size_t country_count = spec_.countries.size();
       country.attraction.assign(country_count, 0.0);
@@ -686,6 +690,11 @@ class SpecBuilder {
       sector.demand_pull = check_.field_number(node, kSectorObject, "demand_pull", path, mps);
       sector.learning = check_.field_number(node, kSectorObject, "learning", path, mps);
       sector.entry_speed = check_.field_number(node, kSectorObject, "entry_speed", path, mps);
+      sector.switching_cost = check_.field_number(node, kSectorObject, "switching_cost", path, mps);
+      sector.network_effect = check_.field_number(node, kSectorObject, "network_effect", path, mps);
+      sector.installed_base_turnover =
+          check_.field_number(node, kSectorObject, "installed_base_turnover", path, mps);
+      sector.reentry_speed = check_.field_number(node, kSectorObject, "reentry_speed", path, mps);
       read_source_field(node, path);
       if (const Node* world = Checker::value_of(node, "world_supply")) {
         world_supply_[static_cast<std::size_t>(id)] =

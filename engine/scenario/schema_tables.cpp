@@ -118,6 +118,14 @@ constexpr std::array kCountryFields{
               .default_text = "equal", .unit = "weight",
               .meaning = "share of tech spending per sector d[c][s] (normalised)",
               .example = "{semiconductors: 2, software: 1}"},
+    FieldSpec{.key = "distrust_build", .type = F::Number, .range = kUnitInterval,
+              .default_text = "0", .unit = "per month per unit of restriction", .per_month = true,
+              .meaning = "how fast lasting distrust of a supplier builds with its new restrictions, "
+                         "exits and incidents (docs/model.md, Lock-in; 0: none)",
+              .example = "0.05"},
+    FieldSpec{.key = "distrust_decay", .type = F::Number, .range = kUnitInterval,
+              .default_text = "0", .unit = "per month", .per_month = true,
+              .meaning = "share of lasting distrust that fades", .example = "0.01"},
     FieldSpec{.key = "blocs", .type = F::BlocList, .default_text = "none",
               .meaning = "blocs this country also joins (created when not declared)",
               .example = "[brics]"},
@@ -159,6 +167,26 @@ constexpr std::array kSectorFields{
               .default_text = "0", .unit = "per month", .per_month = true,
               .meaning = "how fast a brand new to a buyer enters once the market opens "
                          "(docs/model.md, Entry; 0: no entry)",
+              .example = "0.1"},
+    FieldSpec{.key = "switching_cost", .type = F::Number, .range = kNonNegative,
+              .default_text = "0", .unit = "share of price",
+              .meaning = "extra price of a brand for the part of demand not on its installed base "
+                         "(docs/model.md, Lock-in; 0: none)",
+              .example = "0.3"},
+    FieldSpec{.key = "network_effect", .type = F::Number, .range = kNonNegative,
+              .default_text = "0", .unit = "1",
+              .meaning = "a brand's weight grows by exp(nu b), b its share of the installed base "
+                         "(0: none)",
+              .example = "2"},
+    FieldSpec{.key = "installed_base_turnover", .type = F::Number, .range = kUnitInterval,
+              .default_value = 1.0, .default_text = "1", .unit = "per month", .per_month = true,
+              .meaning = "share of the installed base replaced by what is bought now (1: the base "
+                         "is last month's shares)",
+              .example = "0.0056"},
+    FieldSpec{.key = "reentry_speed", .type = F::Number, .range = kUnitInterval,
+              .default_value = 1.0, .default_text = "1", .unit = "per month", .per_month = true,
+              .meaning = "share of its lost presence a vendor that left regains per month once "
+                         "allowed back (1: at once, no re-entry cost)",
               .example = "0.1"},
     FieldSpec{.key = "world_supply", .type = F::CountryValues, .range = kUnitInterval,
               .default_text = "none", .unit = "share",

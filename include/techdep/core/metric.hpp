@@ -34,6 +34,8 @@ enum class Metric {
   ImportValueByBrand,
   ImportUnitValue,
   ImportValue,
+  InstalledBase,
+  Distrust,
 };
 
 /// Which index dimensions a metric's values carry.
@@ -53,7 +55,7 @@ struct MetricInfo {
   std::string_view description;
 };
 
-inline constexpr std::array<MetricInfo, 24> kMetricCatalogue{{
+inline constexpr std::array<MetricInfo, 26> kMetricCatalogue{{
     {Metric::DomesticShare, "domestic_share", MetricShape::CountrySector, "share",
      "share of the country's demand for the sector served by its own producers"},
     {Metric::ImportShare, "import_share", MetricShape::CountrySector, "share",
@@ -102,6 +104,12 @@ inline constexpr std::array<MetricInfo, 24> kMetricCatalogue{{
      "value of imports per unit of imported volume (rerouting markups raise it)"},
     {Metric::ImportValue, "import_value", MetricShape::CountrySector, "index, t=0 = 1",
      "value of imports relative to the start (volume share times unit value)"},
+    {Metric::InstalledBase, "installed_base", MetricShape::CountrySectorPartner, "share",
+     "each brand's share of what the buyer has installed (switching costs and network effects "
+     "read it)"},
+    {Metric::Distrust, "distrust", MetricShape::CountryPartner, "index >= 0",
+     "the buyer's distrust of a supplier in its prices: the events' (incidents, agreements) "
+     "plus the lasting distrust that sanctions, exits and incidents leave"},
 }};
 
 constexpr const MetricInfo& metric_info(Metric metric) {

@@ -19,7 +19,7 @@ struct MetricsFrame {
       capacity, price_index, import_unit_value, import_value;
   // [c][s][k]
   std::vector<double> supplier_share, shipper_share, site_share, import_value_by_shipper,
-      import_value_by_site, import_value_by_brand;
+      import_value_by_site, import_value_by_brand, installed_base;
   /// [c][s][k]; computed only for the output countries when the metric is selected, NaN elsewhere
   std::vector<double> total_dependency;
   // [c][s][b]
@@ -28,6 +28,8 @@ struct MetricsFrame {
   std::vector<double> talent, emigrants, returns, diaspora, sovereignty;
   /// [c][k]: c's emigrants living in k now; k == c holds those of unknown destination
   std::vector<double> diaspora_by_destination;
+  /// [c][k]: c's distrust of k, events' plus lasting
+  std::vector<double> distrust;
 
   /// The value of a metric at an index; `partner` is a country for partner metrics and a bloc for
   /// bloc_share; ignored for the others. `sector` is ignored for country metrics.

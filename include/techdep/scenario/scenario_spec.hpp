@@ -41,6 +41,11 @@ struct CountrySpec {
   double training_rate = 0.0;      ///< share of the talent gap L0 - L refilled, per step
   std::vector<double> attraction;  ///< [destination country], normalised to sum 1 (or all 0)
   std::vector<double> sector_weights;  ///< d[c][s], normalised to sum 1
+  /// Lasting distrust (docs/model.md, Lock-in): how fast this buyer's distrust of a supplier
+  /// builds per unit of the supplier's new restrictions and incidents, and how fast it fades,
+  /// per step. 0 and 0: no memory.
+  double distrust_build = 0.0;
+  double distrust_decay = 0.0;
 };
 
 struct SectorSpec {
@@ -55,6 +60,11 @@ struct SectorSpec {
   double demand_pull = 0.0;           ///< phi
   double learning = 0.0;              ///< b
   double entry_speed = 0.0;           ///< per step: how fast a supplier new to a buyer enters
+  // Lock-in (docs/model.md, Lock-in); each default switches its mechanism off.
+  double switching_cost = 0.0;           ///< share of the price paid to adopt beyond the base
+  double network_effect = 0.0;           ///< nu: weight x exp(nu b), b the brand's base share
+  double installed_base_turnover = 1.0;  ///< per step: share of the installed base replaced
+  double reentry_speed = 1.0;            ///< per step: how fast a vendor that left comes back
 };
 
 struct BlocSpec {
