@@ -57,6 +57,37 @@ namespace {
 
 using Target = MetricTarget;
 
+// Whether the scenario switches a mechanism on, and the scenario with it off.
+bool mechanism_on(const ScenarioSpec& spec, std::string_view name) {
+  const auto any_sector = [&](auto&& on) { return std::ranges::any_of(spec.sectors, on); };
+  if (name == "switching_cost") {
+    return any_sector([](const SectorSpec& s) { return s.switching_cost > 0.0; });
+  }
+  if (name == "network_effect") {
+    return any_sector([](const SectorSpec& s) { return s.network_effect > 0.0; });
+  }
+  if (name == "reentry_cost") {
+    return any_sector([](const SectorSpec& s) { return s.reentry_speed < 1.0; });
+  }
+  if (name == "learning") return any_sector([](const SectorSpec& s) { return s.learning > 0.0; });
+  if (name == "entry") return any_sector([](const SectorSpec& s) { return s.entry_speed > 0.0; });
+  return std::ranges::any_of(spec.countries,
+                             [](const CountrySpec& c) { return c.distrust_build > 0.0; });
+}
+
+void switch_off(ScenarioSpec& spec, std::string_view name) {
+  for (SectorSpec& sector : spec.sectors) {
+    if (name == "switching_cost") sector.switching_cost = 0.0;
+    if (name == "network_effect") sector.network_effect = 0.0;
+    if (name == "reentry_cost") sector.reentry_speed = 1.0;
+    if (name == "learning") sector.learning = 0.0;
+    if (name == "entry") sector.entry_speed = 0.0;
+  }
+  if (name == "lasting_distrust") {
+    for (CountrySpec& country : spec.countries) country.distrust_build = 0.0;
+  }
+}
+
 template <typename Item>
 int find_id(const std::vector<Item>& items, const std::string& id) {
   for (std::size_t index = 0; index < items.size(); ++index) {
@@ -149,10 +180,21 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
   spec.outputs.metrics = {target.metric};
   spec.outputs.countries = {target.country};
 
-  // Events that start at or after the target step cannot move it: they are not players.
+  // Players: the events that start before the target step (later ones cannot move it), or the
+  // mechanisms the scenario switches on. `names` lists every row of the table.
+  const bool by_events = request.by == ExplainPlayers::Events;
   std::vector<std::size_t> players;
-  for (std::size_t index = 0; index < spec.events.size(); ++index) {
-    if (spec.events[index].at_step < target.step) players.push_back(index);
+  std::vector<std::string> names;
+  if (by_events) {
+    for (std::size_t index = 0; index < spec.events.size(); ++index) {
+      names.push_back(spec.events[index].id);
+      if (spec.events[index].at_step < target.step) players.push_back(index);
+    }
+  } else {
+    for (std::size_t index = 0; index < kExplainMechanisms.size(); ++index) {
+      names.emplace_back(kExplainMechanisms[index]);
+      if (mechanism_on(spec, kExplainMechanisms[index])) players.push_back(index);
+    }
   }
   const std::size_t count = players.size();
   if (count > 62) {
@@ -160,6 +202,13 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
   }
 
   const auto coalition_spec = [&](std::uint64_t mask) {
+    if (!by_events) {
+      ScenarioSpec result = spec;
+      for (std::size_t bit = 0; bit < count; ++bit) {
+        if (((mask >> bit) & 1U) == 0) switch_off(result, kExplainMechanisms[players[bit]]);
+      }
+      return result;
+    }
     std::vector<bool> keep(spec.events.size(), false);
     for (std::size_t bit = 0; bit < count; ++bit) {
       if ((mask >> bit) & 1U) keep[players[bit]] = true;
@@ -265,8 +314,8 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
   }
 
   const double full_value = value_of.at(full);
-  for (std::size_t index = 0; index < spec.events.size(); ++index) {
-    EventContribution contribution{spec.events[index].id, 0.0, 0.0, 0.0};
+  for (std::size_t index = 0; index < names.size(); ++index) {
+    EventContribution contribution{names[index], 0.0, 0.0, 0.0};
     const auto player = std::find(players.begin(), players.end(), index);
     if (player != players.end()) {
       const auto bit = static_cast<std::size_t>(player - players.begin());
@@ -285,10 +334,12 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
       "{} {}{}{} at {}", metric_info(target.metric).name, request.country,
       request.sector.empty() ? "" : " " + request.sector,
       request.partner.empty() ? "" : " " + request.partner, step_label(spec.time, target.step));
-  outcome.table = fmt::format("{}: {:.6g} with all events, {:.6g} without; change {:+.6g} ({})\n",
-                              label, outcome.with_events, outcome.without_events,
+  const std::string_view players_name = by_events ? "events" : "mechanisms";
+  const std::string_view column = by_events ? "event" : "mechanism";
+  outcome.table = fmt::format("{}: {:.6g} with all {}, {:.6g} without; change {:+.6g} ({})\n",
+                              label, outcome.with_events, players_name, outcome.without_events,
                               outcome.with_events - outcome.without_events, outcome.method);
-  outcome.table += fmt::format("  {:<36} {:>12} {:>12} {:>14}\n", "event", "shapley",
+  outcome.table += fmt::format("  {:<36} {:>12} {:>12} {:>14}\n", column, "shapley",
                                exact ? "" : "std. error", "leave-one-out");
   for (const EventContribution& contribution : outcome.contributions) {
     outcome.table += fmt::format(
@@ -299,9 +350,10 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
 
   if (request.out_dir) {
     RunFolder folder(*request.out_dir);
-    std::string csv =
-        "metric,country,sector,partner,date,event,shapley,standard_error,leave_one_out,"
-        "with_events,without_events,method\n";
+    std::string csv = fmt::format(
+        "metric,country,sector,partner,date,{},shapley,standard_error,leave_one_out,"
+        "with_events,without_events,method\n",
+        column);
     for (const EventContribution& contribution : outcome.contributions) {
       csv += fmt::format("{},{},{},{},{},", metric_info(target.metric).name, request.country,
                          request.sector, request.partner, step_label(spec.time, target.step));
@@ -321,6 +373,7 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
     detail::write_analysis_manifest(folder, "explain", {request.scenario}, loaded.input_files,
                                     request.overrides,
                                     {{"method", outcome.method},
+                                     {"by", std::string(players_name)},
                                      {"seed", spec.seed},
                                      {"runs", masks.size() + 1}},
                                     {"explain.csv", "explain.txt"});

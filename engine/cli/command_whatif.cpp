@@ -21,6 +21,7 @@ struct WhatIfFlags {
   ExplainRequest explain;
   std::vector<std::string> explain_sets;
   std::string explain_out;
+  std::string explain_by = "events";
 };
 
 }  // namespace
@@ -70,6 +71,10 @@ void add_whatif_commands(CLI::App& app, CommandContext& context) {
   explain->add_option("--partner", request.partner, "Partner country or bloc (partner metrics)");
   explain->add_option("--at", request.at, "Date (YYYY-MM) or step; default the last step");
   explain->add_option("--set", flags->explain_sets, "Override a scenario value (repeatable)");
+  explain->add_option("--by", flags->explain_by,
+                      "What to attribute the change to: events (default), or mechanisms (the "
+                      "lock-in, learning and entry mechanisms the scenario switches on)")
+      ->check(CLI::IsMember({"events", "mechanisms"}));
   explain->add_option("--exact-limit", request.exact_limit,
                       "Exact Shapley values up to this many events")
       ->check(CLI::Range(0, 16));
@@ -81,14 +86,17 @@ void add_whatif_commands(CLI::App& app, CommandContext& context) {
   explain->add_option("--threads", request.threads, "Worker threads")->check(CLI::Range(1, 1024));
   explain->callback([flags, &context] {
     flags->explain.overrides = to_overrides(flags->explain_sets);
+    flags->explain.by = flags->explain_by == "mechanisms" ? ExplainPlayers::Mechanisms
+                                                          : ExplainPlayers::Events;
     if (!flags->explain_out.empty()) {
       flags->explain.out_dir = std::filesystem::path(flags->explain_out);
     }
     // Said before the first run: attribution over many events takes a while.
     flags->explain.on_plan = [&](std::size_t runs, std::size_t events, bool exact) {
-      print_error(fmt::format("explain: {} events that can move the value, {} Shapley over {} "
+      print_error(fmt::format("explain: {} {} that can move the value, {} Shapley over {} "
                               "runs on {} thread{}",
-                              events, exact ? "exact" : "sampled", runs, flags->explain.threads,
+                              events, flags->explain_by, exact ? "exact" : "sampled", runs,
+                              flags->explain.threads,
                               flags->explain.threads == 1 ? "" : "s"));
     };
     const ExplainOutcome outcome = explain_scenario(flags->explain);

@@ -288,10 +288,11 @@ Request target_request(const Scenario& scenario, const std::string& metric,
 
 py::dict explain(const Scenario& scenario, const std::string& metric, const std::string& country,
                  const std::string& sector, const std::string& partner, const std::string& at,
-                 int exact_limit, int samples, int threads,
+                 int exact_limit, int samples, const std::string& by, int threads,
                  const std::optional<py::function>& progress) {
   auto request = target_request<ExplainRequest>(scenario, metric, country, sector, partner, at,
                                                 threads);
+  request.by = by == "mechanisms" ? ExplainPlayers::Mechanisms : ExplainPlayers::Events;
   request.exact_limit = exact_limit;
   request.samples = samples;
   const ExplainOutcome outcome = call_interruptibly(
@@ -523,7 +524,7 @@ PYBIND11_MODULE(_techdep, module) {
              py::arg("threads"));
   module.def("explain", &tp::explain, py::arg("scenario"), py::arg("metric"), py::arg("country"),
              py::arg("sector"), py::arg("partner"), py::arg("at"), py::arg("exact_limit"),
-             py::arg("samples"), py::arg("threads"), py::arg("progress"));
+             py::arg("samples"), py::arg("by"), py::arg("threads"), py::arg("progress"));
   module.def("sensitivity", &tp::sensitivity, py::arg("scenario"), py::arg("metric"),
              py::arg("country"), py::arg("sector"), py::arg("partner"), py::arg("at"),
              py::arg("params"), py::arg("trajectories"), py::arg("levels"), py::arg("threads"),

@@ -156,3 +156,31 @@ TEST_CASE("with_events drops lifts whose target is gone and renumbers the rest",
   const techdep::ScenarioSpec only_thaw = techdep::with_events(spec, {false, false, true});
   CHECK(only_thaw.events.empty());
 }
+
+TEST_CASE("explain --by mechanisms splits what keeps a thaw from restoring the start",
+          "[whatif][lock-in]") {
+  techdep::ExplainRequest request;
+  request.scenario = std::string(TECHDEP_SOURCE_DIR) + "/tests/data/cli/lock-in.yaml";
+  request.metric = "domestic_share";
+  request.country = "EST";
+  request.sector = "os";
+  request.by = techdep::ExplainPlayers::Mechanisms;
+  const techdep::ExplainOutcome outcome = techdep::explain_scenario(request);
+  CHECK(outcome.method == "exact Shapley");
+  // Every mechanism off: the thaw restores the initial domestic share (within the adjustment
+  // left after 38 months).
+  CHECK(outcome.without_events == Approx(0.3).margin(1e-3));
+  CHECK(outcome.with_events > outcome.without_events + 0.05);
+  double total = 0.0;
+  for (const auto& contribution : outcome.contributions) {
+    total += contribution.shapley;
+    // Learning and entry are not switched on here: they are listed and carry nothing.
+    if (contribution.event_id == "learning" || contribution.event_id == "entry") {
+      CHECK(contribution.shapley == 0.0);
+    }
+  }
+  CHECK(outcome.contributions.size() == techdep::kExplainMechanisms.size());
+  CHECK(total == Approx(outcome.with_events - outcome.without_events).margin(1e-12));
+  CHECK(outcome.contributions[0].shapley > 0.0);
+  CHECK(outcome.table.find("mechanism") != std::string::npos);
+}

@@ -261,6 +261,18 @@ def test_explain_shares_add_up_to_the_change():
     assert table.attrs["method"] == "exact Shapley"
 
 
+def test_explain_by_mechanisms_names_them():
+    lock_in = os.path.join(os.path.dirname(TINY), "lock-in.yaml")
+    table = techdep.explain(lock_in, "domestic_share", country="EST", sector="os",
+                            by="mechanisms")
+    assert list(table.columns[:1]) == ["mechanism"]
+    assert set(table["mechanism"]) >= {"switching_cost", "network_effect", "reentry_cost",
+                                       "lasting_distrust"}
+    assert table.attrs["with_events"] > table.attrs["without_events"]
+    with pytest.raises(ValueError, match="by must be one of"):
+        techdep.explain(lock_in, "domestic_share", country="EST", sector="os", by="nothing")
+
+
 def test_sensitivity_matches_the_cli(tmp_path, cli):
     table = techdep.sensitivity(
         TINY, "shortage", country="EST", sector="chips", trajectories=4,

@@ -67,6 +67,13 @@ def _check_str(name: str, value, *, optional: bool = False) -> str:
     return value
 
 
+def _check_choice(name: str, value, choices) -> str:
+    value = _check_str(name, value)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _check_threads(threads) -> int:
     if threads is None:
         return os.cpu_count() or 1
@@ -397,10 +404,13 @@ def compare(base, *variants, threshold: float = 0.01, threads: Optional[int] = N
 
 def explain(scenario, metric: str, *, country: str, sector: Optional[str] = None,
             partner: Optional[str] = None, at: Optional[str] = None, exact_limit: int = 10,
-            samples: int = 200, threads: Optional[int] = None, progress=None):
+            samples: int = 200, by: str = "events", threads: Optional[int] = None,
+            progress=None):
     """`techdep explain`: each event's share (Shapley value) of the change in one metric between
-    the scenario and the same world without events. A DataFrame ranked by |shapley|, with
-    `.attrs` with_events, without_events and method."""
+    the scenario and the same world without events; with by="mechanisms", each lock-in,
+    learning or entry mechanism's share of the change between the scenario and the same world
+    with them switched off. A DataFrame ranked by |shapley| (first column `event` or
+    `mechanism`), with `.attrs` with_events, without_events and method."""
     import pandas as pd
 
     scenario = _scenario(scenario)
@@ -408,10 +418,12 @@ def explain(scenario, metric: str, *, country: str, sector: Optional[str] = None
         scenario._native, _check_str("metric", metric), _check_str("country", country),
         _check_str("sector", sector, optional=True), _check_str("partner", partner, optional=True),
         _check_str("at", at, optional=True), _check_int("exact_limit", exact_limit, 1),
-        _check_int("samples", samples, 1), _check_threads(threads))
+        _check_int("samples", samples, 1), _check_choice("by", by, ("events", "mechanisms")),
+        _check_threads(threads))
     with Progress(progress, f"explain {metric}", "run") as bar:
         result = _techdep.explain(*arguments, bar)
-    frame = pd.DataFrame(result["contributions"], columns=["event", "shapley", "leave_one_out"])
+    player = "event" if by == "events" else "mechanism"
+    frame = pd.DataFrame(result["contributions"], columns=[player, "shapley", "leave_one_out"])
     frame.attrs.update(with_events=result["with_events"], without_events=result["without_events"],
                        method=result["method"], table=result["table"])
     return frame

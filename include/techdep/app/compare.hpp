@@ -1,6 +1,7 @@
 #pragma once
 // `techdep compare` and `techdep explain`: what-if analysis on top of the simulation.
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -84,8 +85,18 @@ struct EvaluationControl {
 bool evaluate_all(std::vector<double>& values, int threads, const EvaluationControl& control,
                   const std::function<double(std::size_t)>& evaluate);
 
+/// What `explain` attributes a change to: the scenario's events, or the model's mechanisms that
+/// keep a change in place (lock-in, learning, entry), each switched off by its parameter.
+enum class ExplainPlayers { Events, Mechanisms };
+
+/// The mechanisms `explain --by mechanisms` can switch off, in this order; a mechanism is a
+/// player only when the scenario switches it on.
+inline constexpr std::array<std::string_view, 6> kExplainMechanisms{
+    "switching_cost", "network_effect", "reentry_cost", "lasting_distrust", "learning", "entry"};
+
 struct ExplainRequest {
   std::string scenario;
+  ExplainPlayers by = ExplainPlayers::Events;
   std::vector<Override> overrides;
   std::string metric;
   std::string country;
