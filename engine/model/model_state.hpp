@@ -72,6 +72,7 @@ struct OptionPolicy {
   // [option]: 1 - R of the events alone, before an entrant's progress or a vendor's presence
   // limit its reach (what a vendor that left may come back to)
   std::vector<double> open_by_policy;
+  std::vector<double> control_evasion;  // [option]: e of the active export controls (max)
   // [option]: the part of R from the supplier's side (export controls, vendors' exits, secondary
   // sanctions), not the buyer's own bans: what builds lasting distrust of the brand
   std::vector<double> supplier_cut;
@@ -123,6 +124,9 @@ struct ModelState {
   // reach a vendor still has; and the distrust that outlasts the events that caused it.
   std::vector<double> installed_base;    // B [option]
   std::vector<double> presence;          // [option], 1 for options that never left
+  // [option]: the evasion of the last export control on the option: parallel importers keep
+  // serving a vendor's buyers at that rate until its presence is back
+  std::vector<double> grey_evasion;
   std::vector<double> lasting_distrust;  // H [c][k] in [0, 1]
   std::vector<double> shortage;   // U[c][s]
   std::vector<double> rerouted;   // V [option]: part of S shipped via the route's hub

@@ -596,7 +596,8 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
                           const Parameters& params, const Policy& policy,
                           const OptionLists& options, std::span<const double> hub_capacity,
                           std::span<const double> entry, std::span<const double> presence,
-                          int threads, OptionPolicy& gathered) {
+                          std::span<const double> grey_evasion, int threads,
+                          OptionPolicy& gathered) {
   if (gathered.route_version == policy.route_version) return;
   const std::size_t cn = spec.countries.size();
   const std::size_t sn = spec.sectors.size();
@@ -663,8 +664,17 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
   // against it and by territorial rules on its soil.
   gathered.requests.clear();
   gathered.open_by_policy = open;
+  gathered.control_evasion = evasion;
   gathered.supplier_cut.resize(count);
   for (std::size_t o = 0; o < count; ++o) gathered.supplier_cut[o] = 1.0 - supplier_open[o];
+  // A vendor that left reaches its buyers directly only as far as its presence E: the rest of
+  // its demand is restricted like a cut, and the parallel importers who served it while it was
+  // away keep doing so (their last evasion) until it is back.
+  for (std::size_t o = 0; o < count; ++o) {
+    if (options.entrant[o] || !(presence[o] < open[o])) continue;
+    open[o] = presence[o];
+    evasion[o] = std::max(evasion[o], grey_evasion[o]);
+  }
   std::vector<std::size_t> request_option;
   for (std::size_t cell = 0; cell < cells; ++cell) {
     for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
@@ -730,14 +740,6 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
   // An entrant reaches the buyer only as far as it has entered, E: its wedge is
   // E ((1 - R) + R e a psi^-sigma), written as a restriction R' = 1 - E (1 - R) with evasion
   // E R e a / R' so that the targets phase reads it like any other option.
-  // A vendor that left reaches only as far as its presence: min(1 - R, E) directly, its goods
-  // still rerouted as before (R e a psi^-sigma), written the same way.
-  for (std::size_t o = 0; o < count; ++o) {
-    if (options.entrant[o] || !(presence[o] < open[o])) continue;
-    const double combined = 1.0 - presence[o];
-    gathered.evasion[o] = gathered.restriction[o] * gathered.evasion[o] / combined;
-    gathered.restriction[o] = combined;
-  }
   for (std::size_t o = 0; o < count; ++o) {
     if (!options.entrant[o]) continue;
     const double entered = entry[o];
@@ -786,13 +788,18 @@ bool update_lock_in(const ScenarioSpec& spec, const Parameters& params, const Po
       double& base = state.installed_base[o];
       base += turnover * (state.share[o] - base);
       if (reentry >= 1.0 || options.entrant[o]) continue;
-      // The vendor leaves as far as it is cut off at once (offices, distributors, support) and
-      // comes back at the re-entry speed once allowed: only the way back costs time.
+      if (option_policy.control_evasion[o] > 0.0) {
+        state.grey_evasion[o] = option_policy.control_evasion[o];
+      }
+      // A vendor's local presence (offices, distributors, support) follows its openness at the
+      // re-entry speed both ways: a pause of a few weeks costs it little, years away cost it its
+      // channels, which then take as long to rebuild. Presence above the openness changes
+      // nothing (the cut binds), so only moves below it reach the option policy.
       const double open = option_policy.open_by_policy[o];
       double& presence = state.presence[o];
       const double was = presence;
-      presence = open < presence ? open : presence + reentry * (open - presence);
-      if (was < open && presence != was) reach_moved = true;
+      presence += reentry * (open - presence);
+      if ((was < open || presence < open) && presence != was) reach_moved = true;
     }
   }
 

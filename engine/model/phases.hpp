@@ -42,7 +42,8 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
                           const Parameters& params, const Policy& policy,
                           const OptionLists& options, std::span<const double> hub_capacity,
                           std::span<const double> entry, std::span<const double> presence,
-                          int threads, OptionPolicy& gathered);
+                          std::span<const double> grey_evasion, int threads,
+                          OptionPolicy& gathered);
 
 /// [c][k]: the largest, over sectors, of the initial-share-weighted supplier cut of brand k's
 /// options to buyer c (the restriction that builds lasting distrust).
@@ -50,8 +51,7 @@ void supplier_cut_by_pair(const ScenarioSpec& spec, const OptionLists& options,
                           const OptionPolicy& option_policy, std::span<double> out);
 
 /// Lock-in after the shares (docs/model.md, Lock-in): the installed base moves toward the
-/// shares, a vendor's presence follows its openness down at once and back up at the re-entry
-/// speed, lasting distrust builds with new supplier cuts and incidents and fades. Returns whether
+/// shares, a vendor's presence follows its openness at the re-entry speed, lasting distrust builds with new supplier cuts and incidents and fades. Returns whether
 /// an option's reach moved (the option policy must then be gathered again).
 bool update_lock_in(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                     const OptionLists& options, const OptionPolicy& option_policy,

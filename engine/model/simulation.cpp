@@ -275,6 +275,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   state.entry.assign(option_count, 0.0);
   state.installed_base = state.share;
   state.presence.assign(option_count, 1.0);
+  state.grey_evasion.assign(option_count, 0.0);
   state.lasting_distrust.assign(cn * cn, 0.0);
   state.rerouted.assign(option_count, 0.0);
   state.capability = spec.capability;
@@ -489,6 +490,7 @@ void Simulation::Impl::calibrate() {
 void Simulation::Impl::update_option_policy() {
   detail::update_option_policy(spec, events, params, policy, calibration.options,
                                state.hub_capacity, state.entry, state.presence,
+                               state.grey_evasion,
                                static_cast<int>(scratch.workers.size()), option_policy);
 }
 

@@ -215,28 +215,43 @@ TEST_CASE("kaspersky-ban: Russia's share of US security software is 0 after 2024
   CHECK(within_tolerance(run, "KA4"));
 }
 
-TEST_CASE("thaw-2026: dependency on the West largely returns but stays below pre-war",
+TEST_CASE("thaw-2026: what sticks after the thaw, and without lock-in dependency returns",
           "[scenarios]") {
   const ScenarioRun& thaw = run_of("thaw-2026");
+  const ScenarioRun& unlocked = run_of("thaw-2026-no-lock-in");
   const ScenarioRun& kept = run_of("import-substitution");
   const int lift = step_of(thaw, "2026-01");
   const int before_lift = lift - 1;
-  // Until the lifts the two runs are the same scenario.
+  // Until the lifts the thaw and the sanctions that stay are the same scenario.
   CHECK(thaw.at(before_lift, Metric::Sovereignty, "RUS") ==
         kept.at(before_lift, Metric::Sovereignty, "RUS"));
 
+  const auto west = [](const ScenarioRun& run, int step, const char* sector) {
+    return run.at(step, Metric::BlocShare, "RUS", sector, "west");
+  };
   for (const char* sector : {"semiconductors", "telecom_equipment", "payments"}) {
     INFO(sector);
-    const double prewar = thaw.at(0, Metric::BlocShare, "RUS", sector, "west");
-    const double lifted = thaw.at(before_lift, Metric::BlocShare, "RUS", sector, "west");
-    const double end = thaw.at_end(Metric::BlocShare, "RUS", sector, "west");
-    // Without network effects nothing holds buyers once Western supply is allowed again: the CES
-    // targets move back towards 2021's and more than half of the lost share returns by 2029...
+    const double prewar = west(unlocked, 0, sector);
+    const double lifted = west(unlocked, before_lift, sector);
+    const double end = unlocked.at_end(Metric::BlocShare, "RUS", sector, "west");
+    // Without lock-in nothing holds buyers once Western supply is allowed again: more than half
+    // of the lost share returns by 2029...
     CHECK(end > lifted + 0.5 * (prewar - lifted));
-    // ...but not all of it: capability built during the sanctions lowers the domestic price
-    // (learning), so the 2021 share is not regained.
+    // ...but not all of it: learning lowered the domestic price.
     CHECK(end < prewar);
+    // With lock-in less of it returns.
+    CHECK(thaw.at_end(Metric::BlocShare, "RUS", sector, "west") < end - 0.02);
   }
+  // Chips: low switching costs, so most of the loss still returns.
+  CHECK(thaw.at_end(Metric::BlocShare, "RUS", "semiconductors", "west") >
+        west(thaw, before_lift, "semiconductors") +
+            0.5 * (west(thaw, 0, "semiconductors") - west(thaw, before_lift, "semiconductors")));
+  // Payments: Mir's network holds the cardholders it gained (HY8); Visa and Mastercard do not
+  // come back, where without the network effect they regain most of their 2021 share.
+  CHECK(thaw.at_end(Metric::BlocShare, "RUS", "payments", "west") < 0.1);
+  CHECK(thaw.at_end(Metric::DomesticShare, "RUS", "payments") > 0.9);
+  CHECK(unlocked.at_end(Metric::BlocShare, "RUS", "payments", "west") > 0.6);
+
   // Where the CII mandate and telecom procurement floor bind, domestic shares hold after the thaw.
   for (const char* sector : {"operating_systems", "telecom_equipment"}) {
     INFO(sector);
@@ -245,10 +260,20 @@ TEST_CASE("thaw-2026: dependency on the West largely returns but stays below pre
     CHECK(thaw.at_end(Metric::DomesticShare, "RUS", sector) >=
           thaw.at(before_lift, Metric::DomesticShare, "RUS", sector));
   }
-  // Overall sovereignty falls back, but stays above 2021's.
-  CHECK(thaw.at_end(Metric::Sovereignty, "RUS") < thaw.at(before_lift, Metric::Sovereignty, "RUS"));
-  CHECK(thaw.at_end(Metric::Sovereignty, "RUS") < kept.at_end(Metric::Sovereignty, "RUS"));
-  CHECK(thaw.at_end(Metric::Sovereignty, "RUS") > thaw.at(0, Metric::Sovereignty, "RUS"));
+  // Without lock-in overall sovereignty falls back, though not to 2021's; with it, it holds.
+  CHECK(unlocked.at_end(Metric::Sovereignty, "RUS") <
+        unlocked.at(before_lift, Metric::Sovereignty, "RUS"));
+  CHECK(unlocked.at_end(Metric::Sovereignty, "RUS") > unlocked.at(0, Metric::Sovereignty, "RUS"));
+  CHECK(thaw.at_end(Metric::Sovereignty, "RUS") >=
+        thaw.at(before_lift, Metric::Sovereignty, "RUS"));
+  // Each switched-off mechanism gives back part of what the thaw keeps: none carries it alone.
+  for (const char* variant : {"thaw-2026-no-switching-cost", "thaw-2026-no-network-effect",
+                              "thaw-2026-no-reentry-cost", "thaw-2026-no-lasting-distrust"}) {
+    INFO(variant);
+    const double sovereignty = run_of(variant).at_end(Metric::Sovereignty, "RUS");
+    CHECK(sovereignty < thaw.at_end(Metric::Sovereignty, "RUS"));
+    CHECK(sovereignty > unlocked.at_end(Metric::Sovereignty, "RUS"));
+  }
 }
 
 TEST_CASE("hub-enforcement closes each route, and the flow moves on to the next hub",
