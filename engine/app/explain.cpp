@@ -70,6 +70,12 @@ bool mechanism_on(const ScenarioSpec& spec, std::string_view name) {
     return any_sector([](const SectorSpec& s) { return s.reentry_speed < 1.0; });
   }
   if (name == "learning") return any_sector([](const SectorSpec& s) { return s.learning > 0.0; });
+  if (name == "learning_by_doing") {
+    return any_sector([](const SectorSpec& s) { return s.learning_by_doing > 0.0; });
+  }
+  if (name == "idle_pricing") {
+    return any_sector([](const SectorSpec& s) { return s.idle_pricing > 0.0; });
+  }
   if (name == "entry") return any_sector([](const SectorSpec& s) { return s.entry_speed > 0.0; });
   return std::ranges::any_of(spec.countries,
                              [](const CountrySpec& c) { return c.distrust_build > 0.0; });
@@ -81,6 +87,8 @@ void switch_off(ScenarioSpec& spec, std::string_view name) {
     if (name == "network_effect") sector.network_effect = 0.0;
     if (name == "reentry_cost") sector.reentry_speed = 1.0;
     if (name == "learning") sector.learning = 0.0;
+    if (name == "learning_by_doing") sector.learning_by_doing = 0.0;
+    if (name == "idle_pricing") sector.idle_pricing = 0.0;
     if (name == "entry") sector.entry_speed = 0.0;
   }
   if (name == "lasting_distrust") {

@@ -243,7 +243,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
         std::copy_n(targets.log_price.begin() + static_cast<std::ptrdiff_t>(first), count,
                     cell_prices.begin());
         const auto domestic = static_cast<std::size_t>(options.domestic[cell]);
-        cell_prices[domestic] = domestic_log_price(spec, params, tables, state.capability, c, s) +
+        cell_prices[domestic] = domestic_log_price(spec, params, tables, options, state, c, s) +
                                 targets.lock_in[first + domestic];
         const double level =
             log_price_level(spec, params, option_policy, calibration, c, s, cell_prices);

@@ -131,6 +131,7 @@ struct ModelState {
   std::vector<double> shortage;   // U[c][s]
   std::vector<double> rerouted;   // V [option]: part of S shipped via the route's hub
   std::vector<double> capability; // Cap[c][s]
+  std::vector<double> experience; // [c][s]: years of demand served beyond the start's domestic share
   std::vector<double> talent;     // L[c]
   std::vector<double> emigrants;  // cumulative [c]
   std::vector<double> returns;    // cumulative [c]

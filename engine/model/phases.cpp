@@ -80,6 +80,8 @@ void reset_parameters(const ScenarioSpec& spec, Parameters& params) {
     to.network_effect = from.network_effect;
     to.installed_base_turnover = from.installed_base_turnover;
     to.reentry_speed = from.reentry_speed;
+    to.idle_pricing = from.idle_pricing;
+    to.learning_by_doing = from.learning_by_doing;
   }
   params.sanction_push.resize(countries);
   params.base_emigration.resize(countries);
@@ -453,16 +455,36 @@ double path_log_trade_cost(const ScenarioSpec& spec, const LogPriceTables& table
          tables.trade_cost[spec.pair_index(shipper, buyer)];
 }
 
+double idle_capability(const ScenarioSpec& spec, const OptionLists& options,
+                       const ModelState& state, std::size_t cell) {
+  // Only capability idle beyond the initial slack counts: a world at rest stays at rest.
+  const CountryId buyer = static_cast<CountryId>(cell / spec.sectors.size());
+  const SectorId sector = static_cast<SectorId>(cell % spec.sectors.size());
+  const double domestic =
+      state.share[options.first[cell] + static_cast<std::size_t>(options.domestic[cell])];
+  const double initial_slack =
+      spec.capability[cell] - spec.supply[spec.supply_index(buyer, sector, buyer)];
+  return std::max(0.0, (state.capability[cell] - domestic) - initial_slack);
+}
+
 double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
-                          const LogPriceTables& tables, std::span<const double> capability,
-                          CountryId buyer, SectorId sector) {
+                          const LogPriceTables& tables, const OptionLists& options,
+                          const ModelState& state, CountryId buyer, SectorId sector) {
   // Learning: capability built lowers the domestic price, which keeps import substitution alive
-  // after sanctions are lifted.
+  // after sanctions are lifted. Producers with idle capability cut their price to fill it, and
+  // experience of serving more than at the start lowers the quality-adjusted price.
   const std::size_t cell = spec.cell_index(buyer, sector);
-  return tables.price[idx(static_cast<std::size_t>(buyer), spec.sectors.size(),
-                          static_cast<std::size_t>(sector))] -
-         params.sectors[static_cast<std::size_t>(sector)].learning *
-             (capability[cell] - spec.capability[cell]);
+  const SectorSpec& sec = params.sectors[static_cast<std::size_t>(sector)];
+  double log_price = tables.price[idx(static_cast<std::size_t>(buyer), spec.sectors.size(),
+                                      static_cast<std::size_t>(sector))] -
+                     sec.learning * (state.capability[cell] - spec.capability[cell]);
+  if (sec.idle_pricing > 0.0) {
+    log_price -= sec.idle_pricing * idle_capability(spec, options, state, cell);
+  }
+  if (sec.learning_by_doing > 0.0) {
+    log_price -= sec.learning_by_doing * std::log1p(state.experience[cell]);
+  }
+  return log_price;
 }
 
 void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
@@ -478,7 +500,7 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
   for (std::size_t o = 0; o < count; ++o) {
     const CountryId k = options.origin[first + o];
     if (k == buyer) {
-      log_price[o] = domestic_log_price(spec, params, tables, state.capability, buyer, sector);
+      log_price[o] = domestic_log_price(spec, params, tables, options, state, buyer, sector);
       continue;
     }
     const std::size_t pair = spec.pair_index(buyer, k);
@@ -918,6 +940,7 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
   const int countries = spec.country_count();
   const int sectors = spec.sector_count();
   scratch.capability_next.resize(state.capability.size());
+  const double years_per_step = spec.time.months_per_step / 12.0;
   for (CountryId c = 0; c < countries; ++c) {
     const double initial_talent = spec.countries[static_cast<std::size_t>(c)].talent;
     const double talent_ratio =
@@ -952,13 +975,12 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
       const double growth = sec.capacity_growth * drive *
                                 talent_factor * targets.input_availability[cell] * (1.0 - cap) +
                             transfer;
-      // Only capability idle beyond the initial slack erodes: a world at rest stays at rest.
+      const double idle = idle_capability(spec, options, state, cell);
+      // Experience: years of demand served beyond the start's domestic share.
       const double domestic =
-          state.share[options.first[cell] +
-                      static_cast<std::size_t>(options.domestic[cell])];
-      const double initial_slack =
-          spec.capability[cell] - spec.supply[spec.supply_index(c, s, c)];
-      const double idle = std::max(0.0, (cap - domestic) - initial_slack);
+          state.share[options.first[cell] + static_cast<std::size_t>(options.domestic[cell])];
+      state.experience[cell] +=
+          std::max(0.0, domestic - spec.supply[spec.supply_index(c, s, c)]) * years_per_step;
       scratch.capability_next[cell] =
           std::clamp(cap + std::min(1.0 - cap, growth) - sec.depreciation * idle, 0.0, 1.0);
     }

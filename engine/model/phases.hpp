@@ -74,8 +74,12 @@ double path_log_trade_cost(const ScenarioSpec& spec, const LogPriceTables& table
 
 /// Log price of the buyer's own producers: learning (capability built) lowers it.
 double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
-                          const LogPriceTables& tables, std::span<const double> capability,
-                          CountryId buyer, SectorId sector);
+                          const LogPriceTables& tables, const OptionLists& options,
+                          const ModelState& state, CountryId buyer, SectorId sector);
+
+/// Capability share left unused beyond the slack the start already had (>= 0).
+double idle_capability(const ScenarioSpec& spec, const OptionLists& options,
+                       const ModelState& state, std::size_t cell);
 
 /// Effective log prices of one (buyer, sector) cell, one per option (model.md section 5.3).
 /// `lock_in` receives each option's switching-cost and network terms (included in `log_price`).

@@ -279,6 +279,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   state.lasting_distrust.assign(cn * cn, 0.0);
   state.rerouted.assign(option_count, 0.0);
   state.capability = spec.capability;
+  state.experience.assign(cells, 0.0);
   state.talent.resize(cn);
   for (std::size_t c = 0; c < cn; ++c) state.talent[c] = spec.countries[c].talent;
   state.emigrants.assign(cn, 0.0);

@@ -695,6 +695,9 @@ class SpecBuilder {
       sector.installed_base_turnover =
           check_.field_number(node, kSectorObject, "installed_base_turnover", path, mps);
       sector.reentry_speed = check_.field_number(node, kSectorObject, "reentry_speed", path, mps);
+      sector.idle_pricing = check_.field_number(node, kSectorObject, "idle_pricing", path, mps);
+      sector.learning_by_doing =
+          check_.field_number(node, kSectorObject, "learning_by_doing", path, mps);
       read_source_field(node, path);
       if (const Node* world = Checker::value_of(node, "world_supply")) {
         world_supply_[static_cast<std::size_t>(id)] =

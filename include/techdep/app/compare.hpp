@@ -91,8 +91,9 @@ enum class ExplainPlayers { Events, Mechanisms };
 
 /// The mechanisms `explain --by mechanisms` can switch off, in this order; a mechanism is a
 /// player only when the scenario switches it on.
-inline constexpr std::array<std::string_view, 6> kExplainMechanisms{
-    "switching_cost", "network_effect", "reentry_cost", "lasting_distrust", "learning", "entry"};
+inline constexpr std::array<std::string_view, 8> kExplainMechanisms{
+    "switching_cost", "network_effect",    "reentry_cost", "lasting_distrust",
+    "learning",       "learning_by_doing", "idle_pricing", "entry"};
 
 struct ExplainRequest {
   std::string scenario;

@@ -65,6 +65,9 @@ struct SectorSpec {
   double network_effect = 0.0;           ///< nu: weight x exp(nu b), b the brand's base share
   double installed_base_turnover = 1.0;  ///< per step: share of the installed base replaced
   double reentry_speed = 1.0;            ///< per step: how fast a vendor that left comes back
+  // Domestic competition (docs/model.md, Domestic producers); 0 switches each off.
+  double idle_pricing = 0.0;       ///< log price cut per unit of idle capability share
+  double learning_by_doing = 0.0;  ///< log price cut per unit of log(1 + experience)
 };
 
 struct BlocSpec {

@@ -145,3 +145,58 @@ TEST_CASE("The installed base metric follows the shares at the turnover rate", "
     previous = base_u;
   }
 }
+
+namespace {
+
+// R buys 0.8 from U and 0.2 at home, and could make 0.3 itself; an investment programme from
+// step 2 builds capability. Nothing restricts U.
+ScenarioSpec programme_world(double idle_pricing, double learning_by_doing) {
+  SpecBuilder b({"R", "U"}, {"telecom"}, 120);
+  b.supply("R", "telecom", {{"R", 0.2}, {"U", 0.8}}).capability("R", "telecom", 0.3);
+  const int programme = b.add_event(techdep::EventType::Investment, "programme", 2, {}, {"R"});
+  b.event(programme).intensity = 1.0;
+  ScenarioSpec spec = b.build();
+  spec.sectors[0].capacity_growth = 0.02;
+  spec.sectors[0].idle_pricing = idle_pricing;
+  spec.sectors[0].learning_by_doing = learning_by_doing;
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("Domestic producers with idle capability compete for demand on price",
+          "[model][domestic]") {
+  // Without idle pricing (and without learning) capability built sits idle: the domestic share
+  // only moves when foreign supply is cut.
+  Simulation leftovers(programme_world(0.0, 0.0));
+  Simulation competing(programme_world(2.0, 0.0));
+  for (int t = 0; t < 120; ++t) {
+    leftovers.step();
+    competing.step();
+  }
+  CHECK(leftovers.metrics().value(Metric::DomesticShare, 0, 0, -1) == Approx(0.2).margin(1e-12));
+  const double domestic = competing.metrics().value(Metric::DomesticShare, 0, 0, -1);
+  CHECK(domestic > 0.25);
+  // It never sells more than it can make.
+  CHECK(domestic <= competing.metrics().value(Metric::Capacity, 0, 0, -1) + 1e-12);
+  // At rest (no programme) the initial slack is no reason to cut prices.
+  ScenarioSpec rest = programme_world(2.0, 0.5);
+  rest.events.clear();
+  Simulation quiet(rest);
+  for (int t = 0; t < 60; ++t) {
+    quiet.step();
+    REQUIRE(quiet.metrics().value(Metric::DomesticShare, 0, 0, -1) == Approx(0.2).margin(1e-12));
+  }
+}
+
+TEST_CASE("Experience of serving more demand lowers the domestic price after a cut ends",
+          "[model][domestic]") {
+  // U leaves from step 2 to step 30; R serves up to 0.6 meanwhile and learns from it.
+  const ScenarioSpec forgetful = os_world({});
+  ScenarioSpec learning = os_world({});
+  learning.sectors[0].learning_by_doing = 0.5;
+  CHECK(domestic_at(forgetful, 200) == Approx(0.3).margin(1e-9));
+  // After about two years at up to 0.6 (0.3 above the start) experience is about 0.6 years:
+  // the domestic price stays lower and keeps a larger share for good.
+  CHECK(domestic_at(learning, 200) > 0.3 + 0.03);
+}
