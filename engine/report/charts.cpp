@@ -111,6 +111,19 @@ std::vector<ChartPlan> plan_charts(const ScenarioSpec& spec, const std::vector<C
       }
       charts.push_back(std::move(talent));
     }
+    // Lasting distrust is a state worth seeing only where the scenario lets it build.
+    if (has(Metric::Distrust) && spec.countries[static_cast<std::size_t>(country)].distrust_build > 0.0) {
+      ChartPlan distrust{fmt::format("distrust.{}", country_id(spec, country)),
+                         fmt::format("{}: distrust of each supplier (events and lasting)",
+                                     country_id(spec, country)),
+                         "index", country, -1, {}};
+      for (CountryId partner = 0; partner < spec.country_count(); ++partner) {
+        if (partner == country) continue;
+        distrust.lines.push_back(
+            {country_id(spec, partner), {{Metric::Distrust, country, -1, partner}}});
+      }
+      charts.push_back(std::move(distrust));
+    }
     for (const SectorId sector : output_sectors(spec)) {
       if (has(Metric::SupplierShare)) {
         charts.push_back(by_partner(spec, Metric::SupplierShare, country, sector,
@@ -124,6 +137,11 @@ std::vector<ChartPlan> plan_charts(const ScenarioSpec& spec, const std::vector<C
       if (has(Metric::ShipperShare)) {
         charts.push_back(by_partner(spec, Metric::ShipperShare, country, sector,
                                     "shares by shipper (who sent it: what customs see)"));
+      }
+      const SectorSpec& info = spec.sectors[static_cast<std::size_t>(sector)];
+      if (has(Metric::InstalledBase) && (info.switching_cost > 0.0 || info.network_effect > 0.0)) {
+        charts.push_back(by_partner(spec, Metric::InstalledBase, country, sector,
+                                    "installed base by brand (what switching costs and networks hold)"));
       }
       if (has(Metric::TotalDependency)) charts.push_back(dependency_by_bloc(spec, country, sector));
     }

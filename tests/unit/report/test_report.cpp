@@ -243,3 +243,25 @@ TEST_CASE("report: embedded data can never close its script element", "[report]"
   CHECK(techdep::json_for_script(R"({"d":"</script><b>"})") ==
         R"({"d":"\u003c/script>\u003cb>"})");
 }
+
+TEST_CASE("report: lock-in shows as the installed base and the distrust it keeps", "[report]") {
+  TempDir temp;
+  const fs::path run_dir = run_into("tests/data/cli/lock-in.yaml", temp.path() / "run");
+  techdep::ReportRequest request;
+  request.run_dir = run_dir;
+  const Json data = embedded_data(read_text(techdep::write_report(request).file));
+  const techdep::RecordedRun recorded = techdep::read_recorded_run(run_dir);
+  const Json& base = line(chart(data, "installed_base.EST.os"), "WST");
+  CHECK(base["values"][60].get<double>() == recorded.value("installed_base.EST.os.WST", 60));
+  CHECK(base["values"][60].get<double>() < 0.7);  // the base moved home while WST was away
+  const Json& distrust = line(chart(data, "distrust.EST"), "WST");
+  CHECK(distrust["values"][60].get<double>() > 0.0);
+  // The tiny world switches lock-in off: no such charts.
+  const fs::path tiny_dir = run_into(kTiny, temp.path() / "tiny");
+  request.run_dir = tiny_dir;
+  const Json tiny = embedded_data(read_text(techdep::write_report(request).file));
+  for (const Json& entry : tiny["charts"]) {
+    CHECK_THAT(entry["id"].get<std::string>(),
+               !Catch::StartsWith("installed_base") && !Catch::StartsWith("distrust"));
+  }
+}
