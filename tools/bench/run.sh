@@ -2,7 +2,8 @@
 # The benchmark harness of docs/performance.md: builds the engine (Release) and techdep_bench,
 # writes the workloads, runs the engine and its peers on each in the same session, checks their
 # answers agree, and writes docs/performance-results.md (plus the raw JSON beside the build).
-#   usage: tools/bench/run.sh [--quick] [--build-dir DIR] [--w5-replicates N] [--out FILE]
+#   usage: tools/bench/run.sh [--quick] [--build-dir DIR] [--w5-replicates N] [--w7-replicates N]
+#          [--only W1,W2,...] [--out FILE]
 #   --quick: the CI smoke version (small step counts, few repeats, no NetworkX; < 2 minutes once
 #            built); it checks the same agreements but its timings are not the published ones.
 set -euo pipefail
