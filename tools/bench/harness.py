@@ -284,15 +284,24 @@ class Harness:
         with open(scenario, "w", encoding="utf-8") as f:
             f.write(W7_SCENARIO.format(base=os.path.join(ROOT, "scenarios", "sanctions-2022.yaml")))
         replicates = 10 if self.quick else self.args.w7_replicates
-        engine = self.engine_run(scenario, (), ["--threads", "2", "--replicates", str(replicates),
-                                                "--summary-only"], repeats=1)
+        run_with = lambda n: self.engine_run(scenario, (), ["--threads", "2", "--replicates",
+                                                            str(n), "--summary-only"], repeats=1)
+        engine = run_with(replicates)
         self.raw["W7"] = engine
-        projected = engine["wall"] * 1000 / replicates
+        if replicates == 1000:
+            projected, how = engine["wall"], "measured"
+        else:
+            # The summary (about 10^6 series x 9 statistics, 115 MB) is written once whatever the
+            # replicate count: extrapolate the per-replicate part only, from a 1-replicate run.
+            single = run_with(1)
+            self.raw["W7 single"] = single
+            per_replicate = max(engine["wall"] - single["wall"], 0.0) / (replicates - 1)
+            projected = single["wall"] + 999 * per_replicate
+            how = (f"ran 1 and {replicates} replicates ({single['wall']:.1f} s, "
+                   f"{engine['wall']:.1f} s): {per_replicate * 1e3:.0f} ms a replicate, extrapolated")
         self.row("W7", "1,000 replicates of sanctions-2022 (6 uncertain parameters), summary only",
                  f"{projected:.0f} s", target="<= 30 s", met=None if self.quick else projected <= 30,
-                 note=(f"ran {replicates} replicates in {engine['wall']:.1f} s, extrapolated; "
-                       f"peak {engine['rss_mib']:.0f} MiB"
-                       if replicates != 1000 else f"measured; peak {engine['rss_mib']:.0f} MiB"))
+                 note=f"{how}; peak {engine['rss_mib']:.0f} MiB")
 
     def w6(self):
         edges = os.path.join(self.work, "w6_edges.csv")
