@@ -340,6 +340,25 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 }  // namespace
 
+namespace {
+
+// The per-sector lock-in levers a class can move, with the value that switches each off.
+struct LockInLever {
+  double SectorSpec::*field;
+  double off;
+  std::string_view label;
+};
+const std::map<std::string, LockInLever, std::less<>> kLockInLevers{
+    {"sectors.<sector>.switching_cost",
+     {&SectorSpec::switching_cost, 0.0, "cost of switching away from what is installed"}},
+    {"sectors.<sector>.network_effect",
+     {&SectorSpec::network_effect, 0.0, "pull of the most used system (network effect)"}},
+    {"sectors.<sector>.reentry_speed",
+     {&SectorSpec::reentry_speed, 1.0, "how fast a vendor that left comes back"}},
+};
+
+}  // namespace
+
 std::vector<Slider> scenario_sliders(const ScenarioSpec& spec) {
   const bool monthly = spec.time.months_per_step == 1;
   std::vector<Slider> sliders;
@@ -369,6 +388,30 @@ std::vector<Slider> scenario_sliders(const ScenarioSpec& spec) {
                                       sector.adjustment, monthly)) {
           slider->label = fmt::format("{}: how fast buyers switch suppliers", plain_id(sector.id));
           slider->group = "Markets";
+          sliders.push_back(std::move(*slider));
+        }
+      }
+    } else if (const auto lever = kLockInLevers.find(info.path); lever != kLockInLevers.end()) {
+      // Only the mechanisms a scenario switches on: a lever that does nothing would mislead.
+      for (const SectorSpec& sector : spec.sectors) {
+        const double value = sector.*(lever->second.field);
+        if (value == lever->second.off) continue;
+        const std::string path =
+            fmt::format("sectors.{}.{}", sector.id, info.path.substr(info.path.rfind('.') + 1));
+        if (auto slider = make_slider(info, path, value, monthly)) {
+          slider->label = fmt::format("{}: {}", plain_id(sector.id), lever->second.label);
+          slider->group = "Lock-in: what sticks after a thaw";
+          sliders.push_back(std::move(*slider));
+        }
+      }
+    } else if (info.path == "countries.<country>.distrust_build") {
+      for (const CountrySpec& country : spec.countries) {
+        if (!(country.distrust_build > 0.0)) continue;
+        if (auto slider = make_slider(info, fmt::format("countries.{}.distrust_build", country.id),
+                                      country.distrust_build, monthly)) {
+          slider->label = fmt::format("{}: how fast distrust of a supplier that cuts it off builds",
+                                      country.name.empty() ? country.id : country.name);
+          slider->group = "Lock-in: what sticks after a thaw";
           sliders.push_back(std::move(*slider));
         }
       }

@@ -221,7 +221,8 @@ TEST_CASE("serve: a new Setup replaces the page's old session; DELETE ends one",
 // Issue 15.2: every slider's two ends are values the loader accepts (an open end such as
 // `(0, 1]` starts one step in), in a small world and in the teaching world.
 TEST_CASE("serve: both ends of every slider are accepted", "[serve]") {
-  for (const std::string& file : {kTiny, std::string("scenarios/teaching-world.yaml")}) {
+  for (const std::string& file : {kTiny, std::string("scenarios/teaching-world.yaml"),
+                                  std::string("tests/data/cli/lock-in.yaml")}) {
     const techdep::LoadedScenario loaded = techdep::load_scenario(file);
     for (const techdep::Slider& slider : techdep::scenario_sliders(loaded.spec)) {
       INFO(file << ": " << slider.path << " in [" << slider.min << ", " << slider.max << "]");
@@ -235,6 +236,28 @@ TEST_CASE("serve: both ends of every slider are accepted", "[serve]") {
       CHECK(slider.label.find('[') == std::string::npos);
       CHECK_FALSE(slider.group.empty());
     }
+  }
+}
+
+// Issue 13.7: the lock-in levers a scenario switches on are on the page, the others are not.
+TEST_CASE("serve: lock-in sliders only for the mechanisms a scenario switches on", "[serve]") {
+  const auto paths = [](const std::string& file) {
+    std::vector<std::string> found;
+    for (const techdep::Slider& slider :
+         techdep::scenario_sliders(techdep::load_scenario(file).spec)) {
+      found.push_back(slider.path);
+    }
+    return found;
+  };
+  const std::vector<std::string> lock_in = paths("tests/data/cli/lock-in.yaml");
+  for (const char* path : {"sectors.os.switching_cost", "sectors.os.network_effect",
+                           "sectors.os.reentry_speed", "countries.EST.distrust_build"}) {
+    INFO(path);
+    CHECK(std::find(lock_in.begin(), lock_in.end(), path) != lock_in.end());
+  }
+  for (const std::string& path : paths(kTiny)) {
+    CHECK(path.find("switching_cost") == std::string::npos);
+    CHECK(path.find("distrust_build") == std::string::npos);
   }
 }
 
