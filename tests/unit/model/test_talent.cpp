@@ -75,7 +75,8 @@ TEST_CASE("Talent bookkeeping closes to the person with every new mechanism on",
       ScenarioSpec spec = b.build();
       spec.mode = mode;
       spec.agents.workers_per_country = 5'000;
-      Simulation sim(spec);
+      // The invariants include remote <= diaspora in every cell after every phase.
+      Simulation sim(spec, {.check_invariants = true});
 
       // Nobody's destination is unknown here, so the persons are those at home (talent, which
       // counts the hosts' non-remote immigrants) plus the remote workers abroad; only training
