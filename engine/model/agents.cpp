@@ -293,25 +293,29 @@ double destination_distribution(const ScenarioSpec& spec, const Parameters& para
   double total_hazard = 0.0;
   for_each_emigration_channel(
       spec, params, policy, options, option_policy, events, state, c,
-      [&](double hazard, std::span<const double> weights) {
+      [&](double hazard, std::span<const double> weights, std::span<const double> open) {
         total_hazard += hazard;
         if (!(hazard > 0.0)) return;
-        // Logit over destinations: utility log(attraction) + network * (share of compatriots
-        // abroad who live there).
+        // Logit over destinations: utility log(attraction x openness) + network * (share of
+        // compatriots abroad who live there).
+        const auto pull = [&](std::size_t j) {
+          const double compatriots = abroad > 0.0 ? diaspora[j] / abroad : 0.0;
+          return std::exp(network * compatriots);
+        };
         double total = 0.0;
         for (std::size_t j = 0; j < weights.size(); ++j) {
-          if (j == origin || !(weights[j] > 0.0)) continue;
-          const double compatriots = abroad > 0.0 ? diaspora[j] / abroad : 0.0;
-          total += weights[j] * std::exp(network * compatriots);
+          const double weight = weights[j] * open[j];
+          if (j == origin || !(weight > 0.0)) continue;
+          total += weight * pull(j);
         }
         if (!(total > 0.0)) {
           cdf[origin] += hazard;
           return;
         }
         for (std::size_t j = 0; j < weights.size(); ++j) {
-          if (j == origin || !(weights[j] > 0.0)) continue;
-          const double compatriots = abroad > 0.0 ? diaspora[j] / abroad : 0.0;
-          cdf[j] += hazard * weights[j] * std::exp(network * compatriots) / total;
+          const double weight = weights[j] * open[j];
+          if (j == origin || !(weight > 0.0)) continue;
+          cdf[j] += hazard * weight * pull(j) / total;
         }
       });
   if (total_hazard > 0.0) {
@@ -359,7 +363,10 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
 
   const double hazard = destination_distribution(spec, params, policy, options, option_policy,
                                                  events, state, c, cdf);
-  const double return_rate = params.return_rate[origin];
+  const std::span<double> return_rate(scratch.return_rate.data() + origin * cn, cn);
+  for (std::size_t j = 0; j < cn; ++j) {
+    return_rate[j] = diaspora_return_rate(spec, params, policy, origin, j);
+  }
   const CounterRng rng(stream_key(agents.seed, Population::Workers, c, 0));
   const std::size_t begin = workers.first[origin];
   const std::size_t end = workers.first[origin + 1];
@@ -385,7 +392,7 @@ void move_country_workers(const ScenarioSpec& spec, const Parameters& params,
       } else {
         const auto place = static_cast<std::size_t>(where);
         ++abroad[place];
-        if (draw < std::min(1.0, return_rate * workers.return_multiplier[i])) {
+        if (draw < std::min(1.0, return_rate[place] * workers.return_multiplier[i])) {
           workers.location[i] = kAtHome;
           ++returning[place];
         }
@@ -431,6 +438,7 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
     v->assign(cn * scratch.width, 0.0);
   }
   scratch.destination_cdf.assign(cn * cn, 0.0);
+  scratch.return_rate.assign(cn * cn, 0.0);
   scratch.firm_fixed.assign(cn * scratch.width, 0);
   for (std::vector<std::uint64_t>* v : {&scratch.leaving, &scratch.abroad, &scratch.returning}) {
     v->assign(cn * cn, 0);
@@ -464,9 +472,11 @@ void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, co
   // The agents are a sample of each stock: the fraction of agents abroad at j who returned is
   // the fraction of the diaspora at j that returns, the fraction of agents at home who left for
   // j is the fraction of talent that leaves for j. The accounting is then aggregate mode's.
+  // Remote status is kept per cell, not per worker: returnees and leavers take the cell's
+  // remote share with them (docs/model.md, Workers).
   AgentScratch& scratch = agents.scratch;
-  std::vector<double>& flow = scratch.talent_flow;
-  std::fill(flow.begin(), flow.end(), 0.0);
+  std::fill(scratch.talent_flow.begin(), scratch.talent_flow.end(), 0.0);
+  const std::span<double> flow(scratch.talent_flow);
   for (std::size_t c = 0; c < cn; ++c) {
     double back = 0.0;
     for (std::size_t j = 0; j < cn; ++j) {
@@ -474,14 +484,13 @@ void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, co
       if (there == 0) continue;
       const double fraction =
           static_cast<double>(scratch.returning[c * cn + j]) / static_cast<double>(there);
-      const double returning = fraction * state.diaspora[c * cn + j];
-      state.diaspora[c * cn + j] -= returning;
-      if (j != c) flow[j] -= returning;
-      back += returning;
+      back += bring_home(spec, c, j, fraction, state, flow);
     }
     state.returns[c] += back;
+    state.return_flow[c] = back;
     flow[c] += back;
   }
+  for (std::size_t c = 0; c < cn; ++c) convert_remote(spec, policy, c, state, flow);
   for (std::size_t c = 0; c < cn; ++c) {
     const double talent = state.talent[c];
     double leavers = 0.0;
@@ -489,18 +498,13 @@ void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, co
       for (std::size_t j = 0; j < cn; ++j) {
         const double moved = talent * static_cast<double>(scratch.leaving[c * cn + j]) /
                              static_cast<double>(scratch.at_home[c]);
-        state.diaspora[c * cn + j] += moved;
-        if (j != c) flow[j] += moved;
+        settle_leavers(spec, c, j, moved, state, flow);
         leavers += moved;
       }
     }
-    state.emigrants[c] += leavers;
-    const double initial = spec.countries[c].talent;
-    flow[c] += params.training_rate[c] * std::max(0.0, initial - talent) - leavers;
+    train_and_count_leavers(spec, params, c, talent, leavers, state, flow);
   }
-  for (std::size_t c = 0; c < cn; ++c) {
-    state.talent[c] = std::max(0.0, state.talent[c] + flow[c]);
-  }
+  apply_talent_flow(state, flow);
 }
 
 }  // namespace techdep::detail

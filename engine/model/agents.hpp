@@ -50,6 +50,7 @@ struct AgentScratch {
   std::vector<double> distrust, distrust0;
   std::vector<unsigned char> firm_fixed;        // [c][option]
   std::vector<double> destination_cdf;          // [c][j]
+  std::vector<double> return_rate;              // [c][j]: of the diaspora of c living in j
   std::vector<std::uint64_t> at_home, leaving, abroad, returning;  // [c], [c][j], [c][j], [c][j]
   std::vector<double> talent_flow;              // [c]
 };

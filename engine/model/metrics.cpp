@@ -34,6 +34,8 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
     case Metric::Emigrants: return emigrants[c];
     case Metric::Returns: return returns[c];
     case Metric::Diaspora: return diaspora[c];
+    case Metric::RemoteWorkers: return remote_workers[c];
+    case Metric::ReturnFlow: return return_flow[c];
     case Metric::Sovereignty: return sovereignty[c];
     case Metric::SiteShare: return site_share[pair];
     case Metric::ImportValueByShipper: return import_value_by_shipper[pair];
@@ -260,12 +262,18 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
                      frame.supplier_share[spec.supply_index(c, s, c)];
     }
     double abroad = 0.0;
-    for (std::size_t j = 0; j < cn; ++j) abroad += state.diaspora[ci * cn + j];
+    double remote = 0.0;
+    for (std::size_t j = 0; j < cn; ++j) {
+      abroad += state.diaspora[ci * cn + j];
+      remote += state.remote[ci * cn + j];
+    }
     frame.sovereignty[ci] = sovereignty;
     frame.talent[ci] = state.talent[ci];
     frame.emigrants[ci] = state.emigrants[ci];
     frame.returns[ci] = state.returns[ci];
     frame.diaspora[ci] = abroad;
+    frame.remote_workers[ci] = remote;
+    frame.return_flow[ci] = state.return_flow[ci];
     std::copy_n(state.diaspora.begin() + static_cast<std::ptrdiff_t>(ci * cn), cn,
                 frame.diaspora_by_destination.begin() + static_cast<std::ptrdiff_t>(ci * cn));
     for (std::size_t k = 0; k < cn; ++k) {

@@ -29,6 +29,12 @@ struct Policy {
   std::vector<double> investment;        // I[c][s]
   std::vector<double> mandate;           // M[c][s]
   std::vector<double> exit_restriction;  // x[c]
+  // Talent that responds (docs/model.md, Talent). [origin][host]: the open fraction of a host to
+  // the origin's emigrants, prod(1 - g level) over host restrictions, and the return calls' extra
+  // return rate; [origin]: the share of returns not held back by call-ups, and the share of remote
+  // workers the origin's remote-work limits leave remote.
+  std::vector<double> host_open, return_call;
+  std::vector<double> return_kept, remote_kept;
   std::vector<double> event_strength;    // per event (spec events, then rule events); 0 inactive
   // per event: 1 from its start to its end, even while a ramp still holds its strength at 0
   // (evasion is not ramped: a ramped control offers its routes from its first step)
@@ -136,6 +142,10 @@ struct ModelState {
   std::vector<double> emigrants;  // cumulative [c]
   std::vector<double> returns;    // cumulative [c]
   std::vector<double> diaspora;   // [origin][destination]; destination == origin: unknown
+  // [origin][destination]: the part of the diaspora still working remotely for home firms. They
+  // count toward home's capability (by remote_weight) and not toward the host's talent.
+  std::vector<double> remote;
+  std::vector<double> return_flow;  // [c]: persons who came home in the last step
 };
 
 /// Logs of the price tables, taken once per step instead of once per flow.

@@ -116,33 +116,39 @@ bool moves_routes(const EventSpec& event) {
     case EventType::ExitRestriction:
     case EventType::EmigrationWave:
     case EventType::Lift:
+    case EventType::ReturnCall:
+    case EventType::HostRestriction:
+    case EventType::RemoteWorkLimit:
       return false;
   }
   return true;
 }
 
-// Destination weights of leavers from `origin`: `weights` when it has mass abroad, else none (the
-// leavers are counted in the diaspora with an unknown destination).
-double abroad_weight(std::span<const double> weights, std::size_t origin) {
+// Total effective weight abroad of leavers from `origin`: each destination's weight times its
+// openness to them (0: nobody goes abroad by these weights).
+double abroad_weight(std::span<const double> weights, std::span<const double> open,
+                     std::size_t origin) {
   double total = 0.0;
   for (std::size_t j = 0; j < weights.size(); ++j) {
-    if (j != origin) total += weights[j];
+    if (j != origin) total += weights[j] * open[j];
   }
   return total;
 }
 
-void send_leavers(std::span<const double> weights, std::size_t origin, double leavers,
-                  std::span<double> diaspora_row, std::span<double> flow) {
-  const double total = abroad_weight(weights, origin);
+// Leavers with no effective weight abroad are counted in the diaspora with an unknown
+// destination, so nobody disappears from the books.
+void send_leavers(const ScenarioSpec& spec, std::span<const double> weights,
+                  std::span<const double> open, std::size_t origin, double leavers,
+                  ModelState& state, std::span<double> flow) {
+  const double total = abroad_weight(weights, open, origin);
   if (!(total > 0.0)) {
-    diaspora_row[origin] += leavers;
+    settle_leavers(spec, origin, origin, leavers, state, flow);
     return;
   }
   for (std::size_t j = 0; j < weights.size(); ++j) {
-    if (j == origin || weights[j] <= 0.0) continue;
-    const double moved = leavers * weights[j] / total;
-    diaspora_row[j] += moved;
-    flow[j] += moved;
+    const double weight = weights[j] * open[j];
+    if (j == origin || weight <= 0.0) continue;
+    settle_leavers(spec, origin, j, leavers * weight / total, state, flow);
   }
 }
 
@@ -237,6 +243,10 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   policy.investment.assign(cn * sn, 0.0);
   policy.mandate.assign(cn * sn, 0.0);
   policy.exit_restriction.assign(cn, 0.0);
+  policy.host_open.assign(cn * cn, 1.0);
+  policy.return_call.assign(cn * cn, 0.0);
+  policy.return_kept.assign(cn, 1.0);
+  policy.remote_kept.assign(cn, 1.0);
 
   auto restrict = [&](CountryId origin, CountryId buyer, SectorId sector, double amount) {
     if (origin == buyer) return;
@@ -304,8 +314,43 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
           value = std::max(value, event.level * strength);
         }
         break;
-      case EventType::Agreement:
       case EventType::EmigrationWave:
+        for (const CountryId c : event.to) {
+          policy.return_kept[static_cast<std::size_t>(c)] *=
+              1.0 - event.return_suppression * strength;
+        }
+        break;
+      case EventType::ReturnCall:
+        for (const CountryId c : event.to) {
+          const auto origin = static_cast<std::size_t>(c);
+          // Without hosts the call reaches the whole diaspora, unknown destination included.
+          if (event.from.empty()) {
+            for (std::size_t j = 0; j < cn; ++j) {
+              policy.return_call[origin * cn + j] += event.rate * strength;
+            }
+          }
+          for (const CountryId host : event.from) {
+            if (host == c) continue;
+            policy.return_call[origin * cn + static_cast<std::size_t>(host)] +=
+                event.rate * strength;
+          }
+        }
+        break;
+      case EventType::HostRestriction:
+        for (const CountryId c : event.to) {
+          for (const CountryId host : event.from) {
+            if (host == c) continue;
+            policy.host_open[static_cast<std::size_t>(c) * cn + static_cast<std::size_t>(host)] *=
+                1.0 - event.level * strength;
+          }
+        }
+        break;
+      case EventType::RemoteWorkLimit:
+        for (const CountryId c : event.to) {
+          policy.remote_kept[static_cast<std::size_t>(c)] *= 1.0 - event.level * strength;
+        }
+        break;
+      case EventType::Agreement:
       case EventType::Lift:
       case EventType::Set:
       case EventType::SecondarySanctions:
@@ -934,6 +979,15 @@ void update_shares(const ScenarioSpec& spec, const Parameters& params, const Opt
   }
 }
 
+double effective_talent(const ScenarioSpec& spec, const ModelState& state, std::size_t country) {
+  const double weight = spec.countries[country].remote_weight;
+  if (!(weight > 0.0)) return state.talent[country];
+  const std::size_t cn = spec.countries.size();
+  double remote = 0.0;
+  for (std::size_t j = 0; j < cn; ++j) remote += state.remote[country * cn + j];
+  return state.talent[country] + weight * remote;
+}
+
 void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                        const OptionLists& options, std::span<const EventSpec> events,
                        const Targets& targets, ModelState& state, Scratch& scratch) {
@@ -944,7 +998,9 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
   for (CountryId c = 0; c < countries; ++c) {
     const double initial_talent = spec.countries[static_cast<std::size_t>(c)].talent;
     const double talent_ratio =
-        initial_talent > 0.0 ? state.talent[static_cast<std::size_t>(c)] / initial_talent : 1.0;
+        initial_talent > 0.0 ? effective_talent(spec, state, static_cast<std::size_t>(c)) /
+                                   initial_talent
+                             : 1.0;
     for (SectorId s = 0; s < sectors; ++s) {
       const SectorSpec& sec = params.sectors[static_cast<std::size_t>(s)];
       const std::size_t cell = spec.cell_index(c, s);
@@ -1009,47 +1065,91 @@ double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params
   return std::clamp(base_rate * (1.0 - policy.exit_restriction[c]), 0.0, 1.0);
 }
 
+double bring_home(const ScenarioSpec& spec, std::size_t origin, std::size_t host, double share,
+                  ModelState& state, std::span<double> flow) {
+  const std::size_t pair = origin * spec.countries.size() + host;
+  const double returning = share * state.diaspora[pair];
+  const double remote_returning = share * state.remote[pair];
+  state.diaspora[pair] -= returning;
+  // Rounding must not leave more remote workers in a cell than people.
+  state.remote[pair] = std::min(state.remote[pair] - remote_returning, state.diaspora[pair]);
+  // Remote workers were never part of the host's talent.
+  if (host != origin) flow[host] -= returning - remote_returning;
+  return returning;
+}
+
+void convert_remote(const ScenarioSpec& spec, const Policy& policy, std::size_t origin,
+                    ModelState& state, std::span<double> flow) {
+  const double kept =
+      (1.0 - spec.countries[origin].remote_attrition) * policy.remote_kept[origin];
+  if (!(kept < 1.0)) return;
+  const std::size_t cn = spec.countries.size();
+  for (std::size_t j = 0; j < cn; ++j) {
+    double& remote = state.remote[origin * cn + j];
+    const double converted = remote * (1.0 - kept);
+    remote -= converted;
+    // They now work for employers where they live (or not at all).
+    if (j != origin) flow[j] += converted;
+  }
+}
+
+void settle_leavers(const ScenarioSpec& spec, std::size_t origin, std::size_t host, double moved,
+                    ModelState& state, std::span<double> flow) {
+  const std::size_t pair = origin * spec.countries.size() + host;
+  const double remote = spec.countries[origin].remote_share * moved;
+  state.diaspora[pair] += moved;
+  state.remote[pair] += remote;
+  if (host != origin) flow[host] += moved - remote;
+}
+
+void train_and_count_leavers(const ScenarioSpec& spec, const Parameters& params,
+                             std::size_t country, double talent, double leavers,
+                             ModelState& state, std::span<double> flow) {
+  state.emigrants[country] += leavers;
+  const double initial = spec.countries[country].talent;
+  flow[country] += params.training_rate[country] * std::max(0.0, initial - talent) - leavers;
+}
+
+void apply_talent_flow(ModelState& state, std::span<const double> flow) {
+  for (std::size_t c = 0; c < flow.size(); ++c) {
+    state.talent[c] = std::max(0.0, state.talent[c] + flow[c]);
+  }
+}
+
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                    const OptionLists& options, const OptionPolicy& option_policy,
                    std::span<const EventSpec> events, ModelState& state, Scratch& scratch) {
   const auto cn = spec.countries.size();
   scratch.talent_flow.assign(cn, 0.0);
+  const std::span<double> flow(scratch.talent_flow);
 
   // Returns come from the diaspora at the start of the step, before this step's leavers join it.
   for (std::size_t c = 0; c < cn; ++c) {
-    const double rate = params.return_rate[c];
-    if (!(rate > 0.0)) continue;
     double back = 0.0;
     for (std::size_t j = 0; j < cn; ++j) {
-      const double returning = rate * state.diaspora[c * cn + j];
-      state.diaspora[c * cn + j] -= returning;
-      if (j != c) scratch.talent_flow[j] -= returning;
-      back += returning;
+      const double rate = diaspora_return_rate(spec, params, policy, c, j);
+      if (!(rate > 0.0)) continue;
+      back += bring_home(spec, c, j, rate, state, flow);
     }
     state.returns[c] += back;
-    scratch.talent_flow[c] += back;
+    state.return_flow[c] = back;
+    flow[c] += back;
   }
+  for (std::size_t c = 0; c < cn; ++c) convert_remote(spec, policy, c, state, flow);
 
   for (std::size_t c = 0; c < cn; ++c) {
-    const CountrySpec& country = spec.countries[c];
     const double talent = state.talent[c];
-    const std::span<double> diaspora_row(state.diaspora.data() + c * cn, cn);
     double leavers = 0.0;
     for_each_emigration_channel(
         spec, params, policy, options, option_policy, events, state, static_cast<CountryId>(c),
-        [&](double hazard, std::span<const double> weights) {
+        [&](double hazard, std::span<const double> weights, std::span<const double> open) {
           const double channel_leavers = talent * hazard;
           leavers += channel_leavers;
-          send_leavers(weights, c, channel_leavers, diaspora_row, scratch.talent_flow);
+          send_leavers(spec, weights, open, c, channel_leavers, state, flow);
         });
-    state.emigrants[c] += leavers;
-    const double initial = country.talent;
-    scratch.talent_flow[c] += params.training_rate[c] * std::max(0.0, initial - talent) - leavers;
+    train_and_count_leavers(spec, params, c, talent, leavers, state, flow);
   }
-
-  for (std::size_t c = 0; c < cn; ++c) {
-    state.talent[c] = std::max(0.0, state.talent[c] + scratch.talent_flow[c]);
-  }
+  apply_talent_flow(state, flow);
 }
 
 }  // namespace techdep::detail

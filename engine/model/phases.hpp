@@ -111,10 +111,11 @@ double base_emigration_hazard(const ScenarioSpec& spec, const Parameters& params
                               const OptionPolicy& option_policy, const ModelState& state,
                               CountryId country);
 
-/// Phase 6: calls fn(hazard, destination weights) for the base hazard (the country's attraction)
-/// and for every active emigration wave of the country (its destinations, or the attraction).
-/// Hazards add but never take more than everyone: together they are at most 1. Aggregate and
-/// agent mode share it, so both read the same hazards.
+/// Phase 6: calls fn(hazard, destination weights, hosts' openness) for the base hazard (the
+/// country's attraction) and for every active emigration wave of the country (its destinations,
+/// or the attraction). A destination's effective weight is its weight times its openness (host
+/// restrictions). Hazards add but never take more than everyone: together they are at most 1.
+/// Aggregate and agent mode share it, so both read the same hazards.
 template <class Fn>
 void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& params,
                                  const Policy& policy, const OptionLists& options,
@@ -126,7 +127,10 @@ void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& par
   const double base =
       base_emigration_hazard(spec, params, policy, options, option_policy, state, country);
   double hazard_left = 1.0 - base;
-  fn(base, std::span<const double>(info.attraction));
+  const std::size_t cn = spec.countries.size();
+  const std::span<const double> open(policy.host_open.data() + static_cast<std::size_t>(country) * cn,
+                                     cn);
+  fn(base, std::span<const double>(info.attraction), open);
   for (std::size_t e = 0; e < events.size(); ++e) {
     const EventSpec& event = events[e];
     const double strength = policy.event_strength[e];
@@ -134,10 +138,55 @@ void for_each_emigration_channel(const ScenarioSpec& spec, const Parameters& par
     if (std::find(event.to.begin(), event.to.end(), country) == event.to.end()) continue;
     const double hazard = std::min(hazard_left, event.rate * strength * stay);
     hazard_left -= hazard;
-    fn(hazard, event.destinations.empty() ? std::span<const double>(info.attraction)
-                                          : std::span<const double>(event.destinations));
+    fn(hazard,
+       event.destinations.empty() ? std::span<const double>(info.attraction)
+                                  : std::span<const double>(event.destinations),
+       open);
   }
 }
+
+/// Phase 6: the share of `origin`'s diaspora living in `host` (host == origin: unknown
+/// destination) that comes home this step: the base return rate, plus host_push times the host's
+/// restriction, plus the active return calls, all times what call-ups leave; at most 1. With
+/// none of these active it is the return rate itself, to the bit.
+inline double diaspora_return_rate(const ScenarioSpec& spec, const Parameters& params,
+                                   const Policy& policy, std::size_t origin, std::size_t host) {
+  const std::size_t pair = origin * spec.countries.size() + host;
+  const double push = spec.countries[origin].host_push * (1.0 - policy.host_open[pair]);
+  return std::min(1.0, (params.return_rate[origin] + push + policy.return_call[pair]) *
+                           policy.return_kept[origin]);
+}
+
+// Phase 6's bookkeeping, shared by aggregate and agent mode so that both count the same way.
+// `flow` [c] collects the change of each country's talent L; it is applied at the end.
+
+/// `share` of origin's diaspora in `host` comes home, its remote workers in the same proportion;
+/// the host loses those of them who were part of its talent. Returns the persons.
+double bring_home(const ScenarioSpec& spec, std::size_t origin, std::size_t host, double share,
+                  ModelState& state, std::span<double> flow);
+
+/// Remote workers of `origin` who stop working for home (attrition, remote-work limits) join
+/// the talent of the host they live in.
+void convert_remote(const ScenarioSpec& spec, const Policy& policy, std::size_t origin,
+                    ModelState& state, std::span<double> flow);
+
+/// `moved` leavers from `origin` join its diaspora in `host` (host == origin: unknown
+/// destination); the origin's remote_share of them keep working for home, the rest join the
+/// host's talent.
+void settle_leavers(const ScenarioSpec& spec, std::size_t origin, std::size_t host, double moved,
+                    ModelState& state, std::span<double> flow);
+
+/// Counts a country's leavers as emigrants and refills training_rate of its gap to L0 (from
+/// `talent`, its value at the start of the phase).
+void train_and_count_leavers(const ScenarioSpec& spec, const Parameters& params,
+                             std::size_t country, double talent, double leavers,
+                             ModelState& state, std::span<double> flow);
+
+/// L <- max(0, L + flow).
+void apply_talent_flow(ModelState& state, std::span<const double> flow);
+
+/// The talent that drives capability: L plus remote_weight times the country's remote workers.
+double effective_talent(const ScenarioSpec& spec, const ModelState& state, std::size_t country);
 
 /// Phase 6. Emigration, returns and training.
 void update_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,

@@ -245,6 +245,13 @@ void Simulation::Impl::check(Phase phase) {
     }
   }
   check_finite(phase, "diaspora", state.diaspora, &Impl::pair_name);
+  for (std::size_t pair = 0; pair < state.remote.size(); ++pair) {
+    const double remote = state.remote[pair];
+    if (!(remote >= 0.0) || !(remote <= state.diaspora[pair])) {
+      fail(phase, "remote workers", pair_name(pair), remote,
+           "a value in [0, the diaspora of the pair]");
+    }
+  }
 }
 
 Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
@@ -285,6 +292,8 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   state.emigrants.assign(cn, 0.0);
   state.returns.assign(cn, 0.0);
   state.diaspora.assign(cn * cn, 0.0);
+  state.remote.assign(cn * cn, 0.0);
+  state.return_flow.assign(cn, 0.0);
 
   targets.target.assign(option_count, 0.0);
   targets.cap.assign(option_count, kUncapped);
@@ -328,7 +337,8 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
   frame.bloc_share.assign(cells * static_cast<std::size_t>(spec.bloc_count()), 0.0);
   for (std::vector<double>* v :
-       {&frame.talent, &frame.emigrants, &frame.returns, &frame.diaspora, &frame.sovereignty}) {
+       {&frame.talent, &frame.emigrants, &frame.returns, &frame.diaspora, &frame.sovereignty,
+        &frame.remote_workers, &frame.return_flow}) {
     v->assign(cn, 0.0);
   }
   frame.diaspora_by_destination.assign(cn * cn, 0.0);

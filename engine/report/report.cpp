@@ -43,6 +43,9 @@ std::string_view event_type_name(EventType type) {
     case EventType::Lift: return "lift";
     case EventType::Set: return "set";
     case EventType::SecondarySanctions: return "secondary_sanctions";
+    case EventType::ReturnCall: return "return_call";
+    case EventType::HostRestriction: return "host_restriction";
+    case EventType::RemoteWorkLimit: return "remote_work_limit";
   }
   return "event";
 }

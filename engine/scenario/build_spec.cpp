@@ -73,7 +73,7 @@ struct NumberSlot {
   double EventSpec::*member;
 };
 
-constexpr std::array<NumberSlot, 11> kEventNumbers{{
+constexpr std::array<NumberSlot, 12> kEventNumbers{{
     {"intensity", &EventSpec::intensity},
     {"evasion", &EventSpec::evasion},
     {"level", &EventSpec::level},
@@ -84,13 +84,34 @@ constexpr std::array<NumberSlot, 11> kEventNumbers{{
     {"distrust", &EventSpec::distrust},
     {"capacity_hit", &EventSpec::capacity_hit},
     {"rate", &EventSpec::rate},
+    {"return_suppression", &EventSpec::return_suppression},
     {"value", &EventSpec::value},
+}};
+
+/// Country keys that hold a number, and where the number goes.
+struct CountryNumberSlot {
+  std::string_view key;
+  double CountrySpec::*member;
+};
+
+constexpr std::array<CountryNumberSlot, 11> kCountryNumbers{{
+    {"talent", &CountrySpec::talent},
+    {"sanction_push", &CountrySpec::sanction_push},
+    {"base_emigration", &CountrySpec::base_emigration},
+    {"return_rate", &CountrySpec::return_rate},
+    {"training_rate", &CountrySpec::training_rate},
+    {"distrust_build", &CountrySpec::distrust_build},
+    {"distrust_decay", &CountrySpec::distrust_decay},
+    {"host_push", &CountrySpec::host_push},
+    {"remote_share", &CountrySpec::remote_share},
+    {"remote_weight", &CountrySpec::remote_weight},
+    {"remote_attrition", &CountrySpec::remote_attrition},
 }};
 
 /// Which role vector a country-list key of an event fills (scenario_spec.hpp, EventSpec).
 bool fills_from(std::string_view key) {
   return key == "from" || key == "supplier" || key == "hubs" || key == "members" ||
-         key == "attributed_to" || key == "by";
+         key == "attributed_to" || key == "by" || key == "hosts";
 }
 
 class SpecBuilder {
@@ -567,16 +588,9 @@ class SpecBuilder {
       if (const Node* name = Checker::value_of(node, "name")) {
         country.name = check_.text(*name, join_path(path, "name")).value_or(entry.key);
       }
-      country.talent = check_.field_number(node, kCountryObject, "talent", path, mps);
-      country.sanction_push = check_.field_number(node, kCountryObject, "sanction_push", path, mps);
-      country.base_emigration =
-          check_.field_number(node, kCountryObject, "base_emigration", path, mps);
-      country.return_rate = check_.field_number(node, kCountryObject, "return_rate", path, mps);
-      country.training_rate = check_.field_number(node, kCountryObject, "training_rate", path, mps);
-      country.distrust_build =
-          check_.field_number(node, kCountryObject, "distrust_build", path, mps);
-      country.distrust_decay =
-          check_.field_number(node, kCountryObject, "distrust_decay", path, mps);
+      for (const CountryNumberSlot& slot : kCountryNumbers) {
+        country.*slot.member = check_.field_number(node, kCountryObject, slot.key, path, mps);
+      }
       read_source_field(node, path);
       const std::size_t country_count = spec_.countries.size();
       country.attraction.assign(country_count, 0.0);

@@ -126,6 +126,25 @@ constexpr std::array kCountryFields{
     FieldSpec{.key = "distrust_decay", .type = F::Number, .range = kUnitInterval,
               .default_text = "0", .unit = "per month", .per_month = true,
               .meaning = "share of lasting distrust that fades", .example = "0.01"},
+    FieldSpec{.key = "host_push", .type = F::Number, .range = kUnitInterval,
+              .default_text = "0", .unit = "per month per unit of restriction", .per_month = true,
+              .meaning = "extra return rate of the diaspora in a host that restricts its emigrants "
+                         "(host_restriction events; docs/model.md, Talent; 0: none)",
+              .example = "0.02"},
+    FieldSpec{.key = "remote_share", .type = F::Number, .range = kUnitInterval,
+              .default_text = "0", .unit = "share",
+              .meaning = "share of leavers who keep working remotely for home firms (part of the "
+                         "diaspora)",
+              .example = "0.8"},
+    FieldSpec{.key = "remote_weight", .type = F::Number, .range = kUnitInterval,
+              .default_text = "0", .unit = "1",
+              .meaning = "how much a remote worker counts toward the talent that drives "
+                         "capability (0: not at all)",
+              .example = "0.5"},
+    FieldSpec{.key = "remote_attrition", .type = F::Number, .range = kUnitInterval,
+              .default_text = "0", .unit = "per month", .per_month = true,
+              .meaning = "share of remote workers who move to foreign employers or stop",
+              .example = "0.02"},
     FieldSpec{.key = "blocs", .type = F::BlocList, .default_text = "none",
               .meaning = "blocs this country also joins (created when not declared)",
               .example = "[brics]"},
@@ -333,6 +352,33 @@ constexpr std::array kEmigrationWaveFields{
     FieldSpec{.key = "destinations", .type = F::CountryValues, .range = kNonNegative,
               .default_text = "the country's attraction", .unit = "weight",
               .meaning = "destination weights (normalised)", .example = "{EU: 0.5, KAZ: 0.5}"},
+    share_field("return_suppression", false, 0.0, "0",
+                "share of the diaspora's returns held back while active (a call-up)"),
+};
+constexpr std::array kReturnCallFields{
+    countries_field("country", "the home country its emigrants are called back to"),
+    FieldSpec{.key = "hosts", .type = F::CountryList, .default_text = "wherever they live",
+              .meaning = "the countries whose diaspora is called back",
+              .example = "[EU, USA]"},
+    FieldSpec{.key = "rate", .type = F::Number, .required = true, .range = kUnitInterval,
+              .unit = "per month", .per_month = true,
+              .meaning = "extra share of that diaspora returning while active",
+              .example = "0.1"},
+};
+constexpr std::array kHostRestrictionFields{
+    countries_field("hosts", "the host countries that restrict the emigrants"),
+    countries_field("to", "the emigrants' origin countries"),
+    share_field("level", true, 0.0, "",
+                "how hard life abroad becomes: returns from the hosts rise by level x host_push, "
+                "their attraction for new leavers falls by this fraction"),
+};
+constexpr std::array kRemoteWorkLimitFields{
+    countries_field("country", "the home country limiting remote work from abroad"),
+    FieldSpec{.key = "level", .type = F::Number, .required = true, .range = kUnitInterval,
+              .unit = "per month", .per_month = true,
+              .meaning = "share of remote workers abroad who stop working remotely for home, "
+                         "while active",
+              .example = "0.05"},
 };
 constexpr std::array kExitRestrictionFields{
     countries_field("country", "the country restricting exit"),
@@ -379,6 +425,9 @@ TECHDEP_EVENT_OBJECTS(kExitRestriction, kExitRestrictionFields)
 TECHDEP_EVENT_OBJECTS(kLift, kLiftFields)
 TECHDEP_EVENT_OBJECTS(kSecondarySanctions, kSecondarySanctionsFields)
 TECHDEP_EVENT_OBJECTS(kSet, kSetFields)
+TECHDEP_EVENT_OBJECTS(kReturnCall, kReturnCallFields)
+TECHDEP_EVENT_OBJECTS(kHostRestriction, kHostRestrictionFields)
+TECHDEP_EVENT_OBJECTS(kRemoteWorkLimit, kRemoteWorkLimitFields)
 #undef TECHDEP_EVENT_OBJECTS
 
 constexpr std::array kEventTypeTable{
@@ -401,6 +450,12 @@ constexpr std::array kEventTypeTable{
     EventTypeSpec{"set", "changes any parameter", &kSetObject, &kSetThen},
     EventTypeSpec{"secondary_sanctions", "a threat against suppliers that serve a target",
                   &kSecondarySanctionsObject, &kSecondarySanctionsThen},
+    EventTypeSpec{"return_call", "an employer or state calls emigrants back by a deadline",
+                  &kReturnCallObject, &kReturnCallThen},
+    EventTypeSpec{"host_restriction", "banking or visa restrictions on emigrants abroad",
+                  &kHostRestrictionObject, &kHostRestrictionThen},
+    EventTypeSpec{"remote_work_limit", "a home rule against remote work from abroad",
+                  &kRemoteWorkLimitObject, &kRemoteWorkLimitThen},
 };
 
 // The union of the type-specific keys, for paths and the schema. Order: first appearance.
@@ -413,6 +468,7 @@ constexpr std::array kAnyEventSpecific{
     kEmigrationWaveFields[1], kEmigrationWaveFields[2], kLiftFields[0], kSetFields[0],
     kSetFields[1], kAnyAppliesTo, kExportControlFields[6],
     kSecondarySanctionsFields[0], kSecondarySanctionsFields[2],
+    kEmigrationWaveFields[3], kReturnCallFields[1],
 };
 
 constexpr std::array kWhenFields{

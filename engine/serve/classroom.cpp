@@ -79,7 +79,8 @@ std::optional<double> event_field(const EventSpec& event, std::string_view field
       {"level", &EventSpec::level},           {"trade_cost_cut", &EventSpec::trade_cost_cut},
       {"tech_transfer", &EventSpec::tech_transfer}, {"trust", &EventSpec::trust},
       {"domestic_share", &EventSpec::domestic_share}, {"distrust", &EventSpec::distrust},
-      {"capacity_hit", &EventSpec::capacity_hit}, {"rate", &EventSpec::rate}};
+      {"capacity_hit", &EventSpec::capacity_hit}, {"rate", &EventSpec::rate},
+      {"return_suppression", &EventSpec::return_suppression}};
   const auto found = kFields.find(field);
   if (found == kFields.end()) return std::nullopt;
   return event.*(found->second);
@@ -97,6 +98,9 @@ std::string_view event_type_suffix(EventType type) {
     case EventType::EmigrationWave: return "(emigration_wave events)";
     case EventType::ExitRestriction: return "(exit_restriction events)";
     case EventType::SecondarySanctions: return "(secondary_sanctions events)";
+    case EventType::ReturnCall: return "(return_call events)";
+    case EventType::HostRestriction: return "(host_restriction events)";
+    case EventType::RemoteWorkLimit: return "(remote_work_limit events)";
     case EventType::Lift:
     case EventType::Set: return "";
   }
@@ -112,9 +116,16 @@ std::string plain_field(EventType type, std::string_view field) {
   }
   if (field == "evasion") return "share that can slip through hubs";
   if (field == "level") {
-    return type == EventType::Enforcement ? "enforcement against hubs" : "how hard leaving is";
+    if (type == EventType::Enforcement) return "enforcement against hubs";
+    if (type == EventType::HostRestriction) return "how hard life abroad becomes";
+    if (type == EventType::RemoteWorkLimit) return "share of remote workers cut off per month";
+    return "how hard leaving is";
   }
-  if (field == "rate") return "extra share of specialists leaving per month";
+  if (field == "rate") {
+    return type == EventType::ReturnCall ? "extra share of emigrants called back per month"
+                                         : "extra share of specialists leaving per month";
+  }
+  if (field == "return_suppression") return "share of returns held back";
   if (field == "domestic_share") return "domestic share required";
   if (field == "trade_cost_cut") return "trade costs cut";
   if (field == "tech_transfer") return "technology shared per step";
@@ -170,6 +181,12 @@ Actor event_actor(const ScenarioSpec& spec, const EventSpec& event) {
       return {"Cyber incidents", ""};
     case EventType::EmigrationWave:
       return {"People: emigration", ""};
+    case EventType::ReturnCall:
+    case EventType::RemoteWorkLimit:
+      return {fmt::format("{}: policy", country_names(spec, event.to)), id(event.to)};
+    case EventType::HostRestriction:
+      return {fmt::format("{}: restrictions as a host", country_names(spec, event.from)),
+              id(event.from)};
     case EventType::Lift:
     case EventType::Set: break;
   }

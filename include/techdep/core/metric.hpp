@@ -36,6 +36,8 @@ enum class Metric {
   ImportValue,
   InstalledBase,
   Distrust,
+  RemoteWorkers,
+  ReturnFlow,
 };
 
 /// Which index dimensions a metric's values carry.
@@ -55,7 +57,7 @@ struct MetricInfo {
   std::string_view description;
 };
 
-inline constexpr std::array<MetricInfo, 26> kMetricCatalogue{{
+inline constexpr std::array<MetricInfo, 28> kMetricCatalogue{{
     {Metric::DomesticShare, "domestic_share", MetricShape::CountrySector, "share",
      "share of the country's demand for the sector served by its own producers"},
     {Metric::ImportShare, "import_share", MetricShape::CountrySector, "share",
@@ -110,6 +112,10 @@ inline constexpr std::array<MetricInfo, 26> kMetricCatalogue{{
     {Metric::Distrust, "distrust", MetricShape::CountryPartner, "index >= 0",
      "the buyer's distrust of a supplier in its prices: the events' (incidents, agreements) "
      "plus the lasting distrust that sanctions, exits and incidents leave"},
+    {Metric::RemoteWorkers, "remote_workers", MetricShape::Country, "persons",
+     "emigrants abroad who still work remotely for home firms (part of the diaspora)"},
+    {Metric::ReturnFlow, "return_flow", MetricShape::Country, "persons",
+     "emigrants who came home in the last step"},
 }};
 
 constexpr const MetricInfo& metric_info(Metric metric) {

@@ -25,7 +25,8 @@ struct MetricsFrame {
   // [c][s][b]
   std::vector<double> bloc_share;
   // [c]
-  std::vector<double> talent, emigrants, returns, diaspora, sovereignty;
+  std::vector<double> talent, emigrants, returns, diaspora, sovereignty, remote_workers,
+      return_flow;
   /// [c][k]: c's emigrants living in k now; k == c holds those of unknown destination
   std::vector<double> diaspora_by_destination;
   /// [c][k]: c's distrust of k, events' plus lasting

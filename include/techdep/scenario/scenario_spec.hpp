@@ -46,6 +46,11 @@ struct CountrySpec {
   /// per step. 0 and 0: no memory.
   double distrust_build = 0.0;
   double distrust_decay = 0.0;
+  /// Talent that responds (docs/model.md, Talent); each default switches its part off.
+  double host_push = 0.0;         ///< extra return rate per unit of a host's restriction, per step
+  double remote_share = 0.0;      ///< share of leavers who keep working remotely for home firms
+  double remote_weight = 0.0;     ///< how much a remote worker counts in the capability's talent
+  double remote_attrition = 0.0;  ///< share of remote workers who stop working for home, per step
 };
 
 struct SectorSpec {
@@ -88,6 +93,9 @@ enum class EventType {
   Lift,
   Set,
   SecondarySanctions,
+  ReturnCall,
+  HostRestriction,
+  RemoteWorkLimit,
 };
 
 /// Which flows a restriction names by the countries of its event (docs/model.md, "Brand,
@@ -138,8 +146,10 @@ struct EventSpec {
 
   // Country roles. export_control: from = exporters, to = importers. import_ban: to = importer,
   // from = suppliers. enforcement: from = hubs, to = targets. agreement: from = members.
-  // investment, mandate, emigration_wave, exit_restriction: to = the country.
-  // cyber_incident: to = target, from = attributed_to.
+  // investment, mandate, emigration_wave, exit_restriction, remote_work_limit: to = the country.
+  // cyber_incident: to = target, from = attributed_to. return_call: to = the home country, from =
+  // the hosts whose diaspora it calls back (empty: wherever it lives). host_restriction: from =
+  // the hosts, to = the emigrants' origins.
   std::vector<CountryId> from;
   std::vector<CountryId> to;
   std::vector<SectorId> sectors;  ///< empty means every sector for types that take sectors
@@ -151,14 +161,15 @@ struct EventSpec {
   /// export_control, brand rule at sites outside `from`: the enforced fraction per site
   /// [country]; empty means 1 everywhere (the control binds wherever the brand is made)
   std::vector<double> site_enforcement;
-  double level = 0.0;           ///< enforcement, exit_restriction
+  double level = 0.0;           ///< enforcement, exit_restriction, host_restriction, remote_work_limit
   double trade_cost_cut = 0.0;  ///< agreement: fraction by which tau - 1 falls among members
   double tech_transfer = 0.0;   ///< agreement, per step
   double trust = 0.0;           ///< agreement: fraction of distrust among members removed
   double domestic_share = 0.0;  ///< mandate floor
   double distrust = 0.0;        ///< cyber_incident: added rho
   double capacity_hit = 0.0;    ///< cyber_incident: one-off fractional capability loss
-  double rate = 0.0;            ///< emigration_wave: extra hazard per step
+  double rate = 0.0;            ///< emigration_wave: extra hazard; return_call: extra return rate; per step
+  double return_suppression = 0.0;  ///< emigration_wave: share of returns held back while active
   std::vector<double> destinations;  ///< emigration_wave: [country] weights, normalised; empty = country's attraction
   /// secondary_sanctions: the suppliers threatened (from = the countries that threaten them,
   /// to = the targets); empty means every country outside `from` and `to`

@@ -104,6 +104,23 @@ const Diagnostic* find_kind(const std::vector<Diagnostic>& diagnostics, const st
   return nullptr;
 }
 
+// Every expected first line (file:line:col: error: message) is among the file's diagnostics.
+void check_all_reported(const std::string& name, const std::set<std::string>& expected) {
+  const std::vector<Diagnostic> diagnostics = load_errors(error_path(name));
+  std::set<std::string> lines;
+  for (const Diagnostic& diagnostic : diagnostics) lines.insert(first_line(diagnostic));
+  std::set<std::string> missing;
+  for (const std::string& line : expected) {
+    if (lines.count(line) == 0) missing.insert(line);
+  }
+  INFO("reported:\n" << [&] {
+    std::string all;
+    for (const std::string& line : lines) all += line + "\n";
+    return all;
+  }());
+  CHECK(missing.empty());
+}
+
 TEST_CASE("every error kind has a fixture with an exact location", "[scenario]") {
   for (const ErrorCase& error_case : kCases) {
     SECTION(std::string(error_case.file) + " " + error_case.kind) {
@@ -172,9 +189,6 @@ TEST_CASE("diagnostics carry key path, caret line and all problems at once", "[s
 TEST_CASE("mistakes in production sites, shipping, routes and scopes are all reported at once, "
           "each where it is",
           "[scenario]") {
-  const std::vector<Diagnostic> diagnostics = load_errors(error_path("trade_structure.yaml"));
-  std::set<std::string> lines;
-  for (const Diagnostic& diagnostic : diagnostics) lines.insert(first_line(diagnostic));
   const std::string file = error_path("trade_structure.yaml");
   const std::set<std::string> expected{
       file + ":12:8: error: production_sites.x.B: shares sum to 0.9, expected 1 (within 1e-6)",
@@ -188,16 +202,27 @@ TEST_CASE("mistakes in production sites, shipping, routes and scopes are all rep
              "all, brand, territory (did you mean 'brand'?)",
       file + ":28:27: error: events[0].site_enforcement.H: 1.5 is out of range, expected [0, 1]",
   };
-  std::set<std::string> missing;
-  for (const std::string& line : expected) {
-    if (lines.count(line) == 0) missing.insert(line);
-  }
-  INFO("reported:\n" << [&] {
-    std::string all;
-    for (const std::string& line : lines) all += line + "\n";
-    return all;
-  }());
-  CHECK(missing.empty());
+  check_all_reported("trade_structure.yaml", expected);
+}
+
+TEST_CASE("mistakes in the keys of responsive talent are all reported, each where it is",
+          "[scenario]") {
+  const std::string file = error_path("talent_responds.yaml");
+  const std::set<std::string> expected{
+      file + ":5:30: error: countries.A.host_push: 1.5 is out of range, expected [0, 1]",
+      file + ":5:49: error: countries.A.remote_share: -0.1 is out of range, expected [0, 1]",
+      file + ":5:70: error: countries.A.remote_weight: 2 is out of range, expected [0, 1]",
+      file + ":5:91: error: countries.A.remote_attrition: 3 is out of range, expected [0, 1]",
+      file + ":10:92: error: events[0].return_suppression: 1.2 is out of range, expected [0, 1]",
+      file + ":11:55: error: events[1].hosts[0]: unknown country or bloc 'C' (did you mean "
+             "'A'?)",
+      file + ":12:5: error: events[2]: missing required key 'rate'",
+      file + ":13:69: error: events[3].level: 2 is out of range, expected [0, 1]",
+      file + ":14:5: error: events[4]: missing required key 'hosts'",
+      file + ":15:61: error: events[5].level: -1 is out of range, expected [0, 1]",
+      file + ":16:55: error: unknown key 'levl' in events[6] (did you mean 'level'?)",
+  };
+  check_all_reported("talent_responds.yaml", expected);
 }
 
 TEST_CASE("an unknown event type does not also demand every type's keys", "[scenario]") {

@@ -19,7 +19,7 @@ TEST_CASE("json schema is draft 2020-12 and mirrors the key tables", "[scenario]
   CHECK(sector["properties"]["adjustment"]["oneOf"][0]["maximum"] == 1.0);
   const auto& event = schema["properties"]["events"]["items"];
   CHECK(event["required"] == nlohmann::json::array({"id", "type", "at", "source"}));
-  CHECK(event["properties"]["type"]["enum"].size() == 12);
+  CHECK(event["properties"]["type"]["enum"].size() == 15);
   CHECK(event["properties"].contains("intensity"));
   CHECK(schema["properties"]["outputs"]["properties"]["metrics"]["items"]["enum"].size() ==
         kMetricCatalogue.size());
