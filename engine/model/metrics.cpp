@@ -36,6 +36,7 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
     case Metric::Diaspora: return diaspora[c];
     case Metric::RemoteWorkers: return remote_workers[c];
     case Metric::ReturnFlow: return return_flow[c];
+    case Metric::ComplianceGap: return compliance_gap[cell];
     case Metric::Sovereignty: return sovereignty[c];
     case Metric::SiteShare: return site_share[pair];
     case Metric::ImportValueByShipper: return import_value_by_shipper[pair];
@@ -225,6 +226,9 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
         frame.critical[cell] =
             (concentration > kCriticalHhi && imports > kCriticalImportShare) ? 1.0 : 0.0;
         frame.capacity[cell] = state.capability[cell];
+        // A mandate capability cannot meet leaves foreign supply in use, not unmet demand.
+        frame.compliance_gap[cell] =
+            std::max(0.0, policy.mandate[cell] - frame.domestic_share[cell]);
         // Indices of the start. A cell that imported nothing at the start has base 1: its import
         // value is 1 while it still imports nothing and +inf once it does, and its unit value is
         // the landed unit value itself (prices and trade costs are indices).

@@ -325,7 +325,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   for (std::vector<double>* v :
        {&frame.domestic_share, &frame.import_share, &frame.shortage, &frame.rerouted_share,
         &frame.hhi, &frame.critical, &frame.capacity, &frame.price_index,
-        &frame.import_unit_value, &frame.import_value}) {
+        &frame.import_unit_value, &frame.import_value, &frame.compliance_gap}) {
     v->assign(cells, 0.0);
   }
   for (std::vector<double>* v :

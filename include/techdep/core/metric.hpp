@@ -38,6 +38,7 @@ enum class Metric {
   Distrust,
   RemoteWorkers,
   ReturnFlow,
+  ComplianceGap,
 };
 
 /// Which index dimensions a metric's values carry.
@@ -57,7 +58,7 @@ struct MetricInfo {
   std::string_view description;
 };
 
-inline constexpr std::array<MetricInfo, 28> kMetricCatalogue{{
+inline constexpr std::array<MetricInfo, 29> kMetricCatalogue{{
     {Metric::DomesticShare, "domestic_share", MetricShape::CountrySector, "share",
      "share of the country's demand for the sector served by its own producers"},
     {Metric::ImportShare, "import_share", MetricShape::CountrySector, "share",
@@ -116,6 +117,9 @@ inline constexpr std::array<MetricInfo, 28> kMetricCatalogue{{
      "emigrants abroad who still work remotely for home firms (part of the diaspora)"},
     {Metric::ReturnFlow, "return_flow", MetricShape::Country, "persons",
      "emigrants who came home in the last step"},
+    {Metric::ComplianceGap, "compliance_gap", MetricShape::CountrySector, "share",
+     "how far the domestic share falls short of the active mandate: foreign supply still in use "
+     "where a mandate asks for more than domestic producers deliver (0 without a mandate)"},
 }};
 
 constexpr const MetricInfo& metric_info(Metric metric) {

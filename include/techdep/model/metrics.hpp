@@ -16,7 +16,7 @@ struct MetricsFrame {
 
   // [c][s]
   std::vector<double> domestic_share, import_share, shortage, rerouted_share, hhi, critical,
-      capacity, price_index, import_unit_value, import_value;
+      capacity, price_index, import_unit_value, import_value, compliance_gap;
   // [c][s][k]
   std::vector<double> supplier_share, shipper_share, site_share, import_value_by_shipper,
       import_value_by_site, import_value_by_brand, installed_base;

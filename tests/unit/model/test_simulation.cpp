@@ -327,6 +327,10 @@ TEST_CASE("Simulation clips a mandate by capability", "[model]") {
   CHECK(at(sim, Metric::DomesticShare, b, "C", "chips") == Approx(0.5).margin(1e-10));
   CHECK(at(sim, Metric::SupplierShare, b, "C", "chips", "A") == Approx(0.5).margin(1e-10));
   CHECK(at(sim, Metric::Shortage, b, "C", "chips") == Approx(0.0).margin(1e-10));
+  // The foreign supply still in use is the compliance gap, not a shortage.
+  CHECK(at(sim, Metric::ComplianceGap, b, "C", "chips") == Approx(0.4).margin(1e-10));
+  Simulation before(b.build());
+  CHECK(before.metrics().value(Metric::ComplianceGap, 0, 0, -1) == 0.0);  // no mandate yet
 }
 
 TEST_CASE("Simulation lets a cut-off country without domestic share produce up to its "
