@@ -200,3 +200,20 @@ TEST_CASE("Experience of serving more demand lowers the domestic price after a c
   // the domestic price stays lower and keeps a larger share for good.
   CHECK(domestic_at(learning, 200) > 0.3 + 0.03);
 }
+
+TEST_CASE("Agent mode: importer firms feel the same lock-in", "[model][lock-in][agents]") {
+  // The firms read the cell's prices, switching and network terms included: with both on, the
+  // thaw leaves far more at home than with them off, as in aggregate mode.
+  const auto agents = [](ScenarioSpec spec) {
+    spec.mode = techdep::Mode::Agents;
+    spec.agents.firms_per_cell = 500;
+    spec.agents.workers_per_country = 10;
+    return spec;
+  };
+  const double locked =
+      domestic_at(agents(os_world({.switching_cost = 1.0, .network_effect = 3.0, .turnover = 0.1})),
+                  200);
+  const double free = domestic_at(agents(os_world({})), 200);
+  CHECK(free == Approx(0.3).margin(0.02));
+  CHECK(locked > free + 0.2);
+}
