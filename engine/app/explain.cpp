@@ -58,41 +58,22 @@ namespace {
 using Target = MetricTarget;
 
 // Whether the scenario switches a mechanism on, and the scenario with it off.
-bool mechanism_on(const ScenarioSpec& spec, std::string_view name) {
-  const auto any_sector = [&](auto&& on) { return std::ranges::any_of(spec.sectors, on); };
-  if (name == "switching_cost") {
-    return any_sector([](const SectorSpec& s) { return s.switching_cost > 0.0; });
+bool mechanism_on(const ScenarioSpec& spec, const ExplainMechanism& mechanism) {
+  if (mechanism.sector != nullptr) {
+    return std::ranges::any_of(spec.sectors, [&](const SectorSpec& sector) {
+      return sector.*(mechanism.sector) != mechanism.off;
+    });
   }
-  if (name == "network_effect") {
-    return any_sector([](const SectorSpec& s) { return s.network_effect > 0.0; });
-  }
-  if (name == "reentry_cost") {
-    return any_sector([](const SectorSpec& s) { return s.reentry_speed < 1.0; });
-  }
-  if (name == "learning") return any_sector([](const SectorSpec& s) { return s.learning > 0.0; });
-  if (name == "learning_by_doing") {
-    return any_sector([](const SectorSpec& s) { return s.learning_by_doing > 0.0; });
-  }
-  if (name == "idle_pricing") {
-    return any_sector([](const SectorSpec& s) { return s.idle_pricing > 0.0; });
-  }
-  if (name == "entry") return any_sector([](const SectorSpec& s) { return s.entry_speed > 0.0; });
-  return std::ranges::any_of(spec.countries,
-                             [](const CountrySpec& c) { return c.distrust_build > 0.0; });
+  return std::ranges::any_of(spec.countries, [&](const CountrySpec& country) {
+    return country.*(mechanism.country) != mechanism.off;
+  });
 }
 
-void switch_off(ScenarioSpec& spec, std::string_view name) {
-  for (SectorSpec& sector : spec.sectors) {
-    if (name == "switching_cost") sector.switching_cost = 0.0;
-    if (name == "network_effect") sector.network_effect = 0.0;
-    if (name == "reentry_cost") sector.reentry_speed = 1.0;
-    if (name == "learning") sector.learning = 0.0;
-    if (name == "learning_by_doing") sector.learning_by_doing = 0.0;
-    if (name == "idle_pricing") sector.idle_pricing = 0.0;
-    if (name == "entry") sector.entry_speed = 0.0;
-  }
-  if (name == "lasting_distrust") {
-    for (CountrySpec& country : spec.countries) country.distrust_build = 0.0;
+void switch_off(ScenarioSpec& spec, const ExplainMechanism& mechanism) {
+  if (mechanism.sector != nullptr) {
+    for (SectorSpec& sector : spec.sectors) sector.*(mechanism.sector) = mechanism.off;
+  } else {
+    for (CountrySpec& country : spec.countries) country.*(mechanism.country) = mechanism.off;
   }
 }
 
@@ -200,7 +181,7 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
     }
   } else {
     for (std::size_t index = 0; index < kExplainMechanisms.size(); ++index) {
-      names.emplace_back(kExplainMechanisms[index]);
+      names.emplace_back(kExplainMechanisms[index].name);
       if (mechanism_on(spec, kExplainMechanisms[index])) players.push_back(index);
     }
   }

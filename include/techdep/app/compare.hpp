@@ -89,11 +89,27 @@ bool evaluate_all(std::vector<double>& values, int threads, const EvaluationCont
 /// keep a change in place (lock-in, learning, entry), each switched off by its parameter.
 enum class ExplainPlayers { Events, Mechanisms };
 
-/// The mechanisms `explain --by mechanisms` can switch off, in this order; a mechanism is a
-/// player only when the scenario switches it on.
-inline constexpr std::array<std::string_view, 8> kExplainMechanisms{
-    "switching_cost", "network_effect",    "reentry_cost", "lasting_distrust",
-    "learning",       "learning_by_doing", "idle_pricing", "entry"};
+/// A mechanism `explain --by mechanisms` can switch off: the parameter that carries it (a sector
+/// key, or a country key when `sector` is null) and the value that switches it off. It is on
+/// when any sector (country) holds another value.
+struct ExplainMechanism {
+  std::string_view name;
+  double SectorSpec::*sector = nullptr;
+  double CountrySpec::*country = nullptr;
+  double off = 0.0;
+};
+
+/// The mechanisms, in the order `explain` lists them.
+inline constexpr std::array<ExplainMechanism, 8> kExplainMechanisms{{
+    {"switching_cost", &SectorSpec::switching_cost, nullptr, 0.0},
+    {"network_effect", &SectorSpec::network_effect, nullptr, 0.0},
+    {"reentry_cost", &SectorSpec::reentry_speed, nullptr, 1.0},
+    {"lasting_distrust", nullptr, &CountrySpec::distrust_build, 0.0},
+    {"learning", &SectorSpec::learning, nullptr, 0.0},
+    {"learning_by_doing", &SectorSpec::learning_by_doing, nullptr, 0.0},
+    {"idle_pricing", &SectorSpec::idle_pricing, nullptr, 0.0},
+    {"entry", &SectorSpec::entry_speed, nullptr, 0.0},
+}};
 
 struct ExplainRequest {
   std::string scenario;
