@@ -12,8 +12,24 @@
 
 namespace techdep {
 
-double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, int partner) const {
+double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, int partner,
+                           int segment) const {
   const auto c = static_cast<std::size_t>(country);
+  if (segment >= 0 && per_segment(metric)) {
+    const auto slot = (c * static_cast<std::size_t>(sectors) + static_cast<std::size_t>(sector)) *
+                          static_cast<std::size_t>(segments) +
+                      static_cast<std::size_t>(segment);
+    switch (metric) {
+      case Metric::DomesticShare: return segment_domestic_share[slot];
+      case Metric::ImportShare: return segment_import_share[slot];
+      case Metric::Shortage: return segment_shortage[slot];
+      case Metric::ComplianceGap: return segment_compliance_gap[slot];
+      case Metric::SupplierShare:
+        return segment_supplier_share[slot * static_cast<std::size_t>(countries) +
+                                      static_cast<std::size_t>(partner)];
+      default: break;
+    }
+  }
   const auto cell = c * static_cast<std::size_t>(sectors) + static_cast<std::size_t>(sector);
   const auto pair = cell * static_cast<std::size_t>(countries) + static_cast<std::size_t>(partner);
   const auto bloc = cell * static_cast<std::size_t>(blocs) + static_cast<std::size_t>(partner);
@@ -59,6 +75,42 @@ namespace detail {
 // Thresholds of the GeoDep-style criticality flag (model.md section 7).
 constexpr double kCriticalHhi = 0.4;
 constexpr double kCriticalImportShare = 0.5;
+
+namespace {
+
+// The per_segment metrics of a segmented cell; returns the cell's compliance gap, the weighted
+// sum of its segments' (each segment's mandate is its own).
+double segment_metrics(const ScenarioSpec& spec, const Policy& policy, const OptionLists& options,
+                       const ModelState& state, std::size_t cell, MetricsFrame& frame) {
+  const std::size_t gn = spec.segments.size();
+  const std::size_t cn = spec.countries.size();
+  const std::size_t n = options.count(cell);
+  const std::size_t first = options.first[cell];
+  const auto dom = static_cast<std::size_t>(options.domestic[cell]);
+  double gap = 0.0;
+  for (std::size_t slot = options.slot_first[cell]; slot < options.slot_first[cell + 1]; ++slot) {
+    const auto g = static_cast<std::size_t>(options.slot_segment[slot]);
+    const std::size_t at = options.slot_option_first[slot];
+    const std::size_t index = cell * gn + g;
+    double served = 0.0;
+    for (std::size_t o = 0; o < n; ++o) {
+      const double share = state.slot_share[at + o];
+      frame.segment_supplier_share[index * cn + static_cast<std::size_t>(options.origin[first + o])] +=
+          share;
+      served += share;
+    }
+    const double domestic = state.slot_share[at + dom];
+    frame.segment_domestic_share[index] = domestic;
+    frame.segment_import_share[index] = served - domestic;
+    frame.segment_shortage[index] = std::max(0.0, 1.0 - served);
+    const double mandate = std::max(policy.mandate[cell], policy.segment_mandate[index]);
+    frame.segment_compliance_gap[index] = std::max(0.0, mandate - domestic);
+    gap += options.slot_weight[slot] * frame.segment_compliance_gap[index];
+  }
+  return gap;
+}
+
+}  // namespace
 
 double log_price_level(const ScenarioSpec& spec, const Parameters& params,
                        const OptionPolicy& option_policy, const Calibration& calibration,
@@ -146,6 +198,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
       std::ranges::fill(rows(*v, cn), 0.0);
     }
     std::ranges::fill(rows(frame.bloc_share, static_cast<std::size_t>(spec.bloc_count())), 0.0);
+    std::ranges::fill(rows(frame.segment_supplier_share, spec.segments.size() * cn), 0.0);
     for (auto c = static_cast<CountryId>(begin); c < static_cast<CountryId>(end); ++c) {
       for (SectorId s = 0; s < sectors; ++s) {
         const std::size_t cell = spec.cell_index(c, s);
@@ -228,7 +281,9 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
         frame.capacity[cell] = state.capability[cell];
         // A mandate capability cannot meet leaves foreign supply in use, not unmet demand.
         frame.compliance_gap[cell] =
-            std::max(0.0, policy.mandate[cell] - frame.domestic_share[cell]);
+            options.segmented(cell)
+                ? segment_metrics(spec, policy, options, state, cell, frame)
+                : std::max(0.0, policy.mandate[cell] - frame.domestic_share[cell]);
         // Indices of the start. A cell that imported nothing at the start has base 1: its import
         // value is 1 while it still imports nothing and +inf once it does, and its unit value is
         // the landed unit value itself (prices and trade costs are indices).

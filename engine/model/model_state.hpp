@@ -28,6 +28,7 @@ struct Policy {
   std::vector<double> distrust;          // rho[c][k]
   std::vector<double> investment;        // I[c][s]
   std::vector<double> mandate;           // M[c][s]
+  std::vector<double> segment_mandate;   // [c][s][segment]: the procurement rules' floors
   std::vector<double> exit_restriction;  // x[c]
   // Talent that responds (docs/model.md, Talent). [origin][host]: the open fraction of a host to
   // the origin's emigrants, prod(1 - g level) over host restrictions, and the return calls' extra
@@ -64,8 +65,21 @@ struct OptionLists {
 
   std::size_t max_count = 0;  // options of the widest cell: the scratch rows' width
 
+  // Demand segments (docs/model.md, Demand segments). A cell with `demand_segments` rows has one
+  // slot per segment, each a buyer with its own shares of the cell's options; a cell without
+  // rows has no slot and is one whole buyer. Slot-option arrays hold the slots' rows one after
+  // another, in the cell's option order.
+  std::vector<std::size_t> slot_first;         // [cell], cells + 1 entries
+  std::vector<std::int32_t> slot_segment;      // [slot]: the segment id
+  std::vector<double> slot_weight;             // [slot]: its share of the cell's demand
+  std::vector<std::int32_t> slot_cell;         // [slot]
+  std::vector<std::size_t> slot_option_first;  // [slot], slots + 1 entries
+  std::vector<double> slot_initial_share;      // [slot option]: S0 of the segment
+
   std::size_t size() const { return origin.size(); }
   std::size_t count(std::size_t cell) const { return first[cell + 1] - first[cell]; }
+  std::size_t slots() const { return slot_segment.size(); }
+  bool segmented(std::size_t cell) const { return slot_first[cell + 1] > slot_first[cell]; }
 };
 
 /// The policy and routes of every option, gathered from the dense [c][s][k] arrays whenever
@@ -98,6 +112,11 @@ struct Targets {
   std::vector<double> input_availability;  // In[c][s], from the shortage at the start of the step
   std::vector<double> log_price;         // log p [option]
   std::vector<double> lock_in;           // [option]: the switching and network terms of log p
+  // Demand segments: each slot's targets, caps and route split by option, its CES weights (the
+  // served-first pass reruns the water-filling on them), its domestic demand and the part of
+  // the cell's domestic capability it may use (per unit of its own demand).
+  std::vector<double> slot_target, slot_cap, slot_reroute, slot_weight;  // [slot option]
+  std::vector<double> slot_domestic_demand, slot_domestic_cap;          // [slot]
 };
 
 /// Imports of one cell across the border (shipper != buyer): value at landed prices, with the
@@ -115,6 +134,7 @@ struct Calibration {
   std::vector<std::int32_t> input_sector;
   std::vector<double> log_alpha;         // [option], -inf where alpha = 0 (the domestic option)
   std::vector<double> cap_scale;         // [option], >= 1
+  std::vector<double> slot_log_alpha, slot_cap_scale;  // [slot option]: the segments' own
   std::vector<double> log_price_level0;  // [c][s]: log of the CES price index at t = 0
   std::vector<CellImports> imports0;     // [c][s]: imports at t = 0, the value indices' base
   std::vector<double> opening0;          // [c][s]: initial demand under restriction at t = 0
@@ -124,6 +144,8 @@ struct Calibration {
 
 struct ModelState {
   std::vector<double> share;      // S [option]; every other flow's share is 0
+  // [slot option]: each demand segment's own shares; S of a segmented cell is their weighted sum
+  std::vector<double> slot_share;
   std::vector<double> hub_capacity;  // [hub]: re-export capacity, grows as brokers organise
   std::vector<double> entry;         // [option]: an entrant's progress in [0, 1] (0 elsewhere)
   // Lock-in (docs/model.md): what buyers have installed, by option; how much of its former
@@ -158,6 +180,9 @@ struct LogPriceTables {
 struct CellWork {
   std::vector<double> unrestricted_weight, weight, simple_cap, trial_weight, trial_cap,
       trial_share, log_price;
+  // Demand segments: a segment's lock-in terms, and the restricted supply the cell's segments
+  // can still get (all of them; those not served first)
+  std::vector<double> segment_lock_in, segment_quantity, segment_rest_quantity;
   std::vector<unsigned char> fixed;
 };
 

@@ -242,6 +242,8 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   policy.distrust.assign(spec.distrust.begin(), spec.distrust.end());
   policy.investment.assign(cn * sn, 0.0);
   policy.mandate.assign(cn * sn, 0.0);
+  const auto gn = static_cast<std::size_t>(spec.segment_count());
+  policy.segment_mandate.assign(cn * sn * gn, 0.0);
   policy.exit_restriction.assign(cn, 0.0);
   policy.host_open.assign(cn * cn, 1.0);
   policy.return_call.assign(cn * cn, 0.0);
@@ -303,8 +305,17 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
       case EventType::Mandate:
         for (const CountryId c : event.to) {
           for_sectors(event, sectors, [&](SectorId s) {
-            double& value = policy.mandate[spec.cell_index(c, s)];
-            value = std::max(value, event.domestic_share * strength);
+            // A procurement rule binds its segments only; without segments, the whole demand.
+            if (event.segments.empty()) {
+              double& value = policy.mandate[spec.cell_index(c, s)];
+              value = std::max(value, event.domestic_share * strength);
+              return;
+            }
+            for (const SegmentId g : event.segments) {
+              double& value = policy.segment_mandate[spec.cell_index(c, s) * gn +
+                                                     static_cast<std::size_t>(g)];
+              value = std::max(value, event.domestic_share * strength);
+            }
           });
         }
         break;
@@ -469,6 +480,61 @@ void build_option_lists(const ScenarioSpec& spec, OptionLists& options) {
   }
   options.first[cells] = options.origin.size();
   options.brand_first[cells] = options.brand.size();
+  build_segment_slots(spec, options);
+}
+
+void build_segment_slots(const ScenarioSpec& spec, OptionLists& options) {
+  const std::size_t cells = options.first.size() - 1;
+  options.slot_first.assign(cells + 1, 0);
+  options.slot_segment.clear();
+  options.slot_weight.clear();
+  options.slot_cell.clear();
+  options.slot_option_first.assign(1, 0);
+  options.slot_initial_share.clear();
+  const auto& rows = spec.demand_segments;  // sorted by (buyer, sector, segment)
+  std::size_t row = 0;
+  for (std::size_t cell = 0; cell < cells; ++cell) {
+    options.slot_first[cell] = options.slot_segment.size();
+    const std::size_t begin = row;
+    while (row < rows.size() && spec.cell_index(rows[row].buyer, rows[row].sector) == cell) ++row;
+    if (row == begin) continue;
+    // Segments without their own start share the cell's remaining domestic supply; the foreign
+    // options of every segment keep the cell's proportions, so the segments sum to the whole.
+    const std::size_t first = options.first[cell];
+    const std::size_t count = options.count(cell);
+    const double domestic =
+        options.initial_share[first + static_cast<std::size_t>(options.domestic[cell])];
+    double served = 0.0;
+    for (std::size_t o = first; o < first + count; ++o) served += options.initial_share[o];
+    double given_mass = 0.0;
+    double rest_weight = 0.0;
+    for (std::size_t r = begin; r < row; ++r) {
+      if (rows[r].start_domestic >= 0.0) {
+        given_mass += rows[r].share * rows[r].start_domestic;
+      } else {
+        rest_weight += rows[r].share;
+      }
+    }
+    const double rest_domestic =
+        rest_weight > 0.0 ? std::clamp((domestic - given_mass) / rest_weight, 0.0, served)
+                          : domestic;
+    const double foreign = served - domestic;
+    for (std::size_t r = begin; r < row; ++r) {
+      const double own = rows[r].start_domestic >= 0.0 ? rows[r].start_domestic : rest_domestic;
+      const double scale = foreign > 0.0 ? std::max(0.0, served - own) / foreign : 0.0;
+      options.slot_segment.push_back(rows[r].segment);
+      options.slot_weight.push_back(rows[r].share);
+      options.slot_cell.push_back(static_cast<std::int32_t>(cell));
+      for (std::size_t o = 0; o < count; ++o) {
+        options.slot_initial_share.push_back(
+            static_cast<std::int32_t>(o) == options.domestic[cell]
+                ? own
+                : options.initial_share[first + o] * scale);
+      }
+      options.slot_option_first.push_back(options.slot_initial_share.size());
+    }
+  }
+  options.slot_first[cells] = options.slot_segment.size();
 }
 
 void build_input_lists(const ScenarioSpec& spec, Calibration& calibration) {
@@ -535,9 +601,10 @@ double domestic_log_price(const ScenarioSpec& spec, const Parameters& params,
 void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const LogPriceTables& tables, const OptionLists& options,
                      const ModelState& state, CountryId buyer, SectorId sector,
-                     std::span<double> log_price, std::span<double> lock_in) {
+                     std::span<double> log_price, std::span<double> lock_in,
+                     double security_scale) {
   const SectorSpec& sec = params.sectors[static_cast<std::size_t>(sector)];
-  const double sensitivity = sec.security_sensitivity;
+  const double sensitivity = sec.security_sensitivity * security_scale;
   const std::size_t sn = spec.sectors.size();
   const std::size_t cell = spec.cell_index(buyer, sector);
   const std::size_t first = options.first[cell];
@@ -895,6 +962,206 @@ bool update_lock_in(const ScenarioSpec& spec, const Parameters& params, const Po
   return reach_moved;
 }
 
+namespace {
+
+// The target step of one demand segment of a cell (docs/model.md, Demand segments): the
+// segment's own elasticity, distrust weight, calibrated weights and mandate, with the domestic
+// capability it may use per unit of its own demand. Writes the slot's targets, caps, route split
+// and CES weights; returns its domestic demand.
+double solve_segment(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
+                     const OptionPolicy& option_policy, const Calibration& calibration,
+                     const ModelState& state, const LogPriceTables& tables, std::size_t slot,
+                     double domestic_cap, CellWork& work, Targets& targets) {
+  const OptionLists& options = calibration.options;
+  const auto cell = static_cast<std::size_t>(options.slot_cell[slot]);
+  const auto buyer = static_cast<CountryId>(cell / spec.sectors.size());
+  const auto sector = static_cast<SectorId>(cell % spec.sectors.size());
+  const std::size_t first = options.first[cell];
+  const std::size_t n = options.count(cell);
+  const auto segment_id = static_cast<std::size_t>(options.slot_segment[slot]);
+  const SegmentSpec& segment = spec.segments[segment_id];
+  std::span<const double> log_price(targets.log_price.data() + first, n);
+  if (segment.security_sensitivity != 1.0) {
+    fill_log_prices(spec, params, policy, tables, options, state, buyer, sector,
+                    std::span<double>(work.log_price.data(), n),
+                    std::span<double>(work.segment_lock_in.data(), n),
+                    segment.security_sensitivity);
+    log_price = std::span<const double>(work.log_price.data(), n);
+  }
+  auto options_of = [&](const std::vector<double>& v) {
+    return std::span<const double>(v.data() + first, n);
+  };
+  auto slot_of = [&](std::vector<double>& v) {
+    return std::span<double>(v.data() + options.slot_option_first[slot], n);
+  };
+  auto scratch_of = [&](std::vector<double>& v) { return std::span<double>(v.data(), n); };
+  const double mandate =
+      std::max(policy.mandate[cell],
+               policy.segment_mandate[cell * spec.segments.size() + segment_id]);
+  const CellTargetInputs inputs{
+      options.domestic[cell],
+      params.sectors[static_cast<std::size_t>(sector)].elasticity * segment.elasticity,
+      std::span<const double>(calibration.slot_log_alpha.data() + options.slot_option_first[slot],
+                              n),
+      log_price,
+      options_of(option_policy.restriction),
+      options_of(option_policy.evasion),
+      options_of(option_policy.multiplier),
+      std::span<const double>(calibration.slot_cap_scale.data() + options.slot_option_first[slot],
+                              n),
+      domestic_cap,
+      mandate};
+  CellTargetScratch cell_scratch{scratch_of(work.unrestricted_weight),
+                                 scratch_of(work.weight),
+                                 scratch_of(work.simple_cap),
+                                 scratch_of(work.trial_weight),
+                                 scratch_of(work.trial_cap),
+                                 scratch_of(work.trial_share),
+                                 std::span<unsigned char>(work.fixed.data(), n)};
+  CellTargetOutputs outputs{slot_of(targets.slot_target), slot_of(targets.slot_cap),
+                            slot_of(targets.slot_reroute), 0.0};
+  compute_cell_targets(inputs, cell_scratch, outputs);
+  std::copy_n(work.weight.begin(), n, slot_of(targets.slot_weight).begin());
+  targets.slot_domestic_cap[slot] = domestic_cap;
+  targets.slot_domestic_demand[slot] = outputs.domestic_demand;
+  return outputs.domestic_demand;
+}
+
+// The water-filling of a solved slot again under caps the served-first pass changed.
+void refill_segment(const ScenarioSpec& spec, const Policy& policy, const OptionLists& options,
+                    std::size_t slot, CellWork& work, Targets& targets) {
+  const auto cell = static_cast<std::size_t>(options.slot_cell[slot]);
+  const std::size_t n = options.count(cell);
+  const std::size_t at = options.slot_option_first[slot];
+  const auto segment_id = static_cast<std::size_t>(options.slot_segment[slot]);
+  const double mandate =
+      std::max(policy.mandate[cell],
+               policy.segment_mandate[cell * spec.segments.size() + segment_id]);
+  capped_targets(std::span<const double>(targets.slot_weight.data() + at, n),
+                 std::span<const double>(targets.slot_cap.data() + at, n),
+                 options.domestic[cell], mandate,
+                 std::span<double>(targets.slot_target.data() + at, n),
+                 std::span<double>(work.trial_weight.data(), n),
+                 std::span<unsigned char>(work.fixed.data(), n));
+}
+
+// Demand segments of one cell share its scarce supply (docs/model.md, Demand segments):
+// served-first segments take restricted imports and domestic capability before the others; the
+// others share the domestic capability left in proportion to the domestic demand each asks
+// for (a procurement rule raises it) and the restricted imports left in proportion to their own
+// caps. The cell's targets, caps and domestic demand are then the segments' weighted sums.
+void compute_segment_targets(const ScenarioSpec& spec, const Parameters& params,
+                             const Policy& policy, const OptionPolicy& option_policy,
+                             const Calibration& calibration, const ModelState& state,
+                             const LogPriceTables& tables, std::size_t cell,
+                             double capability_effective, CellWork& work, Targets& targets) {
+  const OptionLists& options = calibration.options;
+  const std::size_t first = options.first[cell];
+  const std::size_t n = options.count(cell);
+  const auto dom = static_cast<std::size_t>(options.domestic[cell]);
+  const std::size_t slot_begin = options.slot_first[cell];
+  const std::size_t slot_end = options.slot_first[cell + 1];
+  auto served_first = [&](std::size_t slot) {
+    return spec.segments[static_cast<std::size_t>(options.slot_segment[slot])].served_first;
+  };
+  auto restricted = [&](std::size_t o) {
+    return o != dom && option_policy.restriction[first + o] > 0.0;
+  };
+  const std::span<double> quantity_left(work.segment_quantity.data(), n);
+  const std::span<double> rest_quantity(work.segment_rest_quantity.data(), n);
+  std::fill(quantity_left.begin(), quantity_left.end(), 0.0);
+  std::fill(rest_quantity.begin(), rest_quantity.end(), 0.0);
+
+  // Pass 1: each segment alone, under the cell's capability: what it asks of domestic producers
+  // and how much of each restricted option the cell can get.
+  bool any_served_first = false;
+  double rest_asked = 0.0;
+  double rest_weight = 0.0;
+  for (std::size_t slot = slot_begin; slot < slot_end; ++slot) {
+    const double weight = options.slot_weight[slot];
+    const double asked = solve_segment(spec, params, policy, option_policy, calibration, state,
+                                       tables, slot, capability_effective, work, targets);
+    const std::size_t at = options.slot_option_first[slot];
+    for (std::size_t o = 0; o < n; ++o) {
+      if (!restricted(o)) continue;
+      quantity_left[o] += weight * targets.slot_cap[at + o];
+      if (!served_first(slot)) rest_quantity[o] += weight * targets.slot_cap[at + o];
+    }
+    if (served_first(slot)) {
+      any_served_first = true;
+    } else {
+      rest_asked += weight * asked;
+      rest_weight += weight;
+    }
+  }
+
+  // Pass 2, served-first segments in the order they are declared: anything left is theirs.
+  double capability_left = capability_effective;
+  for (std::size_t slot = slot_begin; slot < slot_end && any_served_first; ++slot) {
+    if (!served_first(slot)) continue;
+    const double weight = options.slot_weight[slot];
+    solve_segment(spec, params, policy, option_policy, calibration, state, tables, slot,
+                  capability_left / weight, work, targets);
+    // Restrictions limit a served-first segment by quantity alone: it buys what is left of a
+    // restricted option at its unrestricted weight (calibrated so, docs/model.md).
+    const std::size_t at = options.slot_option_first[slot];
+    for (std::size_t o = 0; o < n; ++o) {
+      if (!restricted(o)) continue;
+      targets.slot_cap[at + o] = quantity_left[o] / weight;
+      targets.slot_weight[at + o] = work.unrestricted_weight[o];
+    }
+    refill_segment(spec, policy, options, slot, work, targets);
+    for (std::size_t o = 0; o < n; ++o) {
+      if (restricted(o)) {
+        quantity_left[o] = std::max(0.0, quantity_left[o] - weight * targets.slot_target[at + o]);
+      }
+    }
+    capability_left = std::max(0.0, capability_left - weight * targets.slot_target[at + dom]);
+  }
+
+  // The others: capability left in proportion to what each asks; restricted imports left in
+  // proportion to their own caps.
+  for (std::size_t slot = slot_begin; slot < slot_end; ++slot) {
+    if (served_first(slot)) continue;
+    const double asked = targets.slot_domestic_demand[slot];
+    const double domestic_cap = rest_asked > 0.0 ? capability_left * asked / rest_asked
+                                                 : capability_left / rest_weight;
+    solve_segment(spec, params, policy, option_policy, calibration, state, tables, slot,
+                  domestic_cap, work, targets);
+    if (!any_served_first) continue;
+    const std::size_t at = options.slot_option_first[slot];
+    for (std::size_t o = 0; o < n; ++o) {
+      if (restricted(o) && rest_quantity[o] > quantity_left[o]) {
+        targets.slot_cap[at + o] *= quantity_left[o] / rest_quantity[o];
+      }
+    }
+    refill_segment(spec, policy, options, slot, work, targets);
+  }
+
+  double domestic_demand = 0.0;
+  for (std::size_t o = 0; o < n; ++o) {
+    double target = 0.0;
+    double cap = 0.0;
+    double rerouted = 0.0;
+    for (std::size_t slot = slot_begin; slot < slot_end; ++slot) {
+      const double weight = options.slot_weight[slot];
+      const std::size_t at = options.slot_option_first[slot] + o;
+      target += weight * targets.slot_target[at];
+      cap += weight * targets.slot_cap[at];
+      rerouted += weight * targets.slot_target[at] * targets.slot_reroute[at];
+    }
+    targets.target[first + o] = target;
+    targets.cap[first + o] = cap;
+    if (target > 0.0) targets.reroute_share[first + o] = rerouted / target;
+  }
+  for (std::size_t slot = slot_begin; slot < slot_end; ++slot) {
+    domestic_demand += options.slot_weight[slot] * targets.slot_domestic_demand[slot];
+  }
+  targets.domestic_demand[cell] = domestic_demand;
+}
+
+}  // namespace
+
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch) {
@@ -931,6 +1198,8 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
         auto out_of = [&](std::vector<double>& v) {
           return std::span<double>(v.data() + first, n);
         };
+        const double capability_effective =
+            state.capability[cell] * targets.input_availability[cell];
         const CellTargetInputs inputs{
             options.domestic[cell],
             params.sectors[static_cast<std::size_t>(s)].elasticity,
@@ -940,7 +1209,7 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
             options_of(option_policy.evasion),
             options_of(option_policy.multiplier),
             options_of(calibration.cap_scale),
-            state.capability[cell] * targets.input_availability[cell],
+            capability_effective,
             policy.mandate[cell]};
         CellTargetScratch cell_scratch{scratch_of(work.unrestricted_weight),
                                        scratch_of(work.weight),
@@ -953,6 +1222,10 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
                                   out_of(targets.reroute_share), 0.0};
         compute_cell_targets(inputs, cell_scratch, outputs);
         targets.domestic_demand[cell] = outputs.domestic_demand;
+        if (options.segmented(cell)) {
+          compute_segment_targets(spec, params, policy, option_policy, calibration, state,
+                                  scratch.log_tables, cell, capability_effective, work, targets);
+        }
       }
     }
   });
@@ -965,6 +1238,10 @@ void update_shares(const ScenarioSpec& spec, const Parameters& params, const Opt
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
       const double lambda = params.sectors[static_cast<std::size_t>(s)].adjustment;
       const std::size_t cell = spec.cell_index(c, s);
+      if (options.segmented(cell)) {
+        update_segment_shares(spec, lambda, options, targets, cell, state);
+        continue;
+      }
       double served = 0.0;
       for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
         // The cut is immediate (a quantity limit binds at once); the rest moves gradually.
@@ -977,6 +1254,33 @@ void update_shares(const ScenarioSpec& spec, const Parameters& params, const Opt
       state.shortage[cell] = clamp_rounding(1.0 - served);
     }
   }
+}
+
+void update_segment_shares(const ScenarioSpec& spec, double lambda, const OptionLists& options,
+                           const Targets& targets, std::size_t cell, ModelState& state) {
+  const std::size_t first = options.first[cell];
+  const std::size_t n = options.count(cell);
+  for (std::size_t o = first; o < first + n; ++o) {
+    state.share[o] = 0.0;
+    state.rerouted[o] = 0.0;
+  }
+  for (std::size_t slot = options.slot_first[cell]; slot < options.slot_first[cell + 1]; ++slot) {
+    const SegmentSpec& segment = spec.segments[static_cast<std::size_t>(options.slot_segment[slot])];
+    const double speed = std::min(1.0, lambda * segment.adjustment);
+    const double weight = options.slot_weight[slot];
+    const std::size_t at = options.slot_option_first[slot];
+    for (std::size_t o = 0; o < n; ++o) {
+      // Each segment's own immediate cut and adjustment, as for a whole buyer.
+      double& share = state.slot_share[at + o];
+      const double kept = std::min(share, targets.slot_cap[at + o]);
+      share = clamp_rounding(kept + speed * (targets.slot_target[at + o] - kept));
+      state.share[first + o] += weight * share;
+      state.rerouted[first + o] += weight * share * targets.slot_reroute[at + o];
+    }
+  }
+  double served = 0.0;
+  for (std::size_t o = first; o < first + n; ++o) served += state.share[o];
+  state.shortage[cell] = clamp_rounding(1.0 - served);
 }
 
 double effective_talent(const ScenarioSpec& spec, const ModelState& state, std::size_t country) {

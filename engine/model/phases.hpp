@@ -31,8 +31,14 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
                   std::span<const int> ends, int step, bool apply_one_offs, Parameters& params,
                   Policy& policy, std::span<double> capability, Scratch& scratch);
 
-/// The options of every cell: the domestic producer and every origin with an initial share.
+/// The options of every cell: the domestic producer and every origin with an initial share;
+/// then the demand segments' slots (build_segment_slots).
 void build_option_lists(const ScenarioSpec& spec, OptionLists& options);
+
+/// One slot per (cell, segment) of `demand_segments`, with each segment's initial shares: its
+/// own domestic share where the scenario gives one, the rest of the cell's domestic supply
+/// shared by the others, the foreign options in the cell's proportions.
+void build_segment_slots(const ScenarioSpec& spec, OptionLists& options);
 
 /// Phase 2. When the policy's route version moved past the one gathered: each option's R (its
 /// brand, site and shipper against every active control, ban and enforcement), evasion, the
@@ -83,10 +89,12 @@ double idle_capability(const ScenarioSpec& spec, const OptionLists& options,
 
 /// Effective log prices of one (buyer, sector) cell, one per option (model.md section 5.3).
 /// `lock_in` receives each option's switching-cost and network terms (included in `log_price`).
+/// `security_scale` multiplies the sector's security sensitivity (a demand segment's own).
 void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const LogPriceTables& tables, const OptionLists& options,
                      const ModelState& state, CountryId buyer, SectorId sector,
-                     std::span<double> log_price, std::span<double> lock_in);
+                     std::span<double> log_price, std::span<double> lock_in,
+                     double security_scale = 1.0);
 
 /// Phase 3. CES targets, caps, reroute split and domestic demand of every cell.
 /// Countries run on up to `scratch.workers.size()` threads; each cell writes only its own
@@ -99,6 +107,11 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
 /// Phase 4. The immediate cut to the caps, then the geometric approach to the targets.
 void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,
                    const Targets& targets, ModelState& state);
+
+/// Phase 4 for a cell split into demand segments: each segment's own cut and adjustment (its
+/// speed `lambda` times the segment's factor), the cell's shares their weighted sum.
+void update_segment_shares(const ScenarioSpec& spec, double lambda, const OptionLists& options,
+                           const Targets& targets, std::size_t cell, ModelState& state);
 
 /// Phase 5. Capability growth, transfer and depreciation.
 void update_capability(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,

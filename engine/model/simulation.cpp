@@ -278,6 +278,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
     }
     state.shortage[cell] = std::max(0.0, 1.0 - served);
   }
+  state.slot_share = option_lists.slot_initial_share;
   state.hub_capacity.assign(cn, spec.routes.initial_hub_capacity);
   state.entry.assign(option_count, 0.0);
   state.installed_base = state.share;
@@ -302,6 +303,14 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   targets.input_availability.assign(cells, 1.0);
   targets.log_price.assign(option_count, 0.0);
   targets.lock_in.assign(option_count, 0.0);
+  const std::size_t slot_options = option_lists.slot_initial_share.size();
+  for (std::vector<double>* v :
+       {&targets.slot_target, &targets.slot_reroute, &targets.slot_weight}) {
+    v->assign(slot_options, 0.0);
+  }
+  targets.slot_cap.assign(slot_options, kUncapped);
+  targets.slot_domestic_demand.assign(option_lists.slots(), 0.0);
+  targets.slot_domestic_cap.assign(option_lists.slots(), 0.0);
   // A thread per block of countries only where a step's per-flow work outweighs starting the
   // thread and waiting for a core: on W2 (30,000 options) two threads took 1.2 s against 0.65 s
   // on one while another process used the second core; W3 (420,000) gains.
@@ -312,7 +321,8 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   for (detail::CellWork& work : scratch.workers) {
     for (std::vector<double>* v :
          {&work.unrestricted_weight, &work.weight, &work.simple_cap, &work.trial_weight,
-          &work.trial_cap, &work.trial_share, &work.log_price}) {
+          &work.trial_cap, &work.trial_share, &work.log_price, &work.segment_lock_in,
+          &work.segment_quantity, &work.segment_rest_quantity}) {
       v->assign(widest, 0.0);
     }
     work.fixed.assign(widest, 0);
@@ -336,6 +346,14 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   }
   frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
   frame.bloc_share.assign(cells * static_cast<std::size_t>(spec.bloc_count()), 0.0);
+  frame.segments = spec.segment_count();
+  const std::size_t segment_cells = cells * spec.segments.size();
+  for (std::vector<double>* v :
+       {&frame.segment_domestic_share, &frame.segment_import_share, &frame.segment_shortage,
+        &frame.segment_compliance_gap}) {
+    v->assign(segment_cells, 0.0);
+  }
+  frame.segment_supplier_share.assign(segment_cells * cn, 0.0);
   for (std::vector<double>* v :
        {&frame.talent, &frame.emigrants, &frame.returns, &frame.diaspora, &frame.sovereignty,
         &frame.remote_workers, &frame.return_flow}) {
@@ -418,8 +436,53 @@ void Simulation::Impl::calibrate() {
   const detail::OptionLists& lists = calibration.options;
   calibration.log_alpha.assign(lists.size(), -std::numeric_limits<double>::infinity());
   calibration.cap_scale.assign(lists.size(), 1.0);
+  calibration.slot_log_alpha.assign(lists.slot_initial_share.size(),
+                                    -std::numeric_limits<double>::infinity());
+  calibration.slot_cap_scale.assign(lists.slot_initial_share.size(), 1.0);
   calibration.log_price_level0.assign(spec.sectors.size() * cn, 0.0);
   std::vector<Diagnostic> problems;
+
+  // The CES weights that reproduce `initial` (one share per option of the cell) at the start's
+  // prices and restrictions, for the cell's whole buyer or one of its segments.
+  // A served-first segment sees restrictions as quantity limits only (`wedge_free`).
+  const auto fit_weights = [&](std::size_t cell, SectorId s, double sigma,
+                               std::span<const double> initial, std::span<const double> log_price,
+                               std::span<const double> lock_in, std::span<double> log_alpha,
+                               bool wedge_free) {
+    const std::size_t first = lists.first[cell];
+    for (std::size_t o = 0; o < lists.count(cell); ++o) {
+      const std::size_t i = first + o;
+      if (lists.entrant[i]) {
+        // At full entry and its start price an entrant weighs its world market share against
+        // the incumbents' total weight (1 - U0, about 1); buyers' switching costs and the
+        // incumbents' network still stand in its way (not calibrated away).
+        const double world =
+            spec.world_supply[static_cast<std::size_t>(s) * cn +
+                              static_cast<std::size_t>(lists.origin[i])];
+        log_alpha[o] = std::log(world) + sigma * (log_price[o] - lock_in[o]);
+        continue;
+      }
+      if (!(initial[o] > 0.0)) continue;
+      const double wedge =
+          static_cast<std::int32_t>(o) == lists.domestic[cell] || wedge_free
+              ? 1.0
+              : restriction_wedge(option_policy.restriction[i], option_policy.evasion[i],
+                                  option_policy.multiplier[i], -sigma);
+      if (!(wedge > 0.0)) {
+        Diagnostic& problem = problems.emplace_back();
+        problem.where.file = spec.file;
+        problem.key_path = "supply";
+        problem.kind = "restricted-initial-supply";
+        problem.message =
+            fmt::format("supply {}: initial share {} from an option that is fully restricted "
+                        "at the start with no route; expected 0",
+                        option_name(i), initial[o]);
+        continue;
+      }
+      // alpha = S0 / omega0 in log space: omega0 = p0^-sigma * wedge.
+      log_alpha[o] = std::log(initial[o]) + sigma * log_price[o] - std::log(wedge);
+    }
+  };
 
   detail::refresh_log_price_tables(params, scratch.log_tables);
   for (CountryId c = 0; c < spec.country_count(); ++c) {
@@ -427,42 +490,28 @@ void Simulation::Impl::calibrate() {
       const double sigma = params.sectors[static_cast<std::size_t>(s)].elasticity;
       const std::size_t cell = spec.cell_index(c, s);
       const std::size_t first = lists.first[cell];
-      const std::span<double> log_price(targets.log_price.data() + first, lists.count(cell));
-      const std::span<double> lock_in(targets.lock_in.data() + first, lists.count(cell));
+      const std::size_t n = lists.count(cell);
+      const std::span<double> log_price(targets.log_price.data() + first, n);
+      const std::span<double> lock_in(targets.lock_in.data() + first, n);
       detail::fill_log_prices(spec, params, policy, scratch.log_tables, lists, state, c, s,
                               log_price, lock_in);
-      for (std::size_t o = 0; o < lists.count(cell); ++o) {
-        const std::size_t i = first + o;
-        const double initial = lists.initial_share[i];
-        if (lists.entrant[i]) {
-          // At full entry and its start price an entrant weighs its world market share against
-          // the incumbents' total weight (1 - U0, about 1); buyers' switching costs and the
-          // incumbents' network still stand in its way (not calibrated away).
-          const double world =
-              spec.world_supply[static_cast<std::size_t>(s) * cn +
-                                static_cast<std::size_t>(lists.origin[i])];
-          calibration.log_alpha[i] = std::log(world) + sigma * (log_price[o] - lock_in[o]);
-          continue;
-        }
-        if (!(initial > 0.0)) continue;
-        const double wedge =
-            static_cast<std::int32_t>(o) == lists.domestic[cell]
-                ? 1.0
-                : restriction_wedge(option_policy.restriction[i], option_policy.evasion[i],
-                                    option_policy.multiplier[i], -sigma);
-        if (!(wedge > 0.0)) {
-          Diagnostic& problem = problems.emplace_back();
-          problem.where.file = spec.file;
-          problem.key_path = "supply";
-          problem.kind = "restricted-initial-supply";
-          problem.message =
-              fmt::format("supply {}: initial share {} from an option that is fully restricted "
-                          "at the start with no route; expected 0",
-                          option_name(i), initial);
-          continue;
-        }
-        // alpha = S0 / omega0 in log space: omega0 = p0^-sigma * wedge.
-        calibration.log_alpha[i] = std::log(initial) + sigma * log_price[o] - std::log(wedge);
+      fit_weights(cell, s, sigma, std::span<const double>(lists.initial_share.data() + first, n),
+                  log_price, lock_in,
+                  std::span<double>(calibration.log_alpha.data() + first, n), false);
+      for (std::size_t slot = lists.slot_first[cell]; slot < lists.slot_first[cell + 1]; ++slot) {
+        const SegmentSpec& segment =
+            spec.segments[static_cast<std::size_t>(lists.slot_segment[slot])];
+        detail::CellWork& work = scratch.workers[0];
+        const std::span<double> segment_price(work.log_price.data(), n);
+        const std::span<double> segment_lock_in(work.segment_lock_in.data(), n);
+        detail::fill_log_prices(spec, params, policy, scratch.log_tables, lists, state, c, s,
+                                segment_price, segment_lock_in, segment.security_sensitivity);
+        const std::size_t at = lists.slot_option_first[slot];
+        fit_weights(cell, s, sigma * segment.elasticity,
+                    std::span<const double>(lists.slot_initial_share.data() + at, n),
+                    segment_price, segment_lock_in,
+                    std::span<double>(calibration.slot_log_alpha.data() + at, n),
+                    segment.served_first);
       }
     }
   }
@@ -480,6 +529,17 @@ void Simulation::Impl::calibrate() {
           o - lists.first[cell] == static_cast<std::size_t>(lists.domestic[cell]);
       if (std::isfinite(cap) && !domestic && cap > 0.0) {
         calibration.cap_scale[o] = std::max(1.0, lists.initial_share[o] / cap);
+      }
+    }
+    for (std::size_t slot = lists.slot_first[cell]; slot < lists.slot_first[cell + 1]; ++slot) {
+      const std::size_t at = lists.slot_option_first[slot];
+      for (std::size_t o = 0; o < lists.count(cell); ++o) {
+        const double cap = targets.slot_cap[at + o];
+        if (std::isfinite(cap) && static_cast<std::int32_t>(o) != lists.domestic[cell] &&
+            cap > 0.0) {
+          calibration.slot_cap_scale[at + o] =
+              std::max(1.0, lists.slot_initial_share[at + o] / cap);
+        }
       }
     }
   }

@@ -140,6 +140,8 @@ class SpecBuilder {
     read_production_sites(root);
     read_shipping(root);
     read_tables(root);
+    read_segments(root);
+    read_demand_segments(root);
     read_events(root);
     read_rules(root);
     read_observations(root);
@@ -413,6 +415,18 @@ class SpecBuilder {
         }
       }
     }
+    if (const Node* segments = Checker::value_of(root, "segments")) {
+      if (check_.expect_map(*segments, "segments")) {
+        for (const MapEntry& entry : segments->entries) {
+          check_id(entry, "segments");
+          segments_[entry.key] = static_cast<int>(spec_.segments.size());
+          SegmentSpec segment;
+          segment.id = entry.key;
+          segment.name = entry.key;
+          spec_.segments.push_back(segment);
+        }
+      }
+    }
     if (const Node* blocs = Checker::value_of(root, "blocs")) {
       if (check_.expect_map(*blocs, "blocs")) {
         for (const MapEntry& entry : blocs->entries) add_bloc(entry.key, entry.key_loc, "blocs");
@@ -543,6 +557,22 @@ class SpecBuilder {
     } else {
       add(node, path);
     }
+    return out;
+  }
+
+  std::vector<int> segment_list(const Node& node, std::string_view path) {
+    std::vector<int> out;
+    auto add = [&](const Node& item, std::string_view item_path) {
+      if (const auto id = lookup(segments_, item, item_path, "segment")) {
+        if (std::find(out.begin(), out.end(), *id) == out.end()) out.push_back(*id);
+      }
+    };
+    if (node.is_seq()) {
+      for (std::size_t i = 0; i < node.items.size(); ++i) add(*node.items[i], index_path(path, i));
+    } else {
+      add(node, path);
+    }
+    std::sort(out.begin(), out.end());
     return out;
   }
 
@@ -748,6 +778,149 @@ class SpecBuilder {
     }
     for (double& share : shares) share /= sum;
     return shares;
+  }
+
+  // ---- demand segments -----------------------------------------------------------------------
+
+  void read_segments(const Node& root) {
+    const Node* segments = Checker::value_of(root, "segments");
+    if (segments == nullptr || !segments->is_map()) return;
+    const int mps = spec_.time.months_per_step;
+    for (const MapEntry& entry : segments->entries) {
+      const std::string path = join_path("segments", entry.key);
+      SegmentSpec& segment = spec_.segments[static_cast<std::size_t>(segments_[entry.key])];
+      const Node& node = *entry.value;
+      if (node.is_null()) continue;  // `firms: {}` or `firms:` alone: every default
+      if (!check_.expect_map(node, path)) continue;
+      check_.check_keys(node, kSegmentObject, path);
+      if (const Node* name = Checker::value_of(node, "name")) {
+        segment.name = check_.text(*name, join_path(path, "name")).value_or(entry.key);
+      }
+      segment.elasticity = check_.field_number(node, kSegmentObject, "elasticity", path, mps);
+      segment.adjustment = check_.field_number(node, kSegmentObject, "adjustment", path, mps);
+      segment.security_sensitivity =
+          check_.field_number(node, kSegmentObject, "security_sensitivity", path, mps);
+      if (const Node* first = Checker::value_of(node, "served_first")) {
+        segment.served_first =
+            check_.boolean(*first, join_path(path, "served_first")).value_or(false);
+      }
+      read_source_field(node, path);
+    }
+  }
+
+  /// buyer -> sector -> segment -> share (rows sum to 1), then each segment's own domestic
+  /// share at the start where `segment_domestic_share` gives one. The segments without one must
+  /// be able to take the rest of the cell's domestic supply.
+  void read_demand_segments(const Node& root) {
+    const Node* table = Checker::value_of(root, "demand_segments");
+    const Node* starts = Checker::value_of(root, "segment_domestic_share");
+    if (table == nullptr) {
+      if (starts != nullptr) {
+        check_.error("missing-key", *starts, "segment_domestic_share",
+                     "segment_domestic_share: no demand_segments to start, expected "
+                     "demand_segments beside it");
+      }
+      return;
+    }
+    if (spec_.mode == Mode::Agents) {
+      check_.error("unsupported", *table, "demand_segments",
+                   "demand_segments: agent mode does not split its firms into segments yet, "
+                   "expected mode: aggregate");
+      return;
+    }
+    read_segment_rows(*table, "demand_segments", [&](int buyer, int sector, const Node& row,
+                                                     const std::string& row_path) {
+      const std::size_t before = check_.diagnostics().size();
+      std::vector<bool> given;
+      const std::vector<double> shares =
+          values(row, row_path, segments_, "segment", kUnitInterval, &given);
+      if (check_.diagnostics().size() != before) return;
+      const double sum = std::accumulate(shares.begin(), shares.end(), 0.0);
+      if (std::abs(sum - 1.0) > kShareTolerance) {
+        check_.error("shares-do-not-sum", row, row_path,
+                     fmt::format("{}: segment shares sum to {:.10g}, expected 1 (within 1e-6)",
+                                 row_path, sum));
+        return;
+      }
+      for (std::size_t g = 0; g < shares.size(); ++g) {
+        if (shares[g] > 0.0) {
+          spec_.demand_segments.push_back(
+              SegmentShare{buyer, sector, static_cast<SegmentId>(g), shares[g] / sum, -1.0});
+        }
+      }
+    });
+    std::sort(spec_.demand_segments.begin(), spec_.demand_segments.end(),
+              [](const SegmentShare& a, const SegmentShare& b) {
+                return std::tie(a.buyer, a.sector, a.segment) <
+                       std::tie(b.buyer, b.sector, b.segment);
+              });
+    if (starts == nullptr) return;
+    read_segment_rows(*starts, "segment_domestic_share", [&](int buyer, int sector,
+                                                             const Node& row,
+                                                             const std::string& row_path) {
+      std::vector<bool> given;
+      const std::vector<double> start =
+          values(row, row_path, segments_, "segment", kUnitInterval, &given);
+      const auto cell_rows = std::equal_range(
+          spec_.demand_segments.begin(), spec_.demand_segments.end(),
+          SegmentShare{buyer, sector, 0, 0.0, -1.0},
+          [](const SegmentShare& a, const SegmentShare& b) {
+            return std::tie(a.buyer, a.sector) < std::tie(b.buyer, b.sector);
+          });
+      double given_mass = 0.0;
+      double rest_weight = 0.0;
+      for (std::size_t g = 0; g < given.size(); ++g) {
+        if (!given[g]) continue;
+        const auto found = std::find_if(cell_rows.first, cell_rows.second,
+                                        [&](const SegmentShare& x) { return x.segment == static_cast<int>(g); });
+        if (found == cell_rows.second) {
+          check_.error("unknown-reference", row, join_path(row_path, spec_.segments[g].id),
+                       fmt::format("{}: segment '{}' has no share of this demand in "
+                                   "demand_segments, expected one of its segments",
+                                   join_path(row_path, spec_.segments[g].id),
+                                   spec_.segments[g].id));
+          continue;
+        }
+        found->start_domestic = start[g];
+      }
+      for (auto it = cell_rows.first; it != cell_rows.second; ++it) {
+        if (it->start_domestic >= 0.0) {
+          given_mass += it->share * it->start_domestic;
+        } else {
+          rest_weight += it->share;
+        }
+      }
+      const double domestic = spec_.supply[spec_.supply_index(buyer, sector, buyer)];
+      const double rest = rest_weight > 0.0 ? (domestic - given_mass) / rest_weight : 0.0;
+      const bool fits = rest_weight > 0.0 ? rest >= -kShareTolerance && rest <= 1.0 + kShareTolerance
+                                          : std::abs(given_mass - domestic) <= kShareTolerance;
+      if (!fits) {
+        check_.error("shares-do-not-sum", row, row_path,
+                     fmt::format("{}: the segments' domestic shares weighted by their demand give "
+                                 "{:.10g}{}, expected the cell's domestic share {:.10g}",
+                                 row_path, given_mass,
+                                 rest_weight > 0.0
+                                     ? fmt::format(" and leave {:.10g} for the others", rest)
+                                     : std::string(),
+                                 domestic));
+      }
+    });
+  }
+
+  /// Calls fn(buyer, sector, row, row path) for each buyer -> sector row of a segment table.
+  template <class Fn>
+  void read_segment_rows(const Node& table, std::string_view name, Fn&& fn) {
+    for_entries(table, name, [&](const MapEntry& buyer_entry, const std::string& buyer_path) {
+      const auto buyer =
+          lookup(countries_, buyer_entry.key, buyer_entry.key_loc, buyer_path, "country");
+      for_entries(*buyer_entry.value, buyer_path, [&](const MapEntry& sector_entry,
+                                                      const std::string& row_path) {
+        const auto sector = lookup(sectors_, sector_entry.key, sector_entry.key_loc, row_path,
+                                   "sector");
+        if (!buyer || !sector) return;
+        fn(*buyer, *sector, *sector_entry.value, row_path);
+      });
+    });
   }
 
   // ---- trade structure: production sites, shipping, routes -----------------------------------
@@ -1143,6 +1316,9 @@ class SpecBuilder {
         case FieldType::SectorList:
           if (value != nullptr) event.sectors = sector_list(*value, field_path);
           break;
+        case FieldType::SegmentList:
+          if (value != nullptr) event.segments = segment_list(*value, field_path);
+          break;
         case FieldType::CountryValues:
           if (value == nullptr) break;
           if (field.key == "site_enforcement") {
@@ -1517,6 +1693,7 @@ class SpecBuilder {
   std::map<std::string, int> sectors_;
   std::map<std::string, int> blocs_;
   std::map<std::string, int> events_;
+  std::map<std::string, int> segments_;
   std::vector<std::vector<double>> world_supply_;
 };
 

@@ -27,6 +27,7 @@ enum class FieldType {
   Path,         ///< a file path relative to the file that names it
   CountryList,  ///< a country or bloc id, or a list of them
   SectorList,   ///< a sector id or a list of them; omitted means every sector
+  SegmentList,  ///< a demand segment id or a list of them; omitted means the whole demand
   BlocList,     ///< a list of bloc ids
   CountryRef,   ///< one country id
   SectorRef,    ///< one sector id
@@ -48,6 +49,7 @@ enum class FieldType {
   SupplyTable,          ///< buyer -> sector -> origin -> share
   SiteTable,            ///< sector -> brand -> production site -> share
   ShippingTable,        ///< buyer -> sector -> site -> shipper -> share
+  SegmentTable,         ///< buyer -> sector -> segment -> share
   NumberPair,           ///< [low, high]
   PathValues,           ///< `--set` path -> list of values (a sweep grid)
   PathValuesList,       ///< a list of maps `--set` path -> value (sweep cases)
@@ -113,6 +115,7 @@ extern const ObjectSpec kTimeObject;
 extern const ObjectSpec kAgentsObject;
 extern const ObjectSpec kCountryObject;
 extern const ObjectSpec kSectorObject;
+extern const ObjectSpec kSegmentObject;
 extern const ObjectSpec kTablesObject;
 extern const ObjectSpec kAnyEventObject;  ///< the union of every event type's keys
 extern const ObjectSpec kRuleObject;

@@ -98,6 +98,7 @@ json field_schema(const FieldSpec& field) {
     case FieldType::Source:
     case FieldType::CountryList:
     case FieldType::SectorList:
+    case FieldType::SegmentList:
       schema = string_or_list();
       break;
     case FieldType::BlocList:
@@ -134,6 +135,7 @@ json field_schema(const FieldSpec& field) {
       break;
     case FieldType::SupplyTable:
     case FieldType::SiteTable:
+    case FieldType::SegmentTable:
       schema = {{"type", "object"},
                 {"additionalProperties",
                  {{"type", "object"}, {"additionalProperties", values_map(field.range)}}}};
@@ -225,6 +227,7 @@ bool is_parameter(FieldType type) {
     case FieldType::SupplyTable:
     case FieldType::SiteTable:
     case FieldType::ShippingTable:
+    case FieldType::SegmentTable:
       return true;
     default:
       return false;
@@ -249,6 +252,8 @@ std::string leaf_path(const std::string& prefix, const FieldSpec& field) {
       return base + ".<sector>.<brand>.<site>";
     case FieldType::ShippingTable:
       return base + ".<buyer>.<sector>.<site>.<shipper>";
+    case FieldType::SegmentTable:
+      return base + ".<buyer>.<sector>.<segment>";
     default:
       return base;
   }
@@ -276,7 +281,10 @@ void add_parameters(const ObjectSpec& object, const std::string& prefix,
         add_parameters(*field.object, path, meaning_suffix, out);
         return;
       case FieldType::IdMap:
-        add_parameters(*field.object, path + (field.key == "countries" ? ".<country>" : ".<sector>"),
+        add_parameters(*field.object,
+                       path + (field.key == "countries" ? ".<country>"
+                               : field.key == "segments" ? ".<segment>"
+                                                         : ".<sector>"),
                        meaning_suffix, out);
         return;
       case FieldType::ObjectList:

@@ -334,6 +334,9 @@ constexpr std::array kMandateFields{
     countries_field("country", "the country imposing the mandate"),
     kSectorsField,
     share_field("domestic_share", true, 0.0, "", "floor on the domestic share"),
+    FieldSpec{.key = "segments", .type = F::SegmentList, .default_text = "the whole demand",
+              .meaning = "the demand segments the mandate binds (a procurement rule)",
+              .example = "[state, cii]"},
 };
 constexpr std::array kCyberIncidentFields{
     countries_field("target", "the country attacked"),
@@ -463,7 +466,7 @@ constexpr std::array kAnyEventSpecific{
     kExportControlFields[0], kExportControlFields[1], kSectorsField, kExportControlFields[3],
     kExportControlFields[4], kImportBanFields[0], kImportBanFields[1], kEnforcementFields[0],
     kEnforcementFields[3], kAgreementFields[0], kAgreementFields[2], kAgreementFields[3],
-    kAgreementFields[4], kInvestmentFields[0], kMandateFields[2], kCyberIncidentFields[0],
+    kAgreementFields[4], kInvestmentFields[0], kMandateFields[2], kMandateFields[3], kCyberIncidentFields[0],
     kCyberIncidentFields[1], kCyberIncidentFields[3], kCyberIncidentFields[4],
     kEmigrationWaveFields[1], kEmigrationWaveFields[2], kLiftFields[0], kSetFields[0],
     kSetFields[1], kAnyAppliesTo, kExportControlFields[6],
@@ -648,6 +651,31 @@ constexpr std::array kRoutesFields{
     kNoteField,
 };
 
+constexpr std::array kSegmentFields{
+    FieldSpec{.key = "name", .type = F::Text, .default_text = "the id",
+              .meaning = "display name", .example = "defence procurement"},
+    FieldSpec{.key = "elasticity", .type = F::Number, .range = kPositive, .default_value = 1,
+              .default_text = "1", .unit = "factor",
+              .meaning = "multiplies the sector's elasticity for this segment (below 1: less "
+                         "price-sensitive)",
+              .example = "0.3"},
+    FieldSpec{.key = "adjustment", .type = F::Number, .range = kPositive, .default_value = 1,
+              .default_text = "1", .unit = "factor",
+              .meaning = "multiplies the sector's adjustment speed (the product is capped at 1)",
+              .example = "0.5"},
+    FieldSpec{.key = "security_sensitivity", .type = F::Number, .range = kNonNegative,
+              .default_value = 1, .default_text = "1", .unit = "factor",
+              .meaning = "multiplies the sector's security_sensitivity: how much distrust of a "
+                         "supplier weighs in this segment's choice",
+              .example = "3"},
+    FieldSpec{.key = "served_first", .type = F::Boolean, .default_text = "false",
+              .meaning = "takes scarce supply (restricted imports, domestic capability) before "
+                         "the other segments",
+              .example = "true"},
+    kSourceField,
+    kNoteField,
+};
+
 constexpr std::array kScenarioFields{
     FieldSpec{.key = "schema_version", .type = F::Integer, .required = true,
               .meaning = "version of this format; must be 1", .example = "1"},
@@ -701,6 +729,22 @@ constexpr std::array kScenarioFields{
               .meaning = "who ships (consigns) goods made at a site to a buyer: buyer -> sector "
                          "-> site -> shipper -> share; each row sums to 1",
               .example = "{RUS: {semiconductors: {CHN: {CHN: 0.5, HKG: 0.5}}}}"},
+    FieldSpec{.key = "segments", .type = F::IdMap, .default_text = "none",
+              .meaning = "segment id -> the kinds of buyer demand_segments splits demand into "
+                         "(docs/model.md, Demand segments)",
+              .example = "{defence: {elasticity: 0.2, served_first: true}, firms: {}}",
+              .object = &kSegmentObject},
+    FieldSpec{.key = "demand_segments", .type = F::SegmentTable, .range = kUnitInterval,
+              .default_text = "one whole buyer per cell", .unit = "share",
+              .meaning = "each cell's demand split over segments: buyer -> sector -> segment -> "
+                         "share; each row sums to 1",
+              .example = "{RUS: {operating_systems: {state: 0.2, defence: 0.05, firms: 0.75}}}"},
+    FieldSpec{.key = "segment_domestic_share", .type = F::SegmentTable, .range = kUnitInterval,
+              .default_text = "the cell's", .unit = "share",
+              .meaning = "a segment's own domestic share at the start: buyer -> sector -> segment "
+                         "-> share; the cell's other segments share the rest of its domestic "
+                         "supply",
+              .example = "{RUS: {enterprise_software: {state: 0.55}}}"},
     FieldSpec{.key = "tables", .type = F::Object, .meaning = "CSV tables",
               .object = &kTablesObject},
     FieldSpec{.key = "capability", .type = F::CountrySectorTable, .range = kUnitInterval,
@@ -771,6 +815,7 @@ const ObjectSpec kTimeObject{"time", kTimeFields};
 const ObjectSpec kAgentsObject{"agents", kAgentsFields};
 const ObjectSpec kCountryObject{"country", kCountryFields};
 const ObjectSpec kSectorObject{"sector", kSectorFields};
+const ObjectSpec kSegmentObject{"segment", kSegmentFields};
 const ObjectSpec kTablesObject{"tables", kTablesFields};
 const ObjectSpec kAnyEventObject{"event", kEventCommon, kAnyEventSpecific};
 const ObjectSpec kAnyThenObject{"then", kThenCommon, kAnyEventSpecific};

@@ -122,6 +122,14 @@ inline constexpr std::array<MetricInfo, 29> kMetricCatalogue{{
      "where a mandate asks for more than domestic producers deliver (0 without a mandate)"},
 }};
 
+/// Metrics also written per demand segment (docs/model.md, Demand segments): a segmented cell
+/// has one series per segment beside the whole.
+constexpr bool per_segment(Metric metric) {
+  return metric == Metric::DomesticShare || metric == Metric::ImportShare ||
+         metric == Metric::Shortage || metric == Metric::SupplierShare ||
+         metric == Metric::ComplianceGap;
+}
+
 constexpr const MetricInfo& metric_info(Metric metric) {
   return kMetricCatalogue[static_cast<std::size_t>(metric)];
 }

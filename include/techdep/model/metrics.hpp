@@ -32,9 +32,17 @@ struct MetricsFrame {
   /// [c][k]: c's distrust of k, events' plus lasting
   std::vector<double> distrust;
 
+  /// Demand segments (the scenario's `segments`, 0 without): the per_segment metrics of each
+  /// segment, [c][s][g] and [c][s][g][k]; 0 where the cell has no such segment.
+  int segments = 0;
+  std::vector<double> segment_domestic_share, segment_import_share, segment_shortage,
+      segment_compliance_gap, segment_supplier_share;
+
   /// The value of a metric at an index; `partner` is a country for partner metrics and a bloc for
-  /// bloc_share; ignored for the others. `sector` is ignored for country metrics.
-  double value(Metric metric, CountryId country, SectorId sector, int partner) const;
+  /// bloc_share; ignored for the others. `sector` is ignored for country metrics. `segment` (a
+  /// segment id, per_segment metrics only) picks one demand segment; -1 is the whole.
+  double value(Metric metric, CountryId country, SectorId sector, int partner,
+               int segment = -1) const;
 };
 
 }  // namespace techdep

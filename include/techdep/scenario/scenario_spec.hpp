@@ -18,6 +18,7 @@ using CountryId = int;
 using SectorId = int;
 using BlocId = int;
 using EventId = int;
+using SegmentId = int;
 
 enum class StepUnit { Month, Quarter, Year };
 enum class Mode { Aggregate, Agents };
@@ -73,6 +74,29 @@ struct SectorSpec {
   // Domestic competition (docs/model.md, Domestic producers); 0 switches each off.
   double idle_pricing = 0.0;       ///< log price cut per unit of idle capability share
   double learning_by_doing = 0.0;  ///< log price cut per unit of log(1 + experience)
+};
+
+/// A kind of buyer within a country's demand (docs/model.md, Demand segments): state bodies,
+/// critical-infrastructure operators, defence, private firms. Its parameters scale the sector's.
+struct SegmentSpec {
+  std::string id;
+  std::string name;
+  double elasticity = 1.0;            ///< multiplies the sector's elasticity sigma
+  double adjustment = 1.0;            ///< multiplies the sector's adjustment speed (capped at 1)
+  double security_sensitivity = 1.0;  ///< multiplies kappa: how much distrust weighs
+  bool served_first = false;          ///< takes scarce supply before the other segments (defence)
+};
+
+/// `share` of buyer `buyer`'s demand in `sector` comes from segment `segment`. Each
+/// (buyer, sector) with rows sums to 1; a cell without rows is one whole buyer.
+/// `start_domestic`: the segment's own domestic share at t = 0 when the scenario gives it
+/// (`segment_domestic_share`), -1 otherwise (the segments without one share what is left).
+struct SegmentShare {
+  CountryId buyer = -1;
+  SectorId sector = -1;
+  SegmentId segment = -1;
+  double share = 0.0;
+  double start_domestic = -1.0;
 };
 
 struct BlocSpec {
@@ -153,6 +177,8 @@ struct EventSpec {
   std::vector<CountryId> from;
   std::vector<CountryId> to;
   std::vector<SectorId> sectors;  ///< empty means every sector for types that take sectors
+  /// mandate: the demand segments it binds; empty means the whole demand of the cell
+  std::vector<SegmentId> segments;
 
   double intensity = 0.0;       ///< export_control, import_ban, investment
   double evasion = 0.0;         ///< export_control: e in [0, 1]
@@ -308,6 +334,8 @@ struct ScenarioSpec {
   std::vector<double> distrust;      ///< rho0[c][k], size C*C, >= 0
   std::vector<SiteShare> production_sites;  ///< sorted by (sector, brand, site)
   std::vector<ShippingShare> shipping;      ///< sorted by (buyer, sector, site, shipper)
+  std::vector<SegmentSpec> segments;        ///< the kinds of buyer `demand_segments` may use
+  std::vector<SegmentShare> demand_segments;  ///< sorted by (buyer, sector, segment)
 
   std::vector<EventSpec> events;
   std::vector<RuleSpec> rules;
@@ -321,6 +349,7 @@ struct ScenarioSpec {
   int country_count() const { return static_cast<int>(countries.size()); }
   int sector_count() const { return static_cast<int>(sectors.size()); }
   int bloc_count() const { return static_cast<int>(blocs.size()); }
+  int segment_count() const { return static_cast<int>(segments.size()); }
 
   std::size_t supply_index(CountryId buyer, SectorId sector, CountryId origin) const {
     const std::size_t c = countries.size();
