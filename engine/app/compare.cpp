@@ -33,7 +33,7 @@ SeriesTable simulate_series(const ScenarioSpec& spec, int threads) {
     std::vector<double>& row = table.values.emplace_back();
     row.reserve(keys.size());
     for (const SeriesKey& key : keys) {
-      row.push_back(frame.value(key.metric, key.country, key.sector, key.partner));
+      row.push_back(series_value(frame, key));
     }
   };
   record();

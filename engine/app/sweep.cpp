@@ -38,10 +38,8 @@ constexpr std::size_t kSummaryBudgetBytes = std::size_t{64} << 20;
 constexpr std::size_t kAppendFlushBytes = std::size_t{4} << 20;
 
 constexpr std::string_view kSummaryHeader =
-    "scenario,point,step,date,country,sector,partner,metric,n,mean,sd,p05,p25,p50,p75,p95,min,"
+    "scenario,point,step,date,country,sector,partner,segment,metric,n,mean,sd,p05,p25,p50,p75,p95,min,"
     "max\n";
-constexpr std::string_view kTimeseriesHeader =
-    "scenario,point,replicate,step,date,country,sector,partner,metric,value\n";
 
 enum class RunState : std::uint8_t { Completed = 0, Failed = 1, Interrupted = 2 };
 
@@ -257,7 +255,7 @@ RunResult execute_run(const LoadedScenario& loaded, const Plan& plan, std::size_
       for (std::size_t series = 0; series < keys.size(); ++series) {
         const SeriesKey& key = keys[series];
         result.values[series * steps.size() + column] =
-            frame.value(key.metric, key.country, key.sector, key.partner);
+            series_value(frame, key);
       }
       ++column;
     };

@@ -34,6 +34,16 @@ std::string_view partner_label(const ScenarioSpec& spec, Metric metric, int part
                                                                      : spec.countries[index].id;
 }
 
+// The demand segments of a cell, ascending (demand_segments is sorted).
+std::vector<SegmentId> cell_segments(const ScenarioSpec& spec, CountryId country,
+                                     SectorId sector) {
+  std::vector<SegmentId> out;
+  for (const SegmentShare& row : spec.demand_segments) {
+    if (row.buyer == country && row.sector == sector) out.push_back(row.segment);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<SeriesKey> selected_series(const ScenarioSpec& spec) {
@@ -52,18 +62,25 @@ std::vector<SeriesKey> selected_series(const ScenarioSpec& spec) {
       }
     }
     for (const SectorId sector : sectors) {
+      const std::vector<SegmentId> segments = cell_segments(spec, country, sector);
       for (const Metric metric : metrics) {
+        // The whole, then each demand segment of the cell (per_segment metrics).
+        const auto add = [&](int partner) {
+          series.push_back({metric, country, sector, partner});
+          if (!per_segment(metric)) return;
+          for (const SegmentId segment : segments) {
+            series.push_back({metric, country, sector, partner, segment});
+          }
+        };
         switch (metric_info(metric).shape) {
           case MetricShape::Country:
           case MetricShape::CountryPartner:
             break;
           case MetricShape::CountrySector:
-            series.push_back({metric, country, sector, -1});
+            add(-1);
             break;
           case MetricShape::CountrySectorPartner:
-            for (CountryId partner = 0; partner < spec.country_count(); ++partner) {
-              series.push_back({metric, country, sector, partner});
-            }
+            for (CountryId partner = 0; partner < spec.country_count(); ++partner) add(partner);
             break;
           case MetricShape::CountrySectorBloc:
             for (BlocId bloc = 0; bloc < spec.bloc_count(); ++bloc) {
@@ -89,6 +106,10 @@ std::string series_name(const ScenarioSpec& spec, const SeriesKey& key) {
     name += '.';
     name += partner_label(spec, key.metric, key.partner);
   }
+  if (key.segment >= 0) {
+    name += '@';
+    name += spec.segments[static_cast<std::size_t>(key.segment)].id;
+  }
   return name;
 }
 
@@ -99,6 +120,8 @@ std::string series_csv_fields(const ScenarioSpec& spec, const SeriesKey& key) {
   if (key.sector >= 0) fields += spec.sectors[static_cast<std::size_t>(key.sector)].id;
   fields += ',';
   fields += partner_label(spec, key.metric, key.partner);
+  fields += ',';
+  if (key.segment >= 0) fields += spec.segments[static_cast<std::size_t>(key.segment)].id;
   fields += ',';
   fields += metric_info(key.metric).name;
   return fields;
@@ -138,22 +161,25 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
   long_text_ = files.long_text;
   if (files.long_csv) long_file_ = std::make_unique<StagedFile>(*files.long_csv);
   if (long_file_ || long_text_) {
-    long_buffer_ = "scenario,point,replicate,step,date,country,sector,partner,metric,value\n";
+    long_buffer_ = kTimeseriesHeader;
   }
   if (files.wide_csv) {
     wide_file_ = std::make_unique<StagedFile>(*files.wide_csv);
     wide_buffer_ = "step,date";
     for (const SeriesKey& key : series_) {
       wide_buffer_ += ',';
-      // Always four dot-separated slots, empty where a metric has no sector or no partner:
-      // `domestic_share.RUS.ai.` and `diaspora_by_destination.RUS..EU` cannot be confused.
+      // Always five dot-separated slots, empty where a metric has no sector, partner or
+      // segment: `domestic_share.RUS.ai..` and `diaspora_by_destination.RUS..EU.` cannot be
+      // confused.
       append_csv_field(
           wide_buffer_,
-          fmt::format("{}.{}.{}.{} [{}]", metric_info(key.metric).name,
+          fmt::format("{}.{}.{}.{}.{} [{}]", metric_info(key.metric).name,
                       spec.countries[static_cast<std::size_t>(key.country)].id,
                       key.sector >= 0 ? spec.sectors[static_cast<std::size_t>(key.sector)].id
                                       : std::string{},
                       key.partner >= 0 ? std::string(partner_label(spec, key.metric, key.partner))
+                                       : std::string{},
+                      key.segment >= 0 ? spec.segments[static_cast<std::size_t>(key.segment)].id
                                        : std::string{},
                       metric_info(key.metric).unit));
     }
@@ -167,7 +193,7 @@ void TimeseriesWriter::record(const MetricsFrame& frame) {
   // Every selected series exists, so NaN here means the model broke: stop rather than publish it
   // as an empty cell that reads like "no value" (docs/reliability.md, numerical faults).
   for (const SeriesKey& key : series_) {
-    if (std::isnan(frame.value(key.metric, key.country, key.sector, key.partner))) {
+    if (std::isnan(series_value(frame, key))) {
       throw NumericalError(fmt::format(
           "step {} ({}): invariant 'finite-output' broken: {} is NaN; nothing was written "
           "(run with --check to find the phase that produced it)",
@@ -182,7 +208,7 @@ void TimeseriesWriter::record(const MetricsFrame& frame) {
       const SeriesKey& key = series_[index];
       long_buffer_ += step_prefix;
       long_buffer_ += row_prefix_[index];
-      append_csv_number(long_buffer_, frame.value(key.metric, key.country, key.sector, key.partner));
+      append_csv_number(long_buffer_, series_value(frame, key));
       long_buffer_ += '\n';
       // A large world's frame is megabytes of rows: written as it goes, not held whole.
       flush_if_large();
@@ -193,7 +219,7 @@ void TimeseriesWriter::record(const MetricsFrame& frame) {
     fmt::format_to(std::back_inserter(wide_buffer_), "{},{}", frame.step, date);
     for (const SeriesKey& key : series_) {
       wide_buffer_ += ',';
-      append_csv_number(wide_buffer_, frame.value(key.metric, key.country, key.sector, key.partner));
+      append_csv_number(wide_buffer_, series_value(frame, key));
     }
     wide_buffer_ += '\n';
     ++wide_rows_;

@@ -61,11 +61,14 @@ class Columns {
   std::string file_;
 };
 
+// series_name() of a row; `segment` is absent in run folders written before demand segments.
 std::string series_key(const std::vector<std::string>& row, std::size_t metric, std::size_t country,
-                       std::size_t sector, std::size_t partner) {
+                       std::size_t sector, std::size_t partner,
+                       std::optional<std::size_t> segment) {
   std::string name = row[metric] + "." + row[country];
   if (!row[sector].empty()) name += "." + row[sector];
   if (!row[partner].empty()) name += "." + row[partner];
+  if (segment && !row[*segment].empty()) name += "@" + row[*segment];
   return name;
 }
 
@@ -80,7 +83,7 @@ void read_bands(const fs::path& file, RecordedRun& run) {
   const std::optional<std::size_t> point = columns.find("point"), mean = columns.find("mean"),
                                    p50 = columns.find("p50"), p05 = columns.find("p05"),
                                    p95 = columns.find("p95"), p25 = columns.find("p25"),
-                                   p75 = columns.find("p75");
+                                   p75 = columns.find("p75"), segment = columns.find("segment");
   // Without the outer quantiles there is no band to draw.
   if (!p05 || !p95) return;
   const std::size_t points = run.steps.size();
@@ -94,7 +97,7 @@ void read_bands(const fs::path& file, RecordedRun& run) {
     const std::optional<std::size_t> index =
         run.point_of_step(parse_int(row[step], fmt::format("{}:{}", where, line + 1)));
     if (!index) continue;
-    SeriesBand& band = run.bands[series_key(row, metric, country, sector, partner)];
+    SeriesBand& band = run.bands[series_key(row, metric, country, sector, partner, segment)];
     if (band.outer_low.empty()) {
       for (std::vector<double>* values : {&band.centre, &band.outer_low, &band.outer_high}) {
         values->assign(points, std::nan(""));
@@ -210,6 +213,7 @@ RecordedRun read_recorded_run(const fs::path& run_dir) {
                     country = columns.require("country"), sector = columns.require("sector"),
                     partner = columns.require("partner"), metric = columns.require("metric"),
                     value = columns.require("value");
+  const std::optional<std::size_t> segment = columns.find("segment");
 
   RecordedRun run;
   // First pass: the recorded steps, so that every series gets one slot per step.
@@ -230,7 +234,8 @@ RecordedRun read_recorded_run(const fs::path& run_dir) {
   for (std::size_t line = 1; line < rows.size(); ++line) {
     const std::vector<std::string>& row = rows[line];
     if (row[point] != "0" || row[replicate] != "0") continue;
-    std::vector<double>& series = run.values[series_key(row, metric, country, sector, partner)];
+    std::vector<double>& series =
+        run.values[series_key(row, metric, country, sector, partner, segment)];
     if (series.empty()) series.assign(run.steps.size(), std::nan(""));
     series[*run.point_of_step(parse_int(row[step], where))] = parse_number(row[value]);
   }

@@ -923,20 +923,9 @@ struct Classroom::Impl {
   static void write_csv(const ScenarioSpec& spec, int last_step,
                         const std::function<bool(std::string_view)>& write) {
     const std::vector<SeriesKey> series = selected_series(spec);
-    std::vector<std::string> country_columns;  // `COUNTRY,SECTOR,PARTNER` of each series
-    for (const SeriesKey& key : series) {
-      std::string columns = spec.countries[static_cast<std::size_t>(key.country)].id + ",";
-      if (key.sector >= 0) columns += spec.sectors[static_cast<std::size_t>(key.sector)].id;
-      columns += ',';
-      if (key.partner >= 0) {
-        // series_name is metric.COUNTRY[.sector][.partner]; the CSV wants the parts as columns.
-        const std::string name = series_name(spec, key);
-        columns += name.substr(name.rfind('.') + 1);
-      }
-      columns += fmt::format(",{},", metric_info(key.metric).name);
-      country_columns.push_back(std::move(columns));
-    }
-    std::string chunk = "scenario,point,replicate,step,date,country,sector,partner,metric,value\n";
+    std::vector<std::string> row_prefix;  // `COUNTRY,SECTOR,PARTNER,SEGMENT,METRIC,` per series
+    for (const SeriesKey& key : series) row_prefix.push_back(series_csv_fields(spec, key) + ',');
+    std::string chunk(kTimeseriesHeader);
     Simulation replay(spec);
     const auto write_frame = [&](const MetricsFrame& frame) {
       const std::string date = step_label(spec.time, frame.step);
@@ -944,8 +933,8 @@ struct Classroom::Impl {
         const SeriesKey& key = series[index];
         append_csv_field(chunk, spec.name);
         chunk += fmt::format(",0,0,{},{},", frame.step, date);
-        chunk += country_columns[index];
-        append_csv_number(chunk, frame.value(key.metric, key.country, key.sector, key.partner));
+        chunk += row_prefix[index];
+        append_csv_number(chunk, series_value(frame, key));
         chunk += '\n';
       }
       const bool sent = write(chunk);

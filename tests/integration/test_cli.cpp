@@ -87,10 +87,10 @@ TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cl
   }
 
   const std::string timeseries = read_text(out / "timeseries.csv");
-  CHECK(timeseries.rfind("scenario,point,replicate,step,date,country,sector,partner,metric,value\n",
+  CHECK(timeseries.rfind("scenario,point,replicate,step,date,country,sector,partner,segment,metric,value\n",
                          0) == 0);
-  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,0,2021-01,EST,chips,,domestic_share,0.1\n"));
-  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,24,2023-01,EST,chips,WST,supplier_share,"));
+  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,0,2021-01,EST,chips,,,domestic_share,0.1\n"));
+  CHECK_THAT(timeseries, Catch::Contains("tiny,0,0,24,2023-01,EST,chips,WST,,supplier_share,"));
 
   const nlohmann::json manifest = nlohmann::json::parse(read_text(out / "manifest.json"));
   CHECK(manifest["status"] == "completed");
@@ -105,8 +105,8 @@ TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cl
   const std::string wide = read_text(out / "wide.csv");
   CHECK(count_lines(wide) == 26);  // header + steps 0..24
   {
-    // Every series column has four dot-separated slots (metric.COUNTRY.sector.PARTNER), empty
-    // ones kept, so a sector and a partner can never be told apart by position alone.
+    // Every series column has five dot-separated slots (metric.COUNTRY.sector.PARTNER.SEGMENT),
+    // empty ones kept, so a sector, a partner and a segment are always told apart by position.
     // Split the header as CSV: units such as `[index, t=0 = 1]` are quoted and hold commas.
     const std::string header = wide.substr(0, wide.find('\n'));
     std::vector<std::string> cells(1);
@@ -126,8 +126,8 @@ TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cl
       if (++columns <= 2) continue;
       const std::string name = column.substr(0, column.find(" ["));
       INFO(column);
-      CHECK(std::count(name.begin(), name.end(), '.') == 3);
-      sector_only = sector_only || name.back() == '.';
+      CHECK(std::count(name.begin(), name.end(), '.') == 4);
+      sector_only = sector_only || name.ends_with("..");
     }
     CHECK(columns > 2);
     CHECK(sector_only);

@@ -122,7 +122,7 @@ TEST_CASE("SIGINT and SIGTERM mid-run leave a consistent folder marked interrupt
     // How far it got depends on the build and the machine's load; that it stopped early does not.
     CHECK(steps_done < kLongRunSteps);
 
-    // Complete lines only, each with the header's 10 fields, and the series ends on the step
+    // Complete lines only, each with the header's 11 fields, and the series ends on the step
     // the manifest names.
     const std::string csv = read_text(out / "timeseries.csv");
     REQUIRE(!csv.empty());
@@ -131,9 +131,9 @@ TEST_CASE("SIGINT and SIGTERM mid-run leave a consistent folder marked interrupt
     std::string line;
     int last_step = -1;
     std::getline(lines, line);
-    CHECK(line == "scenario,point,replicate,step,date,country,sector,partner,metric,value");
+    CHECK(line == "scenario,point,replicate,step,date,country,sector,partner,segment,metric,value");
     while (std::getline(lines, line)) {
-      REQUIRE(std::count(line.begin(), line.end(), ',') == 9);
+      REQUIRE(std::count(line.begin(), line.end(), ',') == 10);
       const std::size_t step_field = line.find(',', line.find(',', line.find(',') + 1) + 1) + 1;
       last_step = std::stoi(line.substr(step_field));
     }

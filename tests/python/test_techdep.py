@@ -113,9 +113,9 @@ def test_timeseries_is_typed_and_keeps_every_row():
     run = techdep.load(STORY).run(threads=2, progress=False)
     frame = run.timeseries
     assert list(frame.columns) == ["scenario", "point", "replicate", "step", "date", "country",
-                                   "sector", "partner", "metric", "value"]
+                                   "sector", "partner", "segment", "metric", "value"]
     assert isinstance(frame["date"].dtype, pd.PeriodDtype) and frame["date"].dtype.freq.freqstr == "M"
-    for column in ("scenario", "country", "sector", "partner", "metric"):
+    for column in ("scenario", "country", "sector", "partner", "segment", "metric"):
         assert isinstance(frame[column].dtype, pd.CategoricalDtype), column
     assert frame["value"].dtype == np.float64 and frame["step"].dtype == np.int64
     assert len(frame) == run.timeseries.shape[0] == run._native.timeseries_csv.count(b"\n") - 1

@@ -274,11 +274,13 @@ class Run:
         return path
 
     def plot(self, metric: str, *, country: Optional[str] = None, sector: Optional[str] = None,
-             partner: Optional[str] = None, by: Optional[str] = None, ax=None):
-        """One metric over time, one line per value of `by` (country, sector or partner: the
-        dimension left open when the others are chosen, or given as a list of ids, which also
-        orders the legend). Returns the matplotlib Figure."""
-        chosen = {"country": country, "sector": sector, "partner": partner}
+             partner: Optional[str] = None, segment: Optional[str] = None,
+             by: Optional[str] = None, ax=None):
+        """One metric over time, one line per value of `by` (country, sector, partner or
+        segment: the dimension left open when the others are chosen, or given as a list of ids,
+        which also orders the legend; a segmented cell's whole demand unless `segment` or
+        by="segment" asks for its segments). Returns the matplotlib Figure."""
+        chosen = {"country": country, "sector": sector, "partner": partner, "segment": segment}
         return _plots.plot_lines(self.timeseries, metric, _units().get(metric, ""), chosen, by,
                                  ax, self.scenario.step_unit)
 
@@ -308,15 +310,16 @@ class Ensemble:
         self.manifest = json.loads((folder / "manifest.json").read_text())
 
     def plot(self, metric: str, *, country: Optional[str] = None, sector: Optional[str] = None,
-             partner: Optional[str] = None, by: Optional[str] = None, point: int = 0, ax=None):
+             partner: Optional[str] = None, segment: Optional[str] = None,
+             by: Optional[str] = None, point: int = 0, ax=None):
         """The median of one metric over the replicates with its 25-75 % and 5-95 % bands, one
-        colour per value of `by`. Returns the matplotlib Figure."""
+        colour per value of `by` (as Run.plot). Returns the matplotlib Figure."""
         point = _check_int("point", point, 0)
         rows = self.summary[self.summary["point"] == point]
         if rows.empty:
             raise UsageError(f"plot: no point {point} (the ensemble has points "
                              f"0..{int(self.summary['point'].max())})")
-        chosen = {"country": country, "sector": sector, "partner": partner}
+        chosen = {"country": country, "sector": sector, "partner": partner, "segment": segment}
         return _plots.plot_bands(rows, metric, _units().get(metric, ""), chosen, by, ax,
                                  self.scenario.step_unit)
 

@@ -15,8 +15,8 @@ import pandas as pd
 # The step unit of a scenario to the frequency of its Period dates.
 _PERIOD_FREQ = {"month": "M", "quarter": "Q", "year": "A"}
 
-_ID_COLUMNS = ("scenario", "country", "sector", "partner", "metric", "fact", "rule", "event",
-               "variant", "series")
+_ID_COLUMNS = ("scenario", "country", "sector", "partner", "segment", "metric", "fact", "rule",
+               "event", "variant", "series")
 _DATE_COLUMNS = ("date", "peak_date", "first_divergence_date")
 
 

@@ -14,14 +14,17 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 OUTER_BAND_ALPHA = 0x22 / 255
 INNER_BAND_ALPHA = 0x44 / 255
 
-DIMENSIONS = ("country", "sector", "partner")
+DIMENSIONS = ("country", "sector", "partner", "segment")
 
 
 def select(frame: pd.DataFrame, metric: str, chosen: dict, by) -> tuple:
-    """Rows of one metric with the chosen dimensions, and the dimension that tells lines apart."""
+    """Rows of one metric with the chosen dimensions, and the dimension that tells lines apart.
+    A segmented cell's lines are its whole demand unless a segment or by="segment" is asked for."""
     if not isinstance(metric, str):
         raise TypeError(f"metric must be a str, not {type(metric).__name__}")
     rows = frame[frame["metric"] == metric]
+    if "segment" in rows.columns and chosen.get("segment") is None and by != "segment":
+        rows = rows[rows["segment"] == ""]
     if rows.empty:
         known = sorted(str(name) for name in frame["metric"].unique())
         raise UsageError(f"plot: no series of metric '{metric}' (this run has: "
@@ -63,7 +66,7 @@ def select(frame: pd.DataFrame, metric: str, chosen: dict, by) -> tuple:
 
 
 def title(metric: str, chosen: dict) -> str:
-    parts = [f"{d} {chosen[d]}" for d in DIMENSIONS if isinstance(chosen.get(d), str)]
+    parts = [f"{d} {chosen[d]}" for d in DIMENSIONS if isinstance(chosen.get(d), str) and chosen[d]]
     return metric + (": " + ", ".join(parts) if parts else "")
 
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "techdep/model/metrics.hpp"
@@ -16,21 +17,34 @@
 namespace techdep {
 
 /// One output series: a metric at a (country, sector, partner) index; -1 where a dimension does
-/// not apply. `partner` is a bloc id for bloc_share.
+/// not apply. `partner` is a bloc id for bloc_share. `segment`: a demand segment of the cell
+/// (per_segment metrics of segmented cells), -1 for the whole.
 struct SeriesKey {
   Metric metric;
   CountryId country;
   SectorId sector;
   int partner;
+  int segment = -1;
 };
+
+/// The header of timeseries.csv (and of every file with its rows).
+inline constexpr std::string_view kTimeseriesHeader =
+    "scenario,point,replicate,step,date,country,sector,partner,segment,metric,value\n";
+
+/// The series' value in a frame.
+inline double series_value(const MetricsFrame& frame, const SeriesKey& key) {
+  return frame.value(key.metric, key.country, key.sector, key.partner, key.segment);
+}
 
 /// The series `spec.outputs` selects, in the order rows and columns are written.
 std::vector<SeriesKey> selected_series(const ScenarioSpec& spec);
 
-/// `supplier_share.RUS.semiconductors.CHN`: the series' name in the wide CSV and in summaries.
+/// `supplier_share.RUS.semiconductors.CHN`, `domestic_share.RUS.operating_systems@state`: the
+/// series' name in comparisons, reports and messages.
 std::string series_name(const ScenarioSpec& spec, const SeriesKey& key);
 
-/// `RUS,semiconductors,CHN,supplier_share`: the series' `country,sector,partner,metric` columns.
+/// `RUS,semiconductors,CHN,,supplier_share`: the series' `country,sector,partner,segment,metric`
+/// columns.
 std::string series_csv_fields(const ScenarioSpec& spec, const SeriesKey& key);
 
 struct TimeseriesFiles {
@@ -60,7 +74,7 @@ class TimeseriesWriter {
 
   const ScenarioSpec& spec_;
   std::vector<SeriesKey> series_;
-  std::vector<std::string> row_prefix_;  ///< per series: `country,sector,partner,metric,`
+  std::vector<std::string> row_prefix_;  ///< per series: `country,sector,partner,segment,metric,`
   std::string scenario_point_replicate_;
   std::unique_ptr<StagedFile> long_file_;
   std::unique_ptr<StagedFile> wide_file_;

@@ -159,8 +159,8 @@ TEST_CASE("serve: a session steps to the end with the values of a plain run", "[
   CHECK(csv.status == 200);
   CHECK(csv.download_name == "tiny-step24.csv");
   const std::string csv_text = full_body(csv);
-  CHECK_THAT(csv_text, Catch::StartsWith("scenario,point,replicate,step,date,country,sector,partner,metric,value\n"));
-  CHECK_THAT(csv_text, Catch::Contains(fmt::format("tiny,0,0,24,2023-01,EST,chips,,domestic_share,{}\n", final_value)));
+  CHECK_THAT(csv_text, Catch::StartsWith("scenario,point,replicate,step,date,country,sector,partner,segment,metric,value\n"));
+  CHECK_THAT(csv_text, Catch::Contains(fmt::format("tiny,0,0,24,2023-01,EST,chips,,,domestic_share,{}\n", final_value)));
 
   // The YAML reproduces the settings: loaded back (beside the original, as its header says), it
   // gives the same spec values.
