@@ -1047,9 +1047,9 @@ void refill_segment(const ScenarioSpec& spec, const Policy& policy, const Option
 
 // Demand segments of one cell share its scarce supply (docs/model.md, Demand segments):
 // served-first segments take restricted imports and domestic capability before the others; the
-// others share the domestic capability left in proportion to the domestic demand each asks
-// for (a procurement rule raises it) and the restricted imports left in proportion to their own
-// caps. The cell's targets, caps and domestic demand are then the segments' weighted sums.
+// others keep the domestic supply they buy and share the capability beyond it in proportion to
+// the domestic demand each still lacks (a procurement rule raises it), and the restricted
+// imports left in proportion to their own caps. The cell's targets, caps and domestic demand are then the segments' weighted sums.
 void compute_segment_targets(const ScenarioSpec& spec, const Parameters& params,
                              const Policy& policy, const OptionPolicy& option_policy,
                              const Calibration& calibration, const ModelState& state,
@@ -1075,12 +1075,11 @@ void compute_segment_targets(const ScenarioSpec& spec, const Parameters& params,
   // Pass 1: each segment alone, under the cell's capability: what it asks of domestic producers
   // and how much of each restricted option the cell can get.
   bool any_served_first = false;
-  double rest_asked = 0.0;
   double rest_weight = 0.0;
   for (std::size_t slot = slot_begin; slot < slot_end; ++slot) {
     const double weight = options.slot_weight[slot];
-    const double asked = solve_segment(spec, params, policy, option_policy, calibration, state,
-                                       tables, slot, capability_effective, work, targets);
+    solve_segment(spec, params, policy, option_policy, calibration, state, tables, slot,
+                  capability_effective, work, targets);
     const std::size_t at = options.slot_option_first[slot];
     for (std::size_t o = 0; o < n; ++o) {
       if (!restricted(o)) continue;
@@ -1090,7 +1089,6 @@ void compute_segment_targets(const ScenarioSpec& spec, const Parameters& params,
     if (served_first(slot)) {
       any_served_first = true;
     } else {
-      rest_asked += weight * asked;
       rest_weight += weight;
     }
   }
@@ -1119,13 +1117,28 @@ void compute_segment_targets(const ScenarioSpec& spec, const Parameters& params,
     capability_left = std::max(0.0, capability_left - weight * targets.slot_target[at + dom]);
   }
 
-  // The others: capability left in proportion to what each asks; restricted imports left in
-  // proportion to their own caps.
+  // The others: each keeps the domestic supply it already buys, up to what it asks (producers
+  // serve their customers; if capability fell below that, all in proportion), and capability
+  // beyond it goes to the demand still unserved, in proportion (a procurement rule raises it).
+  double held = 0.0;
+  double unserved = 0.0;
+  for (std::size_t slot = slot_begin; slot < slot_end; ++slot) {
+    if (served_first(slot)) continue;
+    const double weight = options.slot_weight[slot];
+    const double asked = targets.slot_domestic_demand[slot];
+    const double keeps = std::min(state.slot_share[options.slot_option_first[slot] + dom], asked);
+    held += weight * keeps;
+    unserved += weight * (asked - keeps);
+  }
+  const double held_scale = held > capability_left ? capability_left / held : 1.0;
+  const double free = std::max(0.0, capability_left - held);
   for (std::size_t slot = slot_begin; slot < slot_end; ++slot) {
     if (served_first(slot)) continue;
     const double asked = targets.slot_domestic_demand[slot];
-    const double domestic_cap = rest_asked > 0.0 ? capability_left * asked / rest_asked
-                                                 : capability_left / rest_weight;
+    const double keeps = std::min(state.slot_share[options.slot_option_first[slot] + dom], asked);
+    const double domestic_cap =
+        keeps * held_scale +
+        (unserved > 0.0 ? free * (asked - keeps) / unserved : free / rest_weight);
     solve_segment(spec, params, policy, option_policy, calibration, state, tables, slot,
                   domestic_cap, work, targets);
     if (!any_served_first) continue;

@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 #include <regex>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -823,20 +824,26 @@ class SpecBuilder {
       return;
     }
     if (spec_.mode == Mode::Agents) {
-      check_.error("unsupported", *table, "demand_segments",
+      check_.error("conflicting-keys", *table, "demand_segments",
                    "demand_segments: agent mode does not split its firms into segments yet, "
                    "expected mode: aggregate");
       return;
     }
+    // Cells whose split is wrong: their starts are not checked again against it.
+    std::set<std::size_t> bad_cells;
     read_segment_rows(*table, "demand_segments", [&](int buyer, int sector, const Node& row,
                                                      const std::string& row_path) {
       const std::size_t before = check_.diagnostics().size();
       std::vector<bool> given;
       const std::vector<double> shares =
           values(row, row_path, segments_, "segment", kUnitInterval, &given);
-      if (check_.diagnostics().size() != before) return;
       const double sum = std::accumulate(shares.begin(), shares.end(), 0.0);
+      if (check_.diagnostics().size() != before) {
+        bad_cells.insert(spec_.cell_index(buyer, sector));
+        return;
+      }
       if (std::abs(sum - 1.0) > kShareTolerance) {
+        bad_cells.insert(spec_.cell_index(buyer, sector));
         check_.error("shares-do-not-sum", row, row_path,
                      fmt::format("{}: segment shares sum to {:.10g}, expected 1 (within 1e-6)",
                                  row_path, sum));
@@ -859,8 +866,13 @@ class SpecBuilder {
                                                              const Node& row,
                                                              const std::string& row_path) {
       std::vector<bool> given;
+      const std::size_t before = check_.diagnostics().size();
       const std::vector<double> start =
           values(row, row_path, segments_, "segment", kUnitInterval, &given);
+      if (check_.diagnostics().size() != before ||
+          bad_cells.count(spec_.cell_index(buyer, sector)) != 0) {
+        return;
+      }
       const auto cell_rows = std::equal_range(
           spec_.demand_segments.begin(), spec_.demand_segments.end(),
           SegmentShare{buyer, sector, 0, 0.0, -1.0},

@@ -136,29 +136,39 @@ TEST_CASE("A world split into segments stays at rest", "[model][segments]") {
 
 TEST_CASE("A binding mandate capability cannot meet leaves foreign supply in use",
           "[model][segments]") {
-  // Decree-style rule: the state segment must buy domestic from step 5; R can make 0.4 of
-  // the cell's demand, and the firms ask for little of it.
-  SpecBuilder b({"R", "U", "C", "H"}, {"chips"}, 80);
-  b.supply("R", "chips", {{"R", 0.2}, {"U", 0.6}, {"C", 0.2}}).capability("R", "chips", 0.2);
-  const int mandate = b.add_event(EventType::Mandate, "decree", 5, {}, {"R"});
-  b.event(mandate).domestic_share = 1.0;
-  b.event(mandate).segments = {0};
-  ScenarioSpec spec = b.build();
-  spec.sectors[0].capacity_growth = 0.0;  // capability stays 0.2
-  split(spec, {segment("state"), segment("firms")}, {0.5, 0.5});
-  Simulation sim(spec);
-  for (int t = 0; t < 80; ++t) sim.step();
-  const double state_domestic = at(sim, Metric::DomesticShare, -1, 0);
-  const double firms_domestic = at(sim, Metric::DomesticShare, -1, 1);
-  // The state asks for all domestic supply there is, in proportion to what it asks (1 against
-  // the firms' ~0.2): it gets most of the 0.2 capability, and keeps foreign chips for the rest.
-  CHECK(state_domestic > 0.3);
-  CHECK(0.5 * state_domestic + 0.5 * firms_domestic == Approx(0.2).margin(1e-6));
-  CHECK(at(sim, Metric::ImportShare, -1, 0) == Approx(1.0 - state_domestic).margin(1e-9));
-  CHECK(at(sim, Metric::Shortage, -1, 0) == Approx(0.0).margin(1e-9));
-  CHECK(at(sim, Metric::ComplianceGap, -1, 0) == Approx(1.0 - state_domestic).margin(1e-9));
-  CHECK(at(sim, Metric::ComplianceGap, -1, 1) == 0.0);
-  CHECK(at(sim, Metric::ComplianceGap) == Approx(0.5 * (1.0 - state_domestic)).margin(1e-9));
+  // Decree-style rule: the state segment must buy domestic from step 5. R's producers make 0.2
+  // of the cell's demand and sell all of it; with an investment programme they make more.
+  const auto world = [](bool invest) {
+    SpecBuilder b({"R", "U", "C", "H"}, {"chips"}, 80);
+    b.supply("R", "chips", {{"R", 0.2}, {"U", 0.6}, {"C", 0.2}}).capability("R", "chips", 0.2);
+    const int mandate = b.add_event(EventType::Mandate, "decree", 5, {}, {"R"});
+    b.event(mandate).domestic_share = 1.0;
+    b.event(mandate).segments = {0};
+    if (invest) b.event(b.add_event(EventType::Investment, "programme", 5, {}, {"R"})).intensity = 1.0;
+    ScenarioSpec spec = b.build();
+    spec.sectors[0].capacity_growth = invest ? 0.02 : 0.0;
+    split(spec, {segment("state"), segment("firms")}, {0.5, 0.5});
+    return spec;
+  };
+  Simulation fixed(world(false));
+  for (int t = 0; t < 80; ++t) fixed.step();
+  // Producers keep serving the customers they have: the state cannot comply, keeps its foreign
+  // chips and reports the gap; nothing is unmet.
+  CHECK(at(fixed, Metric::DomesticShare, -1, 0) == Approx(0.2).margin(1e-9));
+  CHECK(at(fixed, Metric::DomesticShare, -1, 1) == Approx(0.2).margin(1e-9));
+  CHECK(at(fixed, Metric::ImportShare, -1, 0) == Approx(0.8).margin(1e-9));
+  CHECK(at(fixed, Metric::Shortage, -1, 0) == Approx(0.0).margin(1e-9));
+  CHECK(at(fixed, Metric::ComplianceGap, -1, 0) == Approx(0.8).margin(1e-9));
+  CHECK(at(fixed, Metric::ComplianceGap, -1, 1) == 0.0);
+  CHECK(at(fixed, Metric::ComplianceGap) == Approx(0.4).margin(1e-9));
+
+  // New capability goes to the demand the rule leaves unserved: the state's, not the firms'.
+  Simulation growing(world(true));
+  for (int t = 0; t < 80; ++t) growing.step();
+  const double state_domestic = at(growing, Metric::DomesticShare, -1, 0);
+  CHECK(state_domestic > 0.4);
+  CHECK(at(growing, Metric::DomesticShare, -1, 1) == Approx(0.2).margin(0.01));
+  CHECK(at(growing, Metric::ComplianceGap, -1, 0) == Approx(1.0 - state_domestic).margin(1e-9));
 }
 
 TEST_CASE("Defence is served first from scarce supply", "[model][segments]") {

@@ -225,6 +225,36 @@ TEST_CASE("mistakes in the keys of responsive talent are all reported, each wher
   check_all_reported("talent_responds.yaml", expected);
 }
 
+TEST_CASE("mistakes in demand segments are all reported, each where it is", "[scenario]") {
+  const std::string file = error_path("segments.yaml");
+  const std::set<std::string> expected{
+      file + ":11:23: error: segments.state.elasticity: 0 is out of range, expected > 0",
+      file + ":11:40: error: segments.state.served_first: expected true or false, got 'maybe'",
+      file + ":12:33: error: unknown key 'adjustmnt' in segments.defence (did you mean "
+             "'adjustment'?)",
+      file + ":16:8: error: demand_segments.A.x: segment shares sum to 0.9, expected 1 (within "
+             "1e-6)",
+      file + ":17:21: error: demand_segments.A.y.army: unknown segment 'army'",
+      file + ":21:16: error: segment_domestic_share.A.y.state: 1.5 is out of range, expected "
+             "[0, 1]",
+      file + ":23:63: error: events[0].segments[1]: unknown segment 'cii'",
+  };
+  check_all_reported("segments.yaml", expected);
+}
+
+TEST_CASE("a segment's start that leaves the others no domestic share is refused",
+          "[scenario]") {
+  // The state (0.2 of demand) buying 0.9 at home would need 0.18 of the cell's 0.5 domestic
+  // supply: fine. A state share of 1 with a domestic share of 0.1 is not.
+  const std::vector<Diagnostic> diagnostics = load_errors(error_path("segment_start.yaml"));
+  REQUIRE(diagnostics.size() == 1);
+  CHECK(diagnostics[0].kind == "shares-do-not-sum");
+  CHECK(format_diagnostic(diagnostics[0]).find(
+            "segment_start.yaml:17:8: error: segment_domestic_share.A.x: the segments' domestic "
+            "shares weighted by their demand give 0.5 and leave -0.8 for the others, expected "
+            "the cell's domestic share 0.1") != std::string::npos);
+}
+
 TEST_CASE("an unknown event type does not also demand every type's keys", "[scenario]") {
   const std::vector<Diagnostic> diagnostics = load_errors(error_path("unknown_event_type.yaml"));
   REQUIRE(diagnostics.size() == 1);
