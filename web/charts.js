@@ -146,8 +146,15 @@ function techdepLineChart(parent, chart, steps, dates, events, options) {
   const bands = [];
   const hidden = new Set();  // band edges: drawn as fills, kept out of the legend and the table
   const baselineLabel = options.baselineLabel || "baseline";
+  // A label keeps its page colour unless another line of this chart already has it (the palette
+  // is shorter than the labels of a large page): then the first colour the chart does not use.
+  const usedColours = new Set();
   chart.lines.forEach(line => {
-    const colour = techdepColour(line.label);
+    let colour = techdepColour(line.label);
+    if (usedColours.has(colour)) {
+      colour = TECHDEP_COLOURS.find(c => !usedColours.has(c)) || colour;
+    }
+    usedColours.add(colour);
     if (line.baseline) {
       series.push({label: `${line.label} (${baselineLabel})`, stroke: colour + "99", width: 1.5,
                    dash: [6, 4], value: (u, v) => techdepFormat(v, chart.unit)});

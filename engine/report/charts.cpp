@@ -30,6 +30,24 @@ ChartPlan by_sector(const ScenarioSpec& spec, Metric metric, CountryId country,
 }
 
 // One line per partner country of a partner metric in one sector.
+// One line per demand segment of the cell, and the whole; nothing for a cell without segments.
+void by_segment(const ScenarioSpec& spec, Metric metric, CountryId country, SectorId sector,
+                std::string_view what, std::vector<ChartPlan>& charts) {
+  ChartPlan chart{fmt::format("{}.{}.{}.segments", metric_info(metric).name,
+                              country_id(spec, country),
+                              spec.sectors[static_cast<std::size_t>(sector)].id),
+                  fmt::format("{} {}: {}", country_id(spec, country),
+                              spec.sectors[static_cast<std::size_t>(sector)].id, what),
+                  std::string(metric_info(metric).unit), country, sector,
+                  {{"whole demand", {{metric, country, sector, -1}}}}};
+  for (const SegmentShare& row : spec.demand_segments) {
+    if (row.buyer != country || row.sector != sector) continue;
+    chart.lines.push_back({spec.segments[static_cast<std::size_t>(row.segment)].name,
+                           {{metric, country, sector, -1, row.segment}}});
+  }
+  if (chart.lines.size() > 1) charts.push_back(std::move(chart));
+}
+
 ChartPlan by_partner(const ScenarioSpec& spec, Metric metric, CountryId country, SectorId sector,
                      std::string_view title) {
   ChartPlan chart{fmt::format("{}.{}.{}", metric_info(metric).name, country_id(spec, country),
@@ -144,6 +162,14 @@ std::vector<ChartPlan> plan_charts(const ScenarioSpec& spec, const std::vector<C
                                     "installed base by brand (what switching costs and networks hold)"));
       }
       if (has(Metric::TotalDependency)) charts.push_back(dependency_by_bloc(spec, country, sector));
+      // Who buys: each demand segment's own story beside the whole (docs/model.md, Demand
+      // segments); a gap chart only shows where a rule is not met (flat lines are dropped).
+      for (const auto& [metric, what] :
+           {std::pair{Metric::DomesticShare, "domestic share by demand segment (who buys)"},
+            std::pair{Metric::ComplianceGap,
+                      "mandate not met by demand segment (foreign supply still in use)"}}) {
+        if (has(metric)) by_segment(spec, metric, country, sector, what, charts);
+      }
     }
   }
   return charts;
