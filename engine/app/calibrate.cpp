@@ -55,6 +55,9 @@ std::string observation_label(const ScenarioSpec& spec, const ObservationSpec& o
   } else if (observation.partner >= 0) {
     label += " " + spec.countries[static_cast<std::size_t>(observation.partner)].id;
   }
+  if (observation.segment >= 0) {
+    label += " @" + spec.segments[static_cast<std::size_t>(observation.segment)].id;
+  }
   return label + " " + step_label(spec.time, observation.step);
 }
 
@@ -232,7 +235,7 @@ std::string fit_csv(const std::vector<FittedParameter>& parameters) {
 
 std::string residuals_csv(const ScenarioSpec& spec, const std::vector<ObservationFit>& rows) {
   std::string csv =
-      "fact,metric,country,sector,partner,date,step,observed,model_before,model_after,residual,"
+      "fact,metric,country,sector,partner,segment,date,step,observed,model_before,model_after,residual,"
       "tolerance,within_tolerance\n";
   for (const ObservationFit& row : rows) {
     const ObservationSpec& observation = row.observation;

@@ -143,7 +143,7 @@ struct ObservationRow {
 
 std::string observations_csv(const ScenarioSpec& spec, const std::vector<ObservationRow>& rows) {
   std::string csv =
-      "fact,metric,country,sector,partner,date,step,observed,model,residual,tolerance,"
+      "fact,metric,country,sector,partner,segment,date,step,observed,model,residual,tolerance,"
       "within_tolerance\n";
   for (const ObservationRow& row : rows) {
     const ObservationSpec& obs = *row.observation;

@@ -86,13 +86,15 @@ double observation_value(const MetricsFrame& frame, const ScenarioSpec& spec,
   if (shape == MetricShape::CountrySectorPartner && observation.bloc >= 0) {
     double sum = 0.0;
     for (const CountryId member : spec.blocs[static_cast<std::size_t>(observation.bloc)].members) {
-      sum += frame.value(observation.metric, observation.country, observation.sector, member);
+      sum += frame.value(observation.metric, observation.country, observation.sector, member,
+                         observation.segment);
     }
     return sum;
   }
   const int partner =
       shape == MetricShape::CountrySectorBloc ? observation.bloc : observation.partner;
-  return frame.value(observation.metric, observation.country, observation.sector, partner);
+  return frame.value(observation.metric, observation.country, observation.sector, partner,
+                     observation.segment);
 }
 
 void append_observation_key(std::string& csv, const ScenarioSpec& spec,
@@ -104,12 +106,16 @@ void append_observation_key(std::string& csv, const ScenarioSpec& spec,
     partner = spec.countries[static_cast<std::size_t>(observation.partner)].id;
   }
   append_csv_field(csv, observation.fact);
-  csv += fmt::format(",{},{},{},{},{},{}", metric_info(observation.metric).name,
+  csv += fmt::format(",{},{},{},{},{},{},{}", metric_info(observation.metric).name,
                      spec.countries[static_cast<std::size_t>(observation.country)].id,
                      observation.sector >= 0
                          ? spec.sectors[static_cast<std::size_t>(observation.sector)].id
                          : std::string(),
-                     partner, step_label(spec.time, observation.step), observation.step);
+                     partner,
+                     observation.segment >= 0
+                         ? spec.segments[static_cast<std::size_t>(observation.segment)].id
+                         : std::string(),
+                     step_label(spec.time, observation.step), observation.step);
 }
 
 std::string unswept_note(const ScenarioSpec& spec, const std::string& scenario_path) {

@@ -48,7 +48,7 @@ Json override_texts(const std::vector<Override>& overrides);
 double observation_value(const MetricsFrame& frame, const ScenarioSpec& spec,
                          const ObservationSpec& observation);
 
-/// Appends `fact,metric,country,sector,partner,date,step` of an observation (no newline).
+/// Appends `fact,metric,country,sector,partner,segment,date,step` of an observation (no newline).
 void append_observation_key(std::string& csv, const ScenarioSpec& spec,
                             const ObservationSpec& observation);
 

@@ -49,6 +49,35 @@ void normalise_mean(std::span<double> values, std::span<const double> weights) {
   for (double& value : values) value /= mean;
 }
 
+// A cell's firms are one group, or one contiguous group per demand segment (docs/model.md,
+// Agent mode): a firm buys for one segment, whose firms' sizes sum to the segment's weight.
+std::size_t firm_groups(const OptionLists& options, std::size_t cell) {
+  return options.segmented(cell) ? options.slot_first[cell + 1] - options.slot_first[cell] : 1;
+}
+
+struct FirmRange {
+  std::size_t begin = 0, end = 0;  // firm indices
+  double weight = 1.0;             // the group's share of the cell's demand
+  const double* initial_share = nullptr;
+};
+
+FirmRange firm_range(const FirmPopulation& firms, const OptionLists& options, std::size_t cell,
+                     std::size_t group) {
+  const std::size_t begin = firms.first[cell];
+  const std::size_t count = firms.first[cell + 1] - begin;
+  if (!options.segmented(cell)) {
+    return {begin, begin + count, 1.0, options.initial_share.data() + options.first[cell]};
+  }
+  const std::size_t groups = firm_groups(options, cell);
+  // The first count % groups groups have one firm more.
+  const auto start = [&](std::size_t g) {
+    return begin + g * (count / groups) + std::min(g, count % groups);
+  };
+  const std::size_t slot = options.slot_first[cell] + group;
+  return {start(group), start(group + 1), options.slot_weight[slot],
+          options.slot_initial_share.data() + options.slot_option_first[slot]};
+}
+
 void make_firms(const ScenarioSpec& spec, const OptionLists& options, std::uint64_t seed,
                 FirmPopulation& firms) {
   const AgentsSpec& config = spec.agents;
@@ -66,36 +95,46 @@ void make_firms(const ScenarioSpec& spec, const OptionLists& options, std::uint6
   for (CountryId c = 0; c < spec.country_count(); ++c) {
     for (SectorId s = 0; s < spec.sector_count(); ++s) {
       const std::size_t cell = spec.cell_index(c, s);
-      const std::size_t begin = firms.first[cell];
       const std::size_t n = options.count(cell);
-      for (std::size_t f = 0; f < per_cell; ++f) {
-        double* own = firms.share.data() + per_cell * options.first[cell] + f * n;
-        std::copy_n(options.initial_share.begin() +
-                        static_cast<std::ptrdiff_t>(options.first[cell]),
-                    n, own);
-      }
-      if (!config.heterogeneity) continue;
+      const std::size_t groups = firm_groups(options, cell);
       const CounterRng rng(stream_key(seed, Population::Firms, c, s));
-      const std::span<double> size(firms.size.data() + begin, per_cell);
-      const std::span<double> review(firms.review_multiplier.data() + begin, per_cell);
-      const std::span<double> risk(firms.risk_aversion.data() + begin, per_cell);
-      double total_size = 0.0;
-      for (std::size_t f = 0; f < per_cell; ++f) {
-        size[f] = pareto(rng.words(f, kSetupCounter, kFirmSizeLane)[0], config.firm_size_shape);
-        total_size += size[f];
-        if (config.review_spread > 0.0) {
-          review[f] = lognormal_multiplier(rng.words(f, kSetupCounter, kFirmReviewLane),
-                                           config.review_spread);
+      for (std::size_t group = 0; group < groups; ++group) {
+        const FirmRange range = firm_range(firms, options, cell, group);
+        const std::size_t cell_begin = firms.first[cell];
+        for (std::size_t f = range.begin; f < range.end; ++f) {
+          double* own = firms.share.data() + per_cell * options.first[cell] + (f - cell_begin) * n;
+          std::copy_n(range.initial_share, n, own);
         }
-        if (config.risk_aversion_spread > 0.0) {
-          risk[f] = lognormal_multiplier(rng.words(f, kSetupCounter, kFirmRiskLane),
-                                         config.risk_aversion_spread);
+        const std::size_t count = range.end - range.begin;
+        const std::span<double> size(firms.size.data() + range.begin, count);
+        const std::span<double> review(firms.review_multiplier.data() + range.begin, count);
+        const std::span<double> risk(firms.risk_aversion.data() + range.begin, count);
+        if (!config.heterogeneity) {
+          std::fill(size.begin(), size.end(), range.weight / static_cast<double>(count));
+          continue;
         }
+        double total_size = 0.0;
+        for (std::size_t f = 0; f < count; ++f) {
+          const std::size_t in_cell = range.begin - cell_begin + f;
+          size[f] = pareto(rng.words(in_cell, kSetupCounter, kFirmSizeLane)[0],
+                           config.firm_size_shape);
+          total_size += size[f];
+          if (config.review_spread > 0.0) {
+            review[f] = lognormal_multiplier(rng.words(in_cell, kSetupCounter, kFirmReviewLane),
+                                             config.review_spread);
+          }
+          if (config.risk_aversion_spread > 0.0) {
+            risk[f] = lognormal_multiplier(rng.words(in_cell, kSetupCounter, kFirmRiskLane),
+                                           config.risk_aversion_spread);
+          }
+        }
+        for (double& value : size) value /= total_size;
+        // Spread 0 keeps the multipliers at exactly 1 rather than 1 up to rounding. Means are
+        // taken within the group, so each segment's first response is aggregate mode's.
+        if (config.review_spread > 0.0) normalise_mean(review, size);
+        if (config.risk_aversion_spread > 0.0) normalise_mean(risk, size);
+        for (double& value : size) value *= range.weight;
       }
-      for (double& value : size) value /= total_size;
-      // Spread 0 keeps the multipliers at exactly 1 rather than 1 up to rounding.
-      if (config.review_spread > 0.0) normalise_mean(review, size);
-      if (config.risk_aversion_spread > 0.0) normalise_mean(risk, size);
     }
   }
 }
@@ -144,6 +183,7 @@ struct CellView {
   std::span<const double> log_alpha, log_price, restriction, evasion, multiplier, cap;
   std::span<const double> distrust, distrust0, distrust_base;
   double mandate;
+  bool quantity_only = false;  // a served-first segment: restrictions limit it by quantity alone
 };
 
 void firm_target(const CellView& cell, double risk, std::span<double> weight,
@@ -166,13 +206,63 @@ void firm_target(const CellView& cell, double risk, std::span<double> weight,
       weight[k] = 0.0;
       continue;
     }
-    const double wedge = k == dom ? 1.0
-                                  : restriction_wedge(cell.restriction[k], cell.evasion[k],
+    const double wedge = (k == dom || cell.quantity_only)
+                             ? 1.0
+                             : restriction_wedge(cell.restriction[k], cell.evasion[k],
                                                       cell.multiplier[k], -cell.sigma);
     weight[k] = std::exp(weight[k] - shift) * wedge;
   }
   capped_targets(weight.first(n), cell.cap, cell.domestic, cell.mandate, out, trial.first(n),
                  fixed.first(n));
+}
+
+// One group of a cell's firms (the whole cell's, or one demand segment's) through phase 4: the
+// proportional cut against the group's caps, reviews, own targets. `aggregate` holds the group's
+// shares (of its own demand) and receives the new ones.
+struct FirmGroupStep {
+  std::span<double> aggregate;
+  std::span<const double> cap, target;
+  double adjustment;
+  const CellView* view;  // null: every reviewing firm copies `target`
+};
+
+void step_firm_group(const FirmGroupStep& group, const FirmRange& range, std::size_t cell_begin,
+                     double* cell_shares, const CounterRng& rng, int step, FirmPopulation& firms,
+                     AgentScratch& scratch, std::size_t row) {
+  const std::size_t n = group.aggregate.size();
+  const std::span<double> ratio = scratch.row(scratch.cut_ratio, row);
+  const std::span<double> served = scratch.row(scratch.served, row);
+  const std::span<double> weight = scratch.row(scratch.firm_weight, row);
+  const std::span<double> trial = scratch.row(scratch.firm_trial, row);
+  const std::span<unsigned char> fixed = scratch.row(scratch.firm_fixed, row);
+  // The quantity limit rations every firm in proportion: the size-weighted sum of the cut
+  // shares is min(S, cap), the aggregate mode's immediate cut.
+  for (std::size_t o = 0; o < n; ++o) {
+    const double aggregate = group.aggregate[o];
+    ratio[o] = aggregate > group.cap[o] ? group.cap[o] / aggregate : 1.0;
+    served[o] = 0.0;
+  }
+  for (std::size_t f = range.begin; f < range.end; ++f) {
+    const std::span<double> own(cell_shares + (f - cell_begin) * n, n);
+    const double review = std::min(1.0, group.adjustment * firms.review_multiplier[f]);
+    const double draw =
+        uniform01(rng.words(f - cell_begin, static_cast<std::uint32_t>(step))[0]);
+    if (draw < review) {
+      if (group.view != nullptr) {
+        firm_target(*group.view, firms.risk_aversion[f], weight, trial, fixed, own);
+      } else {
+        std::copy(group.target.begin(), group.target.end(), own.begin());
+      }
+    } else {
+      for (std::size_t o = 0; o < n; ++o) own[o] *= ratio[o];
+    }
+    const double size = firms.size[f];
+    for (std::size_t o = 0; o < n; ++o) served[o] += size * own[o];
+  }
+  // Sizes sum to the group's weight: its shares are of its own demand.
+  for (std::size_t o = 0; o < n; ++o) {
+    group.aggregate[o] = clamp_rounding(served[o] / range.weight);
+  }
 }
 
 void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
@@ -181,20 +271,12 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
                           CountryId c, AgentPopulations& agents, ModelState& state) {
   const OptionLists& options = calibration.options;
   AgentScratch& scratch = agents.scratch;
-  const std::size_t cn = scratch.width;  // options of the widest cell
+  const auto row = static_cast<std::size_t>(c);
   FirmPopulation& firms = agents.firms;
-  const auto row_of = [&](std::vector<double>& v) {
-    return std::span<double>(v.data() + static_cast<std::size_t>(c) * cn, cn);
-  };
-  const std::span<double> ratio = row_of(scratch.cut_ratio);
-  const std::span<double> served = row_of(scratch.served);
-  const std::span<double> base = row_of(scratch.distrust_base);
-  const std::span<double> weight = row_of(scratch.firm_weight);
-  const std::span<double> trial = row_of(scratch.firm_trial);
-  const std::span<double> distrust = row_of(scratch.distrust);
-  const std::span<double> distrust0 = row_of(scratch.distrust0);
-  const std::span<unsigned char> fixed(scratch.firm_fixed.data() + static_cast<std::size_t>(c) * cn,
-                                       cn);
+  const std::span<double> base = scratch.row(scratch.distrust_base, row);
+  const std::span<double> segment_base = scratch.row(scratch.segment_distrust_base, row);
+  const std::span<double> distrust = scratch.row(scratch.distrust, row);
+  const std::span<double> distrust0 = scratch.row(scratch.distrust0, row);
 
   for (SectorId s = 0; s < spec.sector_count(); ++s) {
     const SectorSpec& sector = params.sectors[static_cast<std::size_t>(s)];
@@ -204,21 +286,14 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
     const auto options_of = [&](const std::vector<double>& v) {
       return std::span<const double>(v.data() + first, n);
     };
-    const std::span<const double> cap = options_of(targets.cap);
-    const std::span<const double> target = options_of(targets.target);
 
-    // The quantity limit rations every firm in proportion: the size-weighted sum of the cut
-    // shares is min(S, cap), the aggregate mode's immediate cut.
     bool own_targets = false;
     for (std::size_t o = 0; o < n; ++o) {
       const auto k = static_cast<std::size_t>(options.origin[first + o]);
-      const double aggregate = state.share[first + o];
-      ratio[o] = aggregate > cap[o] ? cap[o] / aggregate : 1.0;
-      served[o] = 0.0;
       // Lasting distrust counts like the events' distrust: risk-averse firms weigh both more.
       const std::size_t pair = spec.pair_index(c, static_cast<CountryId>(k));
       distrust[o] = policy.distrust[pair] + state.lasting_distrust[pair];
-      distrust0[o] = spec.distrust[spec.pair_index(c, static_cast<CountryId>(k))];
+      distrust0[o] = spec.distrust[pair];
       base[o] = std::log1p(sector.security_sensitivity * distrust[o]) -
                 std::log1p(sector.security_sensitivity * distrust0[o]);
       // Risk aversion only matters where distrust moved since the start (and kappa > 0).
@@ -227,49 +302,95 @@ void update_country_firms(const ScenarioSpec& spec, const Parameters& params,
     own_targets =
         own_targets && spec.agents.heterogeneity && spec.agents.risk_aversion_spread > 0.0;
     const auto first_n = [n](std::span<double> v) { return std::span<const double>(v.first(n)); };
-    const CellView view{options.domestic[cell],
-                        sector.elasticity,
-                        sector.security_sensitivity,
-                        options_of(calibration.log_alpha),
-                        options_of(targets.log_price),
-                        options_of(option_policy.restriction),
-                        options_of(option_policy.evasion),
-                        options_of(option_policy.multiplier),
-                        cap,
-                        first_n(distrust),
-                        first_n(distrust0),
-                        first_n(base),
-                        policy.mandate[cell]};
 
     const CounterRng rng(stream_key(agents.seed, Population::Firms, c, s));
-    const std::size_t begin = firms.first[cell];
-    const std::size_t end = firms.first[cell + 1];
-    double* const cell_shares = firms.share.data() + (end - begin) * first;
-    for (std::size_t f = begin; f < end; ++f) {
-      const std::span<double> own(cell_shares + (f - begin) * n, n);
-      const double review = std::min(1.0, sector.adjustment * firms.review_multiplier[f]);
-      const double draw = uniform01(rng.words(f - begin, static_cast<std::uint32_t>(step))[0]);
-      if (draw < review) {
-        if (own_targets) {
-          firm_target(view, firms.risk_aversion[f], weight, trial, fixed, own);
-        } else {
-          std::copy(target.begin(), target.end(), own.begin());
-        }
-      } else {
-        for (std::size_t o = 0; o < n; ++o) own[o] *= ratio[o];
+    const std::size_t cell_begin = firms.first[cell];
+    double* const cell_shares =
+        firms.share.data() + (firms.first[cell + 1] - cell_begin) * first;
+
+    if (!options.segmented(cell)) {
+      const CellView view{options.domestic[cell],
+                          sector.elasticity,
+                          sector.security_sensitivity,
+                          options_of(calibration.log_alpha),
+                          options_of(targets.log_price),
+                          options_of(option_policy.restriction),
+                          options_of(option_policy.evasion),
+                          options_of(option_policy.multiplier),
+                          options_of(targets.cap),
+                          first_n(distrust),
+                          first_n(distrust0),
+                          first_n(base),
+                          policy.mandate[cell]};
+      const FirmGroupStep group{std::span<double>(state.share.data() + first, n),
+                                options_of(targets.cap), options_of(targets.target),
+                                sector.adjustment, own_targets ? &view : nullptr};
+      step_firm_group(group, firm_range(firms, options, cell, 0), cell_begin, cell_shares, rng,
+                      step, firms, scratch, row);
+      double total = 0.0;
+      for (std::size_t o = 0; o < n; ++o) {
+        state.rerouted[first + o] = state.share[first + o] * targets.reroute_share[first + o];
+        total += state.share[first + o];
       }
-      const double size = firms.size[f];
-      for (std::size_t o = 0; o < n; ++o) served[o] += size * own[o];
+      state.shortage[cell] = clamp_rounding(1.0 - total);
+      continue;
     }
 
-    double total = 0.0;
-    for (std::size_t o = 0; o < n; ++o) {
-      const double value = clamp_rounding(served[o]);
-      state.share[first + o] = value;
-      state.rerouted[first + o] = value * targets.reroute_share[first + o];
-      total += value;
+    // Demand segments: each segment's firms against the segment's own caps and targets (phase
+    // 3 shared the cell's scarce supply among the segments); the cell's shares are the sum.
+    for (std::size_t o = first; o < first + n; ++o) {
+      state.share[o] = 0.0;
+      state.rerouted[o] = 0.0;
     }
-    state.shortage[cell] = clamp_rounding(1.0 - total);
+    for (std::size_t slot = options.slot_first[cell]; slot < options.slot_first[cell + 1];
+         ++slot) {
+      const auto segment_id = static_cast<std::size_t>(options.slot_segment[slot]);
+      const SegmentSpec& segment = spec.segments[segment_id];
+      const std::size_t at = options.slot_option_first[slot];
+      const auto slot_of = [&](const std::vector<double>& v) {
+        return std::span<const double>(v.data() + at, n);
+      };
+      // The segment's price of a foreign option carries its own distrust weight k_g kappa; the
+      // firm's term is measured from the segment's start, as the cell's is from the cell's:
+      // log p_g = log p - log(1 + kappa rho) + log(1 + k_g kappa rho), and the firm's own
+      // term log(1 + k_g kappa r rho) - log(1 + k_g kappa r rho0) replaces the segment's.
+      const double kappa = sector.security_sensitivity * segment.security_sensitivity;
+      for (std::size_t o = 0; o < n; ++o) {
+        segment_base[o] = std::log1p(sector.security_sensitivity * distrust[o]) -
+                          std::log1p(kappa * distrust0[o]);
+      }
+      const CellView view{options.domestic[cell],
+                          sector.elasticity * segment.elasticity,
+                          kappa,
+                          slot_of(calibration.slot_log_alpha),
+                          options_of(targets.log_price),
+                          options_of(option_policy.restriction),
+                          options_of(option_policy.evasion),
+                          options_of(option_policy.multiplier),
+                          slot_of(targets.slot_cap),
+                          first_n(distrust),
+                          first_n(distrust0),
+                          first_n(segment_base),
+                          std::max(policy.mandate[cell],
+                                   policy.segment_mandate[cell * spec.segments.size() +
+                                                          segment_id]),
+                          segment.served_first};
+      const FirmGroupStep group{std::span<double>(state.slot_share.data() + at, n),
+                                slot_of(targets.slot_cap), slot_of(targets.slot_target),
+                                sector.adjustment * segment.adjustment,
+                                own_targets ? &view : nullptr};
+      step_firm_group(group, firm_range(firms, options, cell, slot - options.slot_first[cell]),
+                      cell_begin, cell_shares, rng, step, firms, scratch, row);
+      const double weight = options.slot_weight[slot];
+      for (std::size_t o = 0; o < n; ++o) {
+        const double share = state.slot_share[at + o];
+        state.share[first + o] += weight * share;
+        state.rerouted[first + o] += weight * share * targets.slot_reroute[at + o];
+      }
+    }
+    double served = 0.0;
+    for (std::size_t o = first; o < first + n; ++o) served += state.share[o];
+    state.shortage[cell] = clamp_rounding(1.0 - served);
   }
 }
 
@@ -433,7 +554,8 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
   AgentScratch& scratch = agents.scratch;
   scratch.width = std::max<std::size_t>(options.max_count, 1);
   for (std::vector<double>* v :
-       {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base, &scratch.firm_weight,
+       {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base,
+        &scratch.segment_distrust_base, &scratch.firm_weight,
         &scratch.firm_trial, &scratch.distrust, &scratch.distrust0}) {
     v->assign(cn * scratch.width, 0.0);
   }

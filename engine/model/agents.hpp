@@ -24,6 +24,7 @@ inline constexpr std::uint32_t kSetupCounter = 0xFFFFFFFFU;
 struct FirmPopulation {
   std::vector<std::size_t> first;         // [cell]: index of the cell's first firm; cells + 1
   std::vector<double> size;               // [firm]: share of the cell's demand; sums to 1 per cell
+                                          // and to its segment's weight per demand segment
   std::vector<double> review_multiplier;  // [firm]: review probability = min(1, lambda * this)
   std::vector<double> risk_aversion;      // [firm]: multiplies kappa
   std::vector<double> share;  // the firm's own shares, one per option of its cell: a cell's firms
@@ -45,6 +46,7 @@ struct AgentScratch {
   std::vector<double> cut_ratio;      // [c][option]
   std::vector<double> served;         // [c][option]: size-weighted firm shares
   std::vector<double> distrust_base;  // [c][option]: the cell's own distrust term, to subtract
+  std::vector<double> segment_distrust_base;  // [c][option]: the same for a demand segment
   std::vector<double> firm_weight, firm_trial;  // [c][option]
   // One cell's distrust rows gathered into its option order, [c][option].
   std::vector<double> distrust, distrust0;
@@ -53,6 +55,12 @@ struct AgentScratch {
   std::vector<double> return_rate;              // [c][j]: of the diaspora of c living in j
   std::vector<std::uint64_t> at_home, leaving, abroad, returning;  // [c], [c][j], [c][j], [c][j]
   std::vector<double> talent_flow;              // [c]
+
+  /// Country c's row of a [c][option] array.
+  template <typename T>
+  std::span<T> row(std::vector<T>& values, std::size_t c) const {
+    return std::span<T>(values.data() + c * width, width);
+  }
 };
 
 struct AgentPopulations {

@@ -823,11 +823,15 @@ class SpecBuilder {
       }
       return;
     }
-    if (spec_.mode == Mode::Agents) {
+    // Agent mode gives each segment of a cell its own firms: at least one each.
+    if (spec_.mode == Mode::Agents &&
+        static_cast<std::size_t>(spec_.agents.firms_per_cell) < spec_.segments.size()) {
       check_.error("conflicting-keys", *table, "demand_segments",
-                   "demand_segments: agent mode does not split its firms into segments yet, "
-                   "expected mode: aggregate");
-      return;
+                   fmt::format("demand_segments: agents.firms_per_cell is {}, too few for {} "
+                               "demand segments (each segment of a cell has its own firms), "
+                               "expected at least {}",
+                               spec_.agents.firms_per_cell, spec_.segments.size(),
+                               spec_.segments.size()));
     }
     // Cells whose split is wrong: their starts are not checked again against it.
     std::set<std::size_t> bad_cells;
@@ -1635,6 +1639,34 @@ class SpecBuilder {
     }
   }
 
+  // An observation of one demand segment: a per-segment metric of a sector whose buyer has that
+  // segment in its demand_segments row.
+  int observed_segment(const Node& node, const std::string& path, const MetricTarget& target) {
+    const auto id = lookup(segments_, node, path, "segment");
+    if (!id) return -1;
+    if (!per_segment(target.metric)) {
+      check_.error("conflicting-keys", node, path,
+                   fmt::format("{}: metric '{}' is not written per segment, expected one of "
+                               "domestic_share, import_share, shortage, supplier_share, "
+                               "compliance_gap",
+                               path, metric_info(target.metric).name));
+      return -1;
+    }
+    const bool in_row = std::any_of(
+        spec_.demand_segments.begin(), spec_.demand_segments.end(), [&](const SegmentShare& row) {
+          return row.buyer == target.country && row.sector == target.sector && row.segment == *id;
+        });
+    if (target.country >= 0 && !in_row) {
+      check_.error("unknown-reference", node, path,
+                   fmt::format("{}: '{}' is not a demand segment of {}'s {} (demand_segments)",
+                               path, node.text, spec_.countries[target.country].id,
+                               target.sector >= 0 ? spec_.sectors[target.sector].id
+                                                  : std::string("sector-weighted mean")));
+      return -1;
+    }
+    return *id;
+  }
+
   void read_observations(const Node& root) {
     const Node* observations = Checker::value_of(root, "observations");
     if (observations == nullptr || !check_.expect_list(*observations, "observations")) return;
@@ -1656,6 +1688,9 @@ class SpecBuilder {
         observation.sector = target->sector;
         observation.partner = target->partner;
         observation.bloc = target->bloc;
+        if (const Node* segment = Checker::value_of(item, "segment")) {
+          observation.segment = observed_segment(*segment, join_path(path, "segment"), *target);
+        }
       }
       if (const Node* date = Checker::value_of(item, "date")) {
         observation.step = read_step(*date, join_path(path, "date"), spec_.time.steps).value_or(0);

@@ -31,6 +31,7 @@ enum class FieldType {
   BlocList,     ///< a list of bloc ids
   CountryRef,   ///< one country id
   SectorRef,    ///< one sector id
+  SegmentRef,   ///< one demand segment id
   BlocRef,      ///< one bloc id
   EventRef,     ///< one event id
   FactRef,      ///< one fact id

@@ -162,6 +162,7 @@ json field_schema(const FieldSpec& field) {
     case FieldType::Path:
     case FieldType::CountryRef:
     case FieldType::SectorRef:
+    case FieldType::SegmentRef:
     case FieldType::BlocRef:
     case FieldType::EventRef:
     case FieldType::FactRef:

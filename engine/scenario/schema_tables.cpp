@@ -517,6 +517,10 @@ constexpr std::array kObservationFields{
     kWhenFields[2],
     kWhenFields[3],
     kWhenFields[4],
+    FieldSpec{.key = "segment", .type = F::SegmentRef, .default_text = "the whole demand",
+              .meaning = "demand segment observed, for per-segment metrics (domestic_share, "
+                         "import_share, shortage, supplier_share, compliance_gap)",
+              .example = "state"},
     FieldSpec{.key = "date", .type = F::Date, .required = true, .unit = "date or step",
               .meaning = "when it was observed", .example = "2022-12"},
     FieldSpec{.key = "value", .type = F::Number, .required = true,

@@ -88,7 +88,7 @@ TEST_CASE("calibrate recovers known parameters from observations the model gener
   const std::string fit = read_text(dir.path() / "fit" / "fit.csv");
   CHECK(fit.rfind("parameter,initial,fitted,low,high\nevents[chip-controls].intensity,0.8,", 0) == 0);
   const std::string residuals = read_text(dir.path() / "fit" / "residuals.csv");
-  CHECK(residuals.rfind("fact,metric,country,sector,partner,date,step,observed,model_before,"
+  CHECK(residuals.rfind("fact,metric,country,sector,partner,segment,date,step,observed,model_before,"
                         "model_after,residual,tolerance,within_tolerance\n",
                         0) == 0);
   CHECK(fs::exists(dir.path() / "fit" / "manifest.json"));

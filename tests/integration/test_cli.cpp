@@ -136,7 +136,31 @@ TEST_CASE("CLI run writes a complete run folder described by its manifest", "[cl
   CHECK(manifest["inputs"][0]["sha256"].get<std::string>().size() == 64);
 
   const std::string observations = read_text(out / "observations.csv");
-  CHECK_THAT(observations, Catch::Contains("T1,domestic_share,EST,chips,,2021-01,0,0.1,0.1,0,0.001,1\n"));
+  CHECK_THAT(observations, Catch::Contains("T1,domestic_share,EST,chips,,,2021-01,0,0.1,0.1,0,0.001,1\n"));
+}
+
+TEST_CASE("CLI run compares an observation of one demand segment with that segment", "[cli]") {
+  const TempDir dir;
+  const fs::path out = dir.path() / "run";
+  REQUIRE(run_cli("run tests/data/cli/segments.yaml --out '" + out.string() + "'").exit_code == 0);
+  // The segment's own series in timeseries.csv, and the whole's, at the observed date.
+  const auto value_of = [&](const std::string& segment) {
+    const std::string key = ",2022-06,EST,chips,," + segment + ",domestic_share,";
+    const std::string series = read_text(out / "timeseries.csv");
+    const std::size_t at = series.find(key);
+    REQUIRE(at != std::string::npos);
+    const std::size_t begin = at + key.size();
+    return series.substr(begin, series.find('\n', begin) - begin);
+  };
+  const std::string state = value_of("state");
+  const std::string whole = value_of("");
+  REQUIRE(state != whole);  // the decree binds the state only: the two differ
+  const std::string observations = read_text(out / "observations.csv");
+  CHECK(observations.starts_with("fact,metric,country,sector,partner,segment,date,step,"));
+  CHECK_THAT(observations,
+             Catch::Contains("T1,domestic_share,EST,chips,,state,2022-06,17,0.5," + state + ","));
+  CHECK_THAT(observations,
+             Catch::Contains("T1,domestic_share,EST,chips,,,2022-06,17,0.1," + whole + ","));
 }
 
 TEST_CASE("CLI run is byte-reproducible and replays from its resolved scenario", "[cli]") {

@@ -233,6 +233,7 @@ struct ObservationSpec {
   SectorId sector = -1;
   CountryId partner = -1;
   BlocId bloc = -1;
+  SegmentId segment = -1;  ///< -1: the whole demand of the cell
   int step = 0;
   std::string date;  ///< as written, for the report
   double value = 0.0;

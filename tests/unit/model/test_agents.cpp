@@ -369,3 +369,131 @@ sectors: {chips: {world_supply: {X: 1}}}
                  Catch::Contains("unknown key 'firm_count'"));
   for (const techdep::Diagnostic& error : errors) CHECK(error.where.line == 7);
 }
+
+namespace {
+
+techdep::SegmentSpec buyer_segment(const std::string& id, double elasticity, double sensitivity,
+                                   bool served_first = false) {
+  techdep::SegmentSpec out;
+  out.id = id;
+  out.name = id;
+  out.elasticity = elasticity;
+  out.security_sensitivity = sensitivity;
+  out.served_first = served_first;
+  return out;
+}
+
+// C's chip demand split into the state (price-insensitive, twice as wary, bound by a domestic
+// mandate from step 10), defence (served first) and firms (price-sensitive, slow). A cuts half
+// of its flow at step 2 with 30% evasion through H; an incident at step 6 raises C's distrust of
+// A: every part of a segment's target step is exercised.
+// Without the shocks, C distrusts A already at the start and A's restriction is in force.
+ScenarioSpec segmented_world(int firms, bool shocks = true) {
+  SpecBuilder b({"C", "A", "B", "H"}, {"chips"}, 40);
+  b.supply("C", "chips", {{"C", 0.2}, {"A", 0.5}, {"B", 0.3}}).capability("C", "chips", 0.3);
+  b.sector_params("chips").security_sensitivity = 1.0;
+  b.export_control("control", shocks ? 2 : 0, "A", "C", 0.5, 0.3);
+  if (shocks) {
+    const int incident = b.add_event(EventType::CyberIncident, "incident", 6, {"A"}, {"C"});
+    b.event(incident).distrust = 0.5;
+    const int decree = b.add_event(EventType::Mandate, "decree", 10, {}, {"C"});
+    b.event(decree).domestic_share = 1.0;
+    b.event(decree).segments = {0};
+  } else {
+    b.raw().distrust[b.raw().pair_index(0, 1)] = 0.5;
+  }
+  ScenarioSpec spec = b.build();
+  spec.segments = {buyer_segment("state", 0.5, 2.0), buyer_segment("defence", 0.2, 3.0, true),
+                   buyer_segment("firms", 2.0, 1.0)};
+  spec.segments[2].adjustment = 0.5;
+  const std::vector<double> weights{0.2, 0.1, 0.7};
+  for (std::size_t g = 0; g < weights.size(); ++g) {
+    spec.demand_segments.push_back(
+        techdep::SegmentShare{0, 0, static_cast<int>(g), weights[g], g == 0 ? 0.4 : -1.0});
+  }
+  spec.agents.firms_per_cell = firms;
+  spec.agents.workers_per_country = 10;
+  return spec;
+}
+
+// A segment's (or, with segment -1, the whole cell's) value at every state 0..steps.
+std::vector<double> segment_path(const ScenarioSpec& spec, Metric metric, int partner,
+                                 int segment) {
+  techdep::Simulation sim(spec);
+  std::vector<double> values{sim.metrics().value(metric, 0, 0, partner, segment)};
+  while (!sim.finished()) {
+    sim.step();
+    values.push_back(sim.metrics().value(metric, 0, 0, partner, segment));
+  }
+  return values;
+}
+
+void check_segments_follow(const ScenarioSpec& aggregate, const ScenarioSpec& agents,
+                           const char* which) {
+  INFO(which);
+  for (int segment = -1; segment < 3; ++segment) {
+    for (const int origin : {0, 1, 2, 3}) {
+      const std::vector<double> expected =
+          segment_path(aggregate, Metric::SupplierShare, origin, segment);
+      const std::vector<double> actual = segment_path(agents, Metric::SupplierShare, origin, segment);
+      for (std::size_t step = 0; step < actual.size(); ++step) {
+        INFO("segment " << segment << ", origin " << origin << ", step " << step);
+        CHECK(actual[step] == Approx(expected[step]).epsilon(0.01).margin(0.003));
+      }
+    }
+    const std::vector<double> gap = segment_path(agents, Metric::ComplianceGap, -1, segment);
+    const std::vector<double> expected_gap =
+        segment_path(aggregate, Metric::ComplianceGap, -1, segment);
+    for (std::size_t step = 0; step < gap.size(); ++step) {
+      INFO("segment " << segment << ", step " << step);
+      CHECK(gap[step] == Approx(expected_gap[step]).margin(0.005));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Firms in demand segments follow the aggregate segments", "[agents][segments]") {
+  // 30,000 firms, 10,000 per segment: each segment's path within the bound of the whole-cell
+  // test above (1%, four binomial deviations at 10,000 firms), with a 0.003 margin for the
+  // smallest shares.
+  const ScenarioSpec aggregate = segmented_world(30'000);
+  // The state's rule binds and is not met, and defence keeps more of A's chips than the firms:
+  // the comparison runs where the segments differ.
+  CHECK(segment_path(aggregate, Metric::ComplianceGap, -1, 0).back() > 0.1);
+  CHECK(segment_path(aggregate, Metric::SupplierShare, 1, 1).back() >
+        segment_path(aggregate, Metric::SupplierShare, 1, 2).back() + 0.05);
+  check_segments_follow(aggregate, as_agents(aggregate, false), "identical firms");
+
+  // Firms that each compute their own target (risk aversion on, with a negligible spread, and
+  // near-equal sizes) reproduce their segment's target: its elasticity, its distrust weight
+  // measured from its own start, and, for defence, restrictions by quantity alone.
+  ScenarioSpec own = as_agents(aggregate, true);
+  own.agents.review_spread = 0.0;
+  own.agents.risk_aversion_spread = 1e-9;
+  own.agents.firm_size_shape = 1e6;
+  check_segments_follow(aggregate, own, "own targets");
+}
+
+TEST_CASE("A world split into segments stays at rest in agent mode", "[agents][segments]") {
+  // Heterogeneous firms (sizes, review speeds, risk aversion) in each segment, distrust and a
+  // restriction already in force, the state at its own start share: nothing moves.
+  const ScenarioSpec spec = as_agents(segmented_world(300, false), true);
+  techdep::Simulation sim(spec);
+  std::vector<double> start;
+  for (int segment = -1; segment < 3; ++segment) {
+    for (const int origin : {0, 1, 2, 3}) {
+      start.push_back(sim.metrics().value(Metric::SupplierShare, 0, 0, origin, segment));
+    }
+  }
+  CHECK(start[4] == Approx(0.4));  // the state's own start
+  while (!sim.finished()) sim.step();
+  std::size_t i = 0;
+  for (int segment = -1; segment < 3; ++segment) {
+    for (const int origin : {0, 1, 2, 3}) {
+      INFO("segment " << segment << ", origin " << origin);
+      CHECK(sim.metrics().value(Metric::SupplierShare, 0, 0, origin, segment) ==
+            Approx(start[i++]).margin(1e-12));
+    }
+  }
+}

@@ -255,6 +255,28 @@ TEST_CASE("a segment's start that leaves the others no domestic share is refused
             "the cell's domestic share 0.1") != std::string::npos);
 }
 
+TEST_CASE("an observation of a demand segment must name one the cell has", "[scenario]") {
+  const std::string file = error_path("segment_observations.yaml");
+  const std::set<std::string> expected{
+      file + ":16:69: error: observations[1].segment: metric 'price_index' is not written per "
+             "segment, expected one of domestic_share, import_share, shortage, supplier_share, "
+             "compliance_gap",
+      file + ":17:72: error: observations[2].segment: unknown segment 'army'",
+      file + ":18:72: error: observations[3].segment: 'state' is not a demand segment of A's y "
+             "(demand_segments)",
+  };
+  check_all_reported("segment_observations.yaml", expected);
+}
+
+TEST_CASE("agent mode needs a firm for each demand segment of a cell", "[scenario]") {
+  check_all_reported(
+      "segment_firms.yaml",
+      {error_path("segment_firms.yaml") +
+       ":16:3: error: demand_segments: agents.firms_per_cell is 2, too few for 3 demand segments "
+       "(each segment of a cell has its own firms), expected at least 3"});
+  CHECK(load_errors(error_path("segment_firms.yaml")).at(0).kind == "conflicting-keys");
+}
+
 TEST_CASE("an unknown event type does not also demand every type's keys", "[scenario]") {
   const std::vector<Diagnostic> diagnostics = load_errors(error_path("unknown_event_type.yaml"));
   REQUIRE(diagnostics.size() == 1);
