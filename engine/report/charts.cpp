@@ -29,7 +29,6 @@ ChartPlan by_sector(const ScenarioSpec& spec, Metric metric, CountryId country,
   return chart;
 }
 
-// One line per partner country of a partner metric in one sector.
 // One line per demand segment of the cell, and the whole; nothing for a cell without segments.
 void by_segment(const ScenarioSpec& spec, Metric metric, CountryId country, SectorId sector,
                 std::string_view what, std::vector<ChartPlan>& charts) {
@@ -48,6 +47,7 @@ void by_segment(const ScenarioSpec& spec, Metric metric, CountryId country, Sect
   if (chart.lines.size() > 1) charts.push_back(std::move(chart));
 }
 
+// One line per partner country of a partner metric in one sector.
 ChartPlan by_partner(const ScenarioSpec& spec, Metric metric, CountryId country, SectorId sector,
                      std::string_view title) {
   ChartPlan chart{fmt::format("{}.{}.{}", metric_info(metric).name, country_id(spec, country),

@@ -18,7 +18,7 @@ inline nlohmann::ordered_json finite_or_null(double value) {
 inline double line_value(const ChartLine& line, const MetricsFrame& frame) {
   double sum = 0.0;
   for (const SeriesKey& key : line.keys) {
-    sum += frame.value(key.metric, key.country, key.sector, key.partner);
+    sum += frame.value(key.metric, key.country, key.sector, key.partner, key.segment);
   }
   return sum;
 }

@@ -374,6 +374,18 @@ const std::map<std::string, LockInLever, std::less<>> kLockInLevers{
      {&SectorSpec::reentry_speed, 1.0, "how fast a vendor that left comes back"}},
 };
 
+// The behaviour of each kind of buyer (docs/model.md, Demand segments) a class can move.
+struct SegmentLever {
+  double SegmentSpec::*field;
+  std::string_view label;
+};
+const std::map<std::string, SegmentLever, std::less<>> kSegmentLevers{
+    {"segments.<segment>.elasticity", {&SegmentSpec::elasticity, "how much prices move its purchases"}},
+    {"segments.<segment>.security_sensitivity",
+     {&SegmentSpec::security_sensitivity, "how much distrust of a supplier weighs"}},
+    {"segments.<segment>.adjustment", {&SegmentSpec::adjustment, "how fast it switches suppliers"}},
+};
+
 }  // namespace
 
 std::vector<Slider> scenario_sliders(const ScenarioSpec& spec) {
@@ -418,6 +430,21 @@ std::vector<Slider> scenario_sliders(const ScenarioSpec& spec) {
         if (auto slider = make_slider(info, path, value, monthly)) {
           slider->label = fmt::format("{}: {}", plain_id(sector.id), lever->second.label);
           slider->group = "Lock-in: what sticks after a thaw";
+          sliders.push_back(std::move(*slider));
+        }
+      }
+    } else if (const auto segment_lever = kSegmentLevers.find(info.path);
+               segment_lever != kSegmentLevers.end()) {
+      // Segments only act through demand_segments rows: without them the levers do nothing.
+      if (spec.demand_segments.empty()) continue;
+      for (const SegmentSpec& segment : spec.segments) {
+        const std::string path = fmt::format("segments.{}.{}", segment.id,
+                                             info.path.substr(info.path.rfind('.') + 1));
+        if (auto slider = make_slider(info, path, segment.*(segment_lever->second.field),
+                                      monthly)) {
+          slider->label = fmt::format("{}: {}", segment.name.empty() ? segment.id : segment.name,
+                                      segment_lever->second.label);
+          slider->group = "Who buys: demand segments";
           sliders.push_back(std::move(*slider));
         }
       }

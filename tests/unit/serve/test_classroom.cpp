@@ -222,7 +222,8 @@ TEST_CASE("serve: a new Setup replaces the page's old session; DELETE ends one",
 // `(0, 1]` starts one step in), in a small world and in the teaching world.
 TEST_CASE("serve: both ends of every slider are accepted", "[serve]") {
   for (const std::string& file : {kTiny, std::string("scenarios/teaching-world.yaml"),
-                                  std::string("tests/data/cli/lock-in.yaml")}) {
+                                  std::string("tests/data/cli/lock-in.yaml"),
+                                  std::string("tests/data/cli/segments.yaml")}) {
     const techdep::LoadedScenario loaded = techdep::load_scenario(file);
     for (const techdep::Slider& slider : techdep::scenario_sliders(loaded.spec)) {
       INFO(file << ": " << slider.path << " in [" << slider.min << ", " << slider.max << "]");
@@ -259,6 +260,52 @@ TEST_CASE("serve: lock-in sliders only for the mechanisms a scenario switches on
     CHECK(path.find("switching_cost") == std::string::npos);
     CHECK(path.find("distrust_build") == std::string::npos);
   }
+}
+
+// Issue 13.7: who buys on the page: each segment's levers, and a chart whose lines are the
+// segments' own values, not the whole's repeated.
+TEST_CASE("serve: demand segments have their levers and their own chart lines", "[serve]") {
+  const std::string file = "tests/data/cli/segments.yaml";
+  techdep::ClassroomOptions options;
+  options.scenario_files = {file};
+  techdep::Classroom classroom(options);
+  const Json scenario = body_of(classroom.handle("GET", "/api/scenarios/tiny-segments", ""));
+  std::vector<std::string> paths;
+  for (const Json& slider : scenario["sliders"]) {
+    if (slider["group"] == "Who buys: demand segments") paths.push_back(slider["path"]);
+  }
+  for (const char* path : {"segments.state.elasticity", "segments.state.security_sensitivity",
+                           "segments.firms.adjustment"}) {
+    INFO(path);
+    CHECK(std::find(paths.begin(), paths.end(), path) != paths.end());
+  }
+  CHECK(scenario_sliders(techdep::load_scenario(kTiny).spec).size() == 6);  // no segments there
+
+  const HttpReply reply = classroom.handle(
+      "POST", "/api/sessions", Json{{"scenario", "tiny-segments"}}.dump());
+  REQUIRE(reply.status == 201);
+  const std::string id = body_of(reply)["session"];
+  const Json last =
+      body_of(classroom.handle("POST", "/api/sessions/" + id + "/step", R"({"steps":24})"));
+  techdep::Simulation simulation(techdep::load_scenario(file).spec);
+  while (!simulation.finished()) simulation.step();
+  bool found = false;
+  for (std::size_t c = 0; c < scenario["charts"].size(); ++c) {
+    const Json& chart = scenario["charts"][c];
+    if (chart["id"] != "domestic_share.EST.chips.segments") continue;
+    found = true;
+    const Json& values = last["points"].back()["values"][c];
+    REQUIRE(chart["lines"].size() == 3);
+    CHECK(chart["lines"][0]["label"] == "whole demand");
+    CHECK(chart["lines"][1]["label"] == "state bodies");
+    for (int line = 0; line < 3; ++line) {
+      CHECK(values[static_cast<std::size_t>(line)].get<double>() ==
+            Approx(simulation.metrics().value(techdep::Metric::DomesticShare, 0, 0, -1, line - 1))
+                .margin(1e-12));
+    }
+    CHECK(values[1].get<double>() > values[0].get<double>() + 0.01);  // the decree binds the state
+  }
+  CHECK(found);
 }
 
 // Issue 15.1: an untouched Setup is the scenario as written, value for value, and its YAML
