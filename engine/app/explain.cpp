@@ -94,8 +94,9 @@ int require_id(const std::vector<Item>& items, const std::string& id, std::strin
 }
 
 Target resolve_target(const ScenarioSpec& spec, const ExplainRequest& request) {
-  return resolve_metric_target(spec, "explain", request.metric, request.country, request.sector,
-                               request.partner, request.at);
+  return resolve_metric_target(spec, "explain",
+                               {request.metric, request.country, request.sector, request.partner,
+                                request.segment, request.at});
 }
 
 double evaluate(const ScenarioSpec& spec, const Target& target) {
@@ -105,13 +106,15 @@ double evaluate(const ScenarioSpec& spec, const Target& target) {
 }  // namespace
 
 MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view command,
-                                   const std::string& metric_name, const std::string& country,
-                                   const std::string& sector, const std::string& partner,
-                                   const std::string& at) {
+                                   const MetricTargetNames& names) {
+  const std::string& metric_name = names.metric;
+  const std::string& sector = names.sector;
+  const std::string& partner = names.partner;
+  const std::string& at = names.at;
   const std::optional<Metric> metric = find_metric(metric_name);
   if (!metric) throw UsageError(fmt::format("{}: unknown metric '{}'", command, metric_name));
-  MetricTarget target{*metric, require_id(spec.countries, country, "country", command), -1, -1,
-                      spec.time.steps};
+  MetricTarget target{*metric, require_id(spec.countries, names.country, "country", command), -1,
+                      -1, -1, spec.time.steps};
   const MetricShape shape = metric_info(*metric).shape;
   if (shape != MetricShape::Country && shape != MetricShape::CountryPartner) {
     if (sector.empty()) {
@@ -128,6 +131,24 @@ MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view co
                          ? require_id(spec.blocs, partner, "bloc", command)
                          : require_id(spec.countries, partner, "country", command);
   }
+  if (!names.segment.empty()) {
+    if (!per_segment(*metric)) {
+      throw UsageError(fmt::format("{}: metric '{}' is not written per segment (--segment needs "
+                                   "domestic_share, import_share, shortage, supplier_share or "
+                                   "compliance_gap)",
+                                   command, metric_name));
+    }
+    target.segment = require_id(spec.segments, names.segment, "segment", command);
+    const bool split = std::any_of(
+        spec.demand_segments.begin(), spec.demand_segments.end(), [&](const SegmentShare& row) {
+          return row.buyer == target.country && row.sector == target.sector &&
+                 row.segment == target.segment;
+        });
+    if (!split) {
+      throw UsageError(fmt::format("{}: '{}' is not a demand segment of {}'s {}", command,
+                                   names.segment, names.country, sector));
+    }
+  }
   if (!at.empty()) {
     const std::optional<int> step = parse_step(spec.time, at);
     if (!step || *step < 0 || *step > spec.time.steps) {
@@ -143,7 +164,8 @@ MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view co
 double evaluate_target(const ScenarioSpec& spec, const MetricTarget& target) {
   Simulation simulation(spec);
   while (simulation.step_index() < target.step) simulation.step();
-  return simulation.metrics().value(target.metric, target.country, target.sector, target.partner);
+  return simulation.metrics().value(target.metric, target.country, target.sector, target.partner,
+                                    target.segment);
 }
 
 bool evaluate_all(std::vector<double>& values, int threads, const EvaluationControl& control,
@@ -320,9 +342,10 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
                    });
 
   const std::string label = fmt::format(
-      "{} {}{}{} at {}", metric_info(target.metric).name, request.country,
+      "{} {}{}{}{} at {}", metric_info(target.metric).name, request.country,
       request.sector.empty() ? "" : " " + request.sector,
-      request.partner.empty() ? "" : " " + request.partner, step_label(spec.time, target.step));
+      request.partner.empty() ? "" : " " + request.partner,
+      request.segment.empty() ? "" : " @" + request.segment, step_label(spec.time, target.step));
   const std::string_view players_name = by_events ? "events" : "mechanisms";
   const std::string_view column = by_events ? "event" : "mechanism";
   outcome.table = fmt::format("{}: {:.6g} with all {}, {:.6g} without; change {:+.6g} ({})\n",
@@ -340,12 +363,13 @@ ExplainOutcome explain_scenario(const ExplainRequest& request) {
   if (request.out_dir) {
     RunFolder folder(*request.out_dir);
     std::string csv = fmt::format(
-        "metric,country,sector,partner,date,{},shapley,standard_error,leave_one_out,"
+        "metric,country,sector,partner,segment,date,{},shapley,standard_error,leave_one_out,"
         "with_events,without_events,method\n",
         column);
     for (const EventContribution& contribution : outcome.contributions) {
-      csv += fmt::format("{},{},{},{},{},", metric_info(target.metric).name, request.country,
-                         request.sector, request.partner, step_label(spec.time, target.step));
+      csv += fmt::format("{},{},{},{},{},{},", metric_info(target.metric).name, request.country,
+                         request.sector, request.partner, request.segment,
+                         step_label(spec.time, target.step));
       append_csv_field(csv, contribution.event_id);
       for (const double value : {contribution.shapley, contribution.standard_error,
                                  contribution.leave_one_out, outcome.with_events,

@@ -322,9 +322,10 @@ SensitivityOutcome sensitivity_analysis(const SensitivityRequest& request) {
         request.scenario));
   }
   const ScenarioSpec nominal = loaded.with_overrides({});
-  const MetricTarget target = resolve_metric_target(nominal, "sensitivity", request.metric,
-                                                    request.country, request.sector,
-                                                    request.partner, request.at);
+  const MetricTarget target = resolve_metric_target(
+      nominal, "sensitivity",
+      {request.metric, request.country, request.sector, request.partner, request.segment,
+       request.at});
   // Both ends of every range must be valid before hours of runs.
   const std::vector<double> zeros(parameters.size(), 0.0);
   const std::vector<double> ones(parameters.size(), 1.0);
@@ -357,6 +358,7 @@ SensitivityOutcome sensitivity_analysis(const SensitivityRequest& request) {
   std::string label = request.metric + "." + request.country;
   if (!request.sector.empty()) label += "." + request.sector;
   if (!request.partner.empty()) label += "." + request.partner;
+  if (!request.segment.empty()) label += "@" + request.segment;
   if (sobol) {
     const std::vector<SobolIndices> indices =
         sobol_indices(values, k, request.samples, request.resamples, loaded.spec.seed);

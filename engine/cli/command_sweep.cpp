@@ -110,6 +110,9 @@ void add_sweep_commands(CLI::App& app, CommandContext& context) {
   sensitivity->add_option("--country", request.country, "Country id")->required();
   sensitivity->add_option("--sector", request.sector, "Sector id (sector metrics)");
   sensitivity->add_option("--partner", request.partner, "Partner country or bloc");
+  sensitivity->add_option("--segment", request.segment,
+                          "Demand segment of the cell (per-segment metrics); default the whole "
+                          "demand");
   sensitivity->add_option("--at", request.at, "Date (YYYY-MM) or step; default the last step");
   sensitivity->add_option("--param", request.params,
                           "PATH=LOW:HIGH to screen (repeatable; default: the uncertain: list)");

@@ -69,6 +69,8 @@ void add_whatif_commands(CLI::App& app, CommandContext& context) {
   explain->add_option("--country", request.country, "Country id")->required();
   explain->add_option("--sector", request.sector, "Sector id (sector metrics)");
   explain->add_option("--partner", request.partner, "Partner country or bloc (partner metrics)");
+  explain->add_option("--segment", request.segment,
+                      "Demand segment of the cell (per-segment metrics); default the whole demand");
   explain->add_option("--at", request.at, "Date (YYYY-MM) or step; default the last step");
   explain->add_option("--set", flags->explain_sets, "Override a scenario value (repeatable)");
   explain->add_option("--by", flags->explain_by,

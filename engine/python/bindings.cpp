@@ -273,7 +273,8 @@ EvaluationControl controlled_by(CallState& state) {
 template <typename Request>
 Request target_request(const Scenario& scenario, const std::string& metric,
                        const std::string& country, const std::string& sector,
-                       const std::string& partner, const std::string& at, int threads) {
+                       const std::string& partner, const std::string& segment,
+                       const std::string& at, int threads) {
   Request request;
   request.scenario = scenario.path;
   request.overrides = to_overrides(scenario.overrides);
@@ -281,17 +282,18 @@ Request target_request(const Scenario& scenario, const std::string& metric,
   request.country = country;
   request.sector = sector;
   request.partner = partner;
+  request.segment = segment;
   request.at = at;
   request.threads = threads;
   return request;
 }
 
 py::dict explain(const Scenario& scenario, const std::string& metric, const std::string& country,
-                 const std::string& sector, const std::string& partner, const std::string& at,
-                 int exact_limit, int samples, const std::string& by, int threads,
-                 const std::optional<py::function>& progress) {
-  auto request = target_request<ExplainRequest>(scenario, metric, country, sector, partner, at,
-                                                threads);
+                 const std::string& sector, const std::string& partner,
+                 const std::string& segment, const std::string& at, int exact_limit, int samples,
+                 const std::string& by, int threads, const std::optional<py::function>& progress) {
+  auto request = target_request<ExplainRequest>(scenario, metric, country, sector, partner,
+                                                segment, at, threads);
   request.by = by == "mechanisms" ? ExplainPlayers::Mechanisms : ExplainPlayers::Events;
   request.exact_limit = exact_limit;
   request.samples = samples;
@@ -317,11 +319,12 @@ py::dict explain(const Scenario& scenario, const std::string& metric, const std:
 
 py::dict sensitivity(const Scenario& scenario, const std::string& metric,
                      const std::string& country, const std::string& sector,
-                     const std::string& partner, const std::string& at,
-                     const std::vector<std::string>& params, int trajectories, int levels,
-                     int threads, const std::optional<py::function>& progress) {
+                     const std::string& partner, const std::string& segment,
+                     const std::string& at, const std::vector<std::string>& params,
+                     int trajectories, int levels, int threads,
+                     const std::optional<py::function>& progress) {
   auto request = target_request<SensitivityRequest>(scenario, metric, country, sector, partner,
-                                                    at, threads);
+                                                    segment, at, threads);
   request.params = params;
   request.trajectories = trajectories;
   request.levels = levels;
@@ -523,11 +526,12 @@ PYBIND11_MODULE(_techdep, module) {
   module.def("compare", &tp::compare, py::arg("scenarios"), py::arg("threshold"),
              py::arg("threads"));
   module.def("explain", &tp::explain, py::arg("scenario"), py::arg("metric"), py::arg("country"),
-             py::arg("sector"), py::arg("partner"), py::arg("at"), py::arg("exact_limit"),
+             py::arg("sector"), py::arg("partner"), py::arg("segment"), py::arg("at"),
+             py::arg("exact_limit"),
              py::arg("samples"), py::arg("by"), py::arg("threads"), py::arg("progress"));
   module.def("sensitivity", &tp::sensitivity, py::arg("scenario"), py::arg("metric"),
-             py::arg("country"), py::arg("sector"), py::arg("partner"), py::arg("at"),
-             py::arg("params"), py::arg("trajectories"), py::arg("levels"), py::arg("threads"),
+             py::arg("country"), py::arg("sector"), py::arg("partner"), py::arg("segment"),
+             py::arg("at"), py::arg("params"), py::arg("trajectories"), py::arg("levels"), py::arg("threads"),
              py::arg("progress"));
   module.def("network", &tp::network, py::arg("scenario"), py::arg("at"), py::arg("sector"),
              py::arg("suppliers"), py::arg("target"), py::arg("threads"));

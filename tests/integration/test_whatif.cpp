@@ -117,6 +117,40 @@ TEST_CASE("explain's Shapley values add up to the change, exact and sampled", "[
   CHECK(again.contributions[0].shapley == sampled.contributions[0].shapley);
 }
 
+TEST_CASE("explain --segment attributes one kind of buyer's change", "[whatif]") {
+  // The decree binds the state's segment only: it carries more of the state's domestic share
+  // than of the whole's, and the values still add up to the segment's change.
+  techdep::ExplainRequest request;
+  request.scenario = "tests/data/cli/segments.yaml";
+  request.metric = "domestic_share";
+  request.country = "EST";
+  request.sector = "chips";
+  const auto decree_share = [](const techdep::ExplainOutcome& outcome) {
+    for (const auto& contribution : outcome.contributions) {
+      if (contribution.event_id == "chip-decree") return contribution.shapley;
+    }
+    return 0.0;
+  };
+  const techdep::ExplainOutcome whole = techdep::explain_scenario(request);
+  request.segment = "state";
+  const techdep::ExplainOutcome state = techdep::explain_scenario(request);
+  double total = 0.0;
+  for (const auto& contribution : state.contributions) total += contribution.shapley;
+  CHECK(total == Approx(state.with_events - state.without_events).margin(1e-12));
+  CHECK(decree_share(state) > decree_share(whole) + 0.01);
+  CHECK_THAT(state.table, Catch::Contains("domestic_share EST chips @state at 2023-01"));
+
+  // A metric that is not written per segment, and a segment the cell does not have, are usage
+  // errors that say so.
+  request.metric = "price_index";
+  CHECK_THROWS_WITH(techdep::explain_scenario(request),
+                    Catch::Contains("metric 'price_index' is not written per segment"));
+  request.metric = "domestic_share";
+  request.sector = "software";
+  CHECK_THROWS_WITH(techdep::explain_scenario(request),
+                    Catch::Contains("'state' is not a demand segment of EST's software"));
+}
+
 TEST_CASE("explain ignores events that start after the date asked about", "[whatif]") {
   techdep::ExplainRequest request;
   request.scenario = kTiny;

@@ -273,6 +273,24 @@ def test_explain_by_mechanisms_names_them():
         techdep.explain(lock_in, "domestic_share", country="EST", sector="os", by="nothing")
 
 
+def test_explain_and_sensitivity_look_at_one_demand_segment():
+    segments = os.path.join(os.path.dirname(TINY), "segments.yaml")
+    whole = techdep.explain(segments, "domestic_share", country="EST", sector="chips")
+    state = techdep.explain(segments, "domestic_share", country="EST", sector="chips",
+                            segment="state")
+    decree = lambda table: float(table.set_index("event").loc["chip-decree", "shapley"])
+    assert decree(state) > decree(whole) + 0.01  # the decree binds the state only
+    assert "@state" in state.attrs["table"]
+    screened = techdep.sensitivity(segments, "domestic_share", country="EST", sector="chips",
+                                   segment="state", trajectories=2,
+                                   params={"segments.state.elasticity": (0.2, 2.0)})
+    assert math.isclose(screened.attrs["nominal_value"], state.attrs["with_events"],
+                        rel_tol=1e-12)
+    with pytest.raises(Exception, match="not a demand segment of EST's software"):
+        techdep.explain(segments, "domestic_share", country="EST", sector="software",
+                        segment="state")
+
+
 def test_sensitivity_matches_the_cli(tmp_path, cli):
     table = techdep.sensitivity(
         TINY, "shortage", country="EST", sector="chips", trajectories=4,

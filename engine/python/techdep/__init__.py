@@ -406,20 +406,23 @@ def compare(base, *variants, threshold: float = 0.01, threads: Optional[int] = N
 
 
 def explain(scenario, metric: str, *, country: str, sector: Optional[str] = None,
-            partner: Optional[str] = None, at: Optional[str] = None, exact_limit: int = 10,
+            partner: Optional[str] = None, segment: Optional[str] = None,
+            at: Optional[str] = None, exact_limit: int = 10,
             samples: int = 200, by: str = "events", threads: Optional[int] = None,
             progress=None):
     """`techdep explain`: each event's share (Shapley value) of the change in one metric between
     the scenario and the same world without events; with by="mechanisms", each lock-in,
     learning or entry mechanism's share of the change between the scenario and the same world
     with them switched off. A DataFrame ranked by |shapley| (first column `event` or
-    `mechanism`), with `.attrs` with_events, without_events and method."""
+    `mechanism`), with `.attrs` with_events, without_events and method. segment: one demand
+    segment of the cell (per-segment metrics); none, the whole demand."""
     import pandas as pd
 
     scenario = _scenario(scenario)
     arguments = (
         scenario._native, _check_str("metric", metric), _check_str("country", country),
         _check_str("sector", sector, optional=True), _check_str("partner", partner, optional=True),
+        _check_str("segment", segment, optional=True),
         _check_str("at", at, optional=True), _check_int("exact_limit", exact_limit, 1),
         _check_int("samples", samples, 1), _check_choice("by", by, ("events", "mechanisms")),
         _check_threads(threads))
@@ -433,7 +436,8 @@ def explain(scenario, metric: str, *, country: str, sector: Optional[str] = None
 
 
 def sensitivity(scenario, metric: str, *, country: str, sector: Optional[str] = None,
-                partner: Optional[str] = None, at: Optional[str] = None,
+                partner: Optional[str] = None, segment: Optional[str] = None,
+                at: Optional[str] = None,
                 params: Optional[Union[Mapping, Sequence[str]]] = None, trajectories: int = 10,
                 levels: int = 4, threads: Optional[int] = None, progress=None):
     """`techdep sensitivity`: Morris screening of parameters for one output. params:
@@ -456,6 +460,7 @@ def sensitivity(scenario, metric: str, *, country: str, sector: Optional[str] = 
     arguments = (
         scenario._native, _check_str("metric", metric), _check_str("country", country),
         _check_str("sector", sector, optional=True), _check_str("partner", partner, optional=True),
+        _check_str("segment", segment, optional=True),
         _check_str("at", at, optional=True), texts, _check_int("trajectories", trajectories, 2),
         _check_int("levels", levels, 2), _check_threads(threads))
     with Progress(progress, f"sensitivity {metric}", "run") as bar:

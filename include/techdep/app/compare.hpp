@@ -119,6 +119,7 @@ struct ExplainRequest {
   std::string country;
   std::string sector;   ///< required for sector metrics
   std::string partner;  ///< required for partner and bloc metrics
+  std::string segment;  ///< a demand segment of the cell (per-segment metrics); empty: the whole
   std::string at;       ///< a date or step; empty: the last step
   int exact_limit = 10; ///< exact Shapley up to this many events; sampled beyond
   int samples = 200;    ///< permutations for sampled Shapley
@@ -157,15 +158,25 @@ struct MetricTarget {
   CountryId country = -1;
   SectorId sector = -1;  ///< -1 for country metrics
   int partner = -1;      ///< a country, or a bloc for bloc_share; -1 otherwise
+  int segment = -1;      ///< a demand segment; -1: the whole demand
   int step = 0;
 };
 
-/// Resolves `--metric --country [--sector] [--partner] [--at]` against a scenario; an empty `at`
-/// means the last step. Throws UsageError, naming `command`, for an unknown or missing name.
+/// The names `--metric --country [--sector] [--partner] [--segment] [--at]` give.
+struct MetricTargetNames {
+  const std::string& metric;
+  const std::string& country;
+  const std::string& sector;
+  const std::string& partner;
+  const std::string& segment;
+  const std::string& at;
+};
+
+/// Resolves the names against a scenario; an empty `at` means the last step, an empty segment
+/// the whole demand. Throws UsageError, naming `command`, for an unknown or missing name, or a
+/// segment the cell's demand is not split into.
 MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view command,
-                                   const std::string& metric, const std::string& country,
-                                   const std::string& sector, const std::string& partner,
-                                   const std::string& at);
+                                   const MetricTargetNames& names);
 
 /// Simulates `spec` (aggregate mode, seed as given) up to the target's step; the target's value.
 double evaluate_target(const ScenarioSpec& spec, const MetricTarget& target);

@@ -58,7 +58,7 @@ std::vector<SobolIndices> sobol_indices(const std::vector<double>& values, int p
 struct SensitivityRequest {
   std::string scenario;  ///< a scenario file or a run folder
   std::vector<Override> overrides;
-  std::string metric, country, sector, partner, at;  ///< as for explain
+  std::string metric, country, sector, partner, segment, at;  ///< as for explain
   std::vector<std::string> params;  ///< `PATH=LOW:HIGH`; empty: every `uncertain:` parameter
   std::string method = "morris";  ///< "morris" (screening) or "sobol" (variance shares)
   int trajectories = 10;
