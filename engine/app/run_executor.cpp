@@ -33,9 +33,13 @@ class ThreadExecutor final : public RunExecutor {
     }
     std::mutex mutex;
     std::condition_variable ready_cv;
+    std::condition_variable room_cv;
     std::deque<std::string> ready;
     std::atomic<std::size_t> next{0};
     const std::size_t workers = std::min<std::size_t>(todo.size(), static_cast<std::size_t>(threads_));
+    // A result can be megabytes (every recorded value of a run): workers wait while this many
+    // are queued, so a sink slower than the runs bounds memory instead of queueing every run.
+    const std::size_t queue_limit = 2 * workers;
     std::size_t active = workers;
     std::exception_ptr sink_error;
     {
@@ -49,7 +53,8 @@ class ThreadExecutor final : public RunExecutor {
             const std::size_t slot = next++;
             if (slot >= todo.size()) break;
             std::string result = task(todo[slot]);
-            const std::lock_guard lock(mutex);
+            std::unique_lock lock(mutex);
+            room_cv.wait(lock, [&] { return ready.size() < queue_limit; });
             ready.push_back(std::move(result));
             ready_cv.notify_one();
           }
@@ -65,6 +70,7 @@ class ThreadExecutor final : public RunExecutor {
         std::string result = std::move(ready.front());
         ready.pop_front();
         lock.unlock();
+        room_cv.notify_all();
         if (sink_error) continue;  // drain what is in flight, write nothing more
         try {
           sink(std::move(result));

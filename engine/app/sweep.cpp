@@ -15,6 +15,7 @@
 #include "app/run_support.hpp"
 #include "techdep/app/resources.hpp"
 #include "techdep/core/error.hpp"
+#include "techdep/core/parallel.hpp"
 #include "techdep/core/rng.hpp"
 #include "techdep/core/statistics.hpp"
 #include "techdep/model/simulation.hpp"
@@ -104,6 +105,9 @@ void put_vector(std::string& out, const std::vector<T>& values) {
   put(out, static_cast<std::uint64_t>(values.size()));
   out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
 }
+
+/// Where `session` sits in an encoded result: the sink stamps it without decoding the values.
+constexpr std::size_t kSessionOffset = kRunMagic.size() + sizeof(std::uint64_t) + sizeof(std::uint8_t);
 
 std::string encode(const RunResult& result) {
   std::string out(kRunMagic);
@@ -448,8 +452,8 @@ struct PendingRun {
 
 class PointWriter {
  public:
-  PointWriter(const LoadedScenario& loaded, const Plan& plan, SweepStage& stage)
-      : loaded_(loaded), plan_(plan), stage_(stage) {}
+  PointWriter(const LoadedScenario& loaded, const Plan& plan, SweepStage& stage, int threads)
+      : loaded_(loaded), plan_(plan), stage_(stage), threads_(threads) {}
 
   /// Appends the point's summary (and timeseries) rows and journal lines, commits the state, and
   /// removes the point's run files. `runs` holds every replicate of the point, in order.
@@ -533,30 +537,40 @@ class PointWriter {
     std::vector<std::string> dates;
     for (const std::int32_t step : steps) dates.push_back(step_label(spec.time, step));
     std::string text;
-    std::vector<double> sample(runs.size());
     for (std::size_t first = 0; first < series_total; first += chunk) {
       const std::size_t count = std::min(chunk, series_total - first);
       std::vector<std::vector<double>> blocks;
       blocks.reserve(runs.size());
       for (const PendingRun* run : runs) blocks.push_back(read_values(*run, first, count));
-      for (std::size_t series = 0; series < count; ++series) {
-        for (std::size_t column = 0; column < steps.size(); ++column) {
-          for (std::size_t replicate = 0; replicate < runs.size(); ++replicate) {
-            sample[replicate] = blocks[replicate][series * steps.size() + column];
+      // Sorting each sample is most of the work with many replicates: the chunk's series are
+      // split into contiguous parts, one per thread, whose rows are joined in order (the same
+      // bytes on any thread count).
+      const std::size_t parts = std::clamp<std::size_t>(static_cast<std::size_t>(threads_), 1, count);
+      std::vector<std::string> part_text(parts);
+      parallel_for(parts, threads_, [&](std::size_t part) {
+        std::vector<double> sample(runs.size());
+        std::string& out = part_text[part];
+        for (std::size_t series = count * part / parts; series < count * (part + 1) / parts;
+             ++series) {
+          for (std::size_t column = 0; column < steps.size(); ++column) {
+            for (std::size_t replicate = 0; replicate < runs.size(); ++replicate) {
+              sample[replicate] = blocks[replicate][series * steps.size() + column];
+            }
+            const SampleSummary stats = summarize(sample);
+            out += prefix;
+            out += fmt::format("{},{},", steps[column], dates[column]);
+            out += fields[first + series];
+            out += fmt::format(",{}", stats.n);
+            for (const double value : {stats.mean, stats.sd, stats.p05, stats.p25, stats.p50,
+                                       stats.p75, stats.p95, stats.min, stats.max}) {
+              out += ',';
+              append_csv_number(out, value);
+            }
+            out += '\n';
           }
-          const SampleSummary stats = summarize(sample);
-          text += prefix;
-          text += fmt::format("{},{},", steps[column], dates[column]);
-          text += fields[first + series];
-          text += fmt::format(",{}", stats.n);
-          for (const double value : {stats.mean, stats.sd, stats.p05, stats.p25, stats.p50,
-                                     stats.p75, stats.p95, stats.min, stats.max}) {
-            text += ',';
-            append_csv_number(text, value);
-          }
-          text += '\n';
         }
-      }
+      });
+      for (const std::string& part : part_text) text += part;
       flush("summary.csv", text, false);
     }
     flush("summary.csv", text, true);
@@ -590,6 +604,7 @@ class PointWriter {
   const LoadedScenario& loaded_;
   const Plan& plan_;
   SweepStage& stage_;
+  int threads_;
 };
 
 // ---- the final files ------------------------------------------------------------------------
@@ -818,7 +833,7 @@ SweepOutcome run_sweep(const SweepRequest& request) {
   }
   std::size_t done = plan.total() - todo.size();
 
-  PointWriter writer(loaded, plan, stage);
+  PointWriter writer(loaded, plan, stage, request.threads);
   const auto write_ready_points = [&] {
     while (stage.state().completed_points < plan.points) {
       const int point = stage.state().completed_points;
@@ -838,18 +853,18 @@ SweepOutcome run_sweep(const SweepRequest& request) {
   write_ready_points();
 
   const auto sink = [&](std::string encoded) {
-    RunResult result = Decoder(encoded, "run result").decode(true);
-    if (result.state == RunState::Interrupted) return;
-    result.session = session;
-    const std::size_t index = result.index;
-    const std::string bytes = encode(result);
-    write_run_file(stage.run_file(index), bytes);
     PendingRun run;
-    run.meta = Decoder(bytes, "run result").decode(false, &run.values_offset);
+    run.meta = Decoder(encoded, "run result").decode(false, &run.values_offset);
+    if (run.meta.state == RunState::Interrupted) return;
+    // The values (megabytes) are written as they came; only the session is stamped in place.
+    run.meta.session = session;
+    std::memcpy(encoded.data() + kSessionOffset, &session, sizeof session);
+    const std::size_t index = run.meta.index;
+    write_run_file(stage.run_file(index), encoded);
+    failed += run.meta.state == RunState::Failed ? 1 : 0;
     pending.emplace(index, std::move(run));
     ++done;
     ++outcome.runs_this_session;
-    failed += result.state == RunState::Failed ? 1 : 0;
     // After Ctrl-C the runs still queued are only saved (their run files, for --resume): writing
     // their points' summaries is the slow part, and draining them kept a sweep going for 10 s
     // after the signal, even to "completed" and exit 0 when every run had been computed.

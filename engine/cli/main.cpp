@@ -3,7 +3,12 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <thread>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -99,9 +104,22 @@ int run_cli(int argc, char** argv) {
   return context.exit_code;
 }
 
+// A sweep records each replicate's values (megabytes for a story scenario) into fresh buffers.
+// By default glibc hands such blocks back to the system when they are freed (mmap above a
+// threshold, trimming the heap's top), so every replicate pays the page faults of new memory
+// again: in W7 that was more than half of the time (docs/performance.md). The process keeps its
+// freed memory instead, up to 256 MB; a MALLOC_* environment setting still wins.
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_memory();
   try {
     return run_cli(argc, argv);
   } catch (const techdep::ScenarioError& error) {

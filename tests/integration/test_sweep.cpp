@@ -1,15 +1,19 @@
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/run_executor.hpp"
 #include "integration/cli_runner.hpp"
 #include "techdep/app/sensitivity.hpp"
 #include "techdep/app/sweep.hpp"
@@ -469,4 +473,34 @@ TEST_CASE("Runs in flight when a stop is asked for are dropped, and resuming red
   techdep::SweepRequest straight = sweep_request("stop.yaml", dir.path() / "straight");
   techdep::run_sweep(straight);
   CHECK(read_text(out / "summary.csv") == read_text(dir.path() / "straight" / "summary.csv"));
+}
+
+TEST_CASE("Finished runs wait for a slow writer in a bounded queue", "[sweep]") {
+  // 60 instant runs on 2 threads and a writer that takes 2 ms a result: without a bound every
+  // run would be finished and queued long before the writer caught up (megabytes each in a
+  // story scenario). With it, at most 2 x 2 wait in the queue, one is being written and each
+  // worker holds one it finished.
+  const auto executor = techdep::detail::make_thread_executor(2);
+  std::vector<std::size_t> todo(60);
+  for (std::size_t index = 0; index < todo.size(); ++index) todo[index] = index;
+  std::atomic<std::size_t> finished{0};
+  std::size_t written = 0;
+  std::size_t most_waiting = 0;
+  std::set<std::string> seen;
+  executor->execute(
+      todo,
+      [&](std::size_t index) {
+        ++finished;
+        return std::to_string(index);
+      },
+      [&](std::string result) {
+        most_waiting = std::max(most_waiting, finished.load() - written);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        seen.insert(std::move(result));
+        ++written;
+      },
+      nullptr);
+  CHECK(seen.size() == 60);  // every run reached the writer once
+  CHECK(most_waiting <= 2 * 2 + 1 + 2);
+  CHECK(most_waiting >= 1);
 }
