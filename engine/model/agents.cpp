@@ -546,6 +546,15 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
         (firm_bytes + worker_bytes) / 1e9, spec.countries.size(), spec.sectors.size(),
         kMaxAgentBytes / 1e9));
   }
+  // The loader refuses this with a location; a spec built in code reaches it here.
+  for (std::size_t cell = 0; cell + 1 < options.slot_first.size(); ++cell) {
+    if (firm_groups(options, cell) > static_cast<std::size_t>(spec.agents.firms_per_cell)) {
+      throw UsageError(fmt::format(
+          "agents: {} firms per cell cannot cover the {} demand segments of a cell; each "
+          "segment needs its own firms",
+          spec.agents.firms_per_cell, firm_groups(options, cell)));
+    }
+  }
   AgentPopulations agents;
   agents.seed = seed;
   make_firms(spec, options, seed, agents.firms);

@@ -497,3 +497,11 @@ TEST_CASE("A world split into segments stays at rest in agent mode", "[agents][s
     }
   }
 }
+
+TEST_CASE("Agent mode refuses fewer firms per cell than demand segments", "[agents][segments]") {
+  // The loader reports this with a location; a spec built in code must not divide by an empty
+  // group either.
+  const ScenarioSpec spec = as_agents(segmented_world(2), true);
+  CHECK_THROWS_WITH(techdep::Simulation(spec),
+                    Catch::Contains("2 firms per cell cannot cover the 3 demand segments"));
+}
