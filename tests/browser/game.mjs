@@ -67,10 +67,23 @@ try {
     for (const [index, student] of students.entries()) {
       const page = student.page;
       await page.waitForFunction(t => document.body.dataset.turn === String(t), turn, {timeout: 30000});
-      const first = page.locator("section.role.mine input[type=number]").first();
-      await first.fill(String(values[index]));
-      await first.dispatchEvent("change");
-      await page.click("section.role.mine button[type=submit]");
+      // The page's poll rebuilds the role cards when another role submits; a move typed into a
+      // card being replaced is lost with it. Submit again until the server has the move (the
+      // card then says so, or the turn moved on).
+      for (let attempt = 0; ; attempt += 1) {
+        const first = page.locator("section.role.mine input[type=number]").first();
+        await first.fill(String(values[index]));
+        await first.dispatchEvent("change");
+        await page.click("section.role.mine button[type=submit]");
+        try {
+          await page.waitForFunction(t => document.body.dataset.turn !== String(t) ||
+            /submitted this turn/.test(document.querySelector("section.role.mine")?.textContent || ""),
+            turn, {timeout: 5000});
+          break;
+        } catch (error) {
+          if (attempt >= 3) throw error;
+        }
+      }
     }
     for (const student of students) {
       await student.page.waitForFunction(t => document.body.dataset.turn === String(t + 1), turn, {timeout: 30000});
