@@ -145,8 +145,9 @@ try {
   await classroom.click("#step");
   await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 1 of 72"));
   await classroom.click("#run");
+  // The same 72 sanitizer-built steps as above: 60 s ran out once beside the game's test.
   await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 72 of 72"),
-                                  null, {timeout: 60000});
+                                  null, {timeout: 240000});
   const live = await classroom.evaluate(() => {
     const entry = window.techdepCharts.find(e => e.id === "domestic_share.RUS");
     const baseline = entry.plot.series.findIndex(s => s.label === "semiconductors (baseline)");
