@@ -133,18 +133,12 @@ MetricTarget resolve_metric_target(const ScenarioSpec& spec, std::string_view co
   }
   if (!names.segment.empty()) {
     if (!per_segment(*metric)) {
-      throw UsageError(fmt::format("{}: metric '{}' is not written per segment (--segment needs "
-                                   "domestic_share, import_share, shortage, supplier_share or "
-                                   "compliance_gap)",
-                                   command, metric_name));
+      throw UsageError(fmt::format(
+          "{}: metric '{}' is not written per segment (--segment needs one of {})", command,
+          metric_name, kPerSegmentMetricNames));
     }
     target.segment = require_id(spec.segments, names.segment, "segment", command);
-    const bool split = std::any_of(
-        spec.demand_segments.begin(), spec.demand_segments.end(), [&](const SegmentShare& row) {
-          return row.buyer == target.country && row.sector == target.sector &&
-                 row.segment == target.segment;
-        });
-    if (!split) {
+    if (!spec.splits_into(target.country, target.sector, target.segment)) {
       throw UsageError(fmt::format("{}: '{}' is not a demand segment of {}'s {}", command,
                                    names.segment, names.country, sector));
     }

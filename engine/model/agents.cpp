@@ -98,9 +98,9 @@ void make_firms(const ScenarioSpec& spec, const OptionLists& options, std::uint6
       const std::size_t n = options.count(cell);
       const std::size_t groups = firm_groups(options, cell);
       const CounterRng rng(stream_key(seed, Population::Firms, c, s));
+      const std::size_t cell_begin = firms.first[cell];
       for (std::size_t group = 0; group < groups; ++group) {
         const FirmRange range = firm_range(firms, options, cell, group);
-        const std::size_t cell_begin = firms.first[cell];
         for (std::size_t f = range.begin; f < range.end; ++f) {
           double* own = firms.share.data() + per_cell * options.first[cell] + (f - cell_begin) * n;
           std::copy_n(range.initial_share, n, own);

@@ -1646,17 +1646,11 @@ class SpecBuilder {
     if (!id) return -1;
     if (!per_segment(target.metric)) {
       check_.error("conflicting-keys", node, path,
-                   fmt::format("{}: metric '{}' is not written per segment, expected one of "
-                               "domestic_share, import_share, shortage, supplier_share, "
-                               "compliance_gap",
-                               path, metric_info(target.metric).name));
+                   fmt::format("{}: metric '{}' is not written per segment, expected one of {}",
+                               path, metric_info(target.metric).name, kPerSegmentMetricNames));
       return -1;
     }
-    const bool in_row = std::any_of(
-        spec_.demand_segments.begin(), spec_.demand_segments.end(), [&](const SegmentShare& row) {
-          return row.buyer == target.country && row.sector == target.sector && row.segment == *id;
-        });
-    if (target.country >= 0 && !in_row) {
+    if (target.country >= 0 && !spec_.splits_into(target.country, target.sector, *id)) {
       check_.error("unknown-reference", node, path,
                    fmt::format("{}: '{}' is not a demand segment of {}'s {} (demand_segments)",
                                path, node.text, spec_.countries[target.country].id,

@@ -129,6 +129,9 @@ constexpr bool per_segment(Metric metric) {
          metric == Metric::Shortage || metric == Metric::SupplierShare ||
          metric == Metric::ComplianceGap;
 }
+/// The metrics of `per_segment`, for messages.
+inline constexpr std::string_view kPerSegmentMetricNames =
+    "domestic_share, import_share, shortage, supplier_share, compliance_gap";
 
 constexpr const MetricInfo& metric_info(Metric metric) {
   return kMetricCatalogue[static_cast<std::size_t>(metric)];

@@ -3,6 +3,7 @@
 // Every name is resolved to a dense integer id; every rate is already per step; every table is
 // dense. Nothing here knows about YAML (docs/architecture.md).
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -360,6 +361,14 @@ struct ScenarioSpec {
   }
   std::size_t cell_index(CountryId country, SectorId sector) const {
     return static_cast<std::size_t>(country) * sectors.size() + static_cast<std::size_t>(sector);
+  }
+  /// Whether `buyer`'s demand in `sector` is split into `segment` (a demand_segments row).
+  bool splits_into(CountryId buyer, SectorId sector, SegmentId segment) const {
+    return std::any_of(demand_segments.begin(), demand_segments.end(),
+                       [&](const SegmentShare& row) {
+                         return row.buyer == buyer && row.sector == sector &&
+                                row.segment == segment;
+                       });
   }
   std::size_t input_index(SectorId input, SectorId output) const {
     return static_cast<std::size_t>(input) * sectors.size() + static_cast<std::size_t>(output);
