@@ -7,8 +7,8 @@
   const initial = JSON.parse(document.getElementById("techdep-data").textContent);
   const byId = id => document.getElementById(id);
   const STORE = "techdep.classroom";
-  const state = {scenario: null, session: null, step: 0, steps: 0, running: false, values: [],
-                 settings: {}, runs: [], message: ""};
+  const state = {scenario: null, session: null, step: 0, steps: 0, running: false, settingUp: false,
+                 values: [], settings: {}, runs: [], message: ""};
 
   async function call(method, url, body) {
     const response = await fetch(url, {method, headers: {"Content-Type": "application/json"},
@@ -33,12 +33,14 @@
   function setStatus(message) {
     if (message !== undefined) state.message = message;
     const s = state.scenario;
-    const where = state.session
-      ? `step ${state.step} of ${state.steps} (${s.dates[state.step]})${state.running ? ", running" : ""}`
+    const where = state.settingUp ? "setting up"
+      : state.session ? `step ${state.step} of ${state.steps} (${s.dates[state.step]})${state.running ? ", running" : ""}`
       : "not set up";
     byId("status").textContent = state.message ? `${where}. ${state.message}` : where;
-    byId("step").disabled = byId("run").disabled = !state.session || state.step >= state.steps;
-    byId("reset").disabled = !state.session;
+    // Until a Setup's reply arrives, Step and Run would advance the session it is replacing.
+    byId("step").disabled = byId("run").disabled = state.settingUp || !state.session || state.step >= state.steps;
+    byId("setup").disabled = state.settingUp;
+    byId("reset").disabled = state.settingUp || !state.session;
     byId("keep").disabled = !state.session;
     byId("run").textContent = state.running ? "Pause" : "Run";
     if (state.running) byId("run").disabled = false;
@@ -229,8 +231,11 @@
   }
 
   async function setup(message) {
+    if (state.settingUp) return;
     showError(null);
     state.running = false;
+    state.settingUp = true;
+    setStatus("");
     const settings = currentSettings();
     try {
       const body = {scenario: state.scenario.name, settings};
@@ -243,16 +248,30 @@
       state.values = [];
       addPoints(reply.points);
       remember();
+      state.settingUp = false;
       setStatus(`${message || "Set up"} with ${describe(settings)}.`);
     } catch (error) {
       state.session = null;
+      state.settingUp = false;
       showError(error);
       setStatus("");
     }
   }
 
+  // Returns whether the run should stop: it reached its end, or a Setup replaced its session
+  // while the step was on its way (that reply belongs to a run the page no longer shows).
   async function step(count) {
-    const reply = await call("POST", `/api/sessions/${state.session}/step`, {steps: count});
+    if (state.settingUp || !state.session) return true;
+    const session = state.session;
+    const replaced = () => state.settingUp || session !== state.session;
+    let reply;
+    try {
+      reply = await call("POST", `/api/sessions/${session}/step`, {steps: count});
+    } catch (error) {
+      if (replaced()) return true;  // the new session removed this one on the server
+      throw error;
+    }
+    if (replaced()) return true;
     state.step = reply.step;
     addPoints(reply.points);
     setStatus(reply.finished ? "The run has reached its end." : "");

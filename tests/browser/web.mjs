@@ -9,6 +9,20 @@ import path from "node:path";
 import {check, finish, launchBrowser, root, startServer, tally} from "./lib.mjs";
 
 const [binary, shots] = process.argv.slice(2);
+
+// Waits for the classroom's status line to start with `prefix`; a timeout says what the page
+// showed instead (its status and its error line), which a bare timeout would not.
+async function waitForStatus(page, prefix, timeout = 30000) {
+  try {
+    await page.waitForFunction(wanted => document.querySelector("#status").textContent.startsWith(wanted),
+                               prefix, {timeout});
+  } catch (error) {
+    const [status, shown] = await page.evaluate(() => ["#status", "#error"].map(
+      id => document.querySelector(id).textContent));
+    throw new Error(`waiting for the status "${prefix}...": ${error.message.split("\n")[0]}; ` +
+                    `the status reads "${status}", the error line "${shown}"`);
+  }
+}
 const browser = await launchBrowser();
 mkdirSync(shots, {recursive: true});
 const work = mkdtempSync(path.join(tmpdir(), "techdep-browser-"));
@@ -113,11 +127,10 @@ try {
   const firstWave = await classroom.inputValue('input[data-number="events[first-wave].rate"]');
   check(firstWave === "0.026", `classroom: first-wave rate shown as written (${firstWave})`);
   await classroom.click("#setup");
-  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 0 of 72"));
+  await waitForStatus(classroom, "step 0 of 72");
   await classroom.click("#run");
   // 72 steps of a sanitizer build on a loaded 2-core machine take far longer than an optimised one.
-  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 72 of 72"),
-                                  null, {timeout: 240000});
+  await waitForStatus(classroom, "step 72 of 72", 240000);
   const untouched = await classroom.evaluate(() => window.techdepCharts.every(entry =>
     entry.chart.lines.every((line, l) => entry.plot.data[2 * l + 2][72] === entry.plot.data[2 * l + 1][72])));
   check(untouched, "classroom: an untouched run equals the baseline on every chart");
@@ -140,14 +153,22 @@ try {
 
   const slider = classroom.locator('input[data-path="events[export-controls-2022].intensity"]');
   await slider.evaluate(el => { el.value = "0.3"; el.dispatchEvent(new Event("input")); });
-  await classroom.click("#setup");
-  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 0 of 72"));
+  // Until the new session exists, Step and Run are off: a step sent before it went to the
+  // session being replaced, which the server then removed ("no such session"), and the status
+  // still read "step 0 of 72" from the previous Setup. Read in the click's own task.
+  const pressed = await classroom.evaluate(() => {
+    document.querySelector("#setup").click();
+    return {step: document.querySelector("#step").disabled, run: document.querySelector("#run").disabled,
+            status: document.querySelector("#status").textContent};
+  });
+  check(pressed.step && pressed.run && pressed.status.startsWith("setting up"),
+        `classroom: Step and Run wait for Setup's new session (${JSON.stringify(pressed)})`);
+  await waitForStatus(classroom, "step 0 of 72");
   await classroom.click("#step");
-  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 1 of 72"));
+  await waitForStatus(classroom, "step 1 of 72");
   await classroom.click("#run");
   // The same 72 sanitizer-built steps as above: 60 s ran out once beside the game's test.
-  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 72 of 72"),
-                                  null, {timeout: 240000});
+  await waitForStatus(classroom, "step 72 of 72", 240000);
   const live = await classroom.evaluate(() => {
     const entry = window.techdepCharts.find(e => e.id === "domestic_share.RUS");
     const baseline = entry.plot.series.findIndex(s => s.label === "semiconductors (baseline)");
@@ -184,7 +205,7 @@ try {
   // 15.9: a reload brings back the run and the controls.
   await classroom.reload();
   await classroom.waitForSelector("body[data-ready=true]", {timeout: 20000});
-  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 72 of 72"));
+  await waitForStatus(classroom, "step 72 of 72");
   check(await classroom.inputValue('input[data-number="events[export-controls-2022].intensity"]') === "0.3",
         "classroom: a reload keeps the control values");
   // 15.6: Restart uses the controls as they are now, and says so.
@@ -218,7 +239,7 @@ try {
   await exact.fill("0.3");
   await exact.dispatchEvent("change");
   await classroom.click("#setup");
-  await classroom.waitForFunction(() => document.querySelector("#status").textContent.startsWith("step 0 of 72"));
+  await waitForStatus(classroom, "step 0 of 72");
   check(pageErrors.length === 0, `classroom: no script errors (${pageErrors})`);
   await classroom.close();
 } catch (error) {
