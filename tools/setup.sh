@@ -25,17 +25,18 @@ if [[ "$preset" == mpi ]]; then packages+=(libopenmpi-dev openmpi-bin); fi
 source "$here/tools/lib/packages.sh"
 install_missing_packages setup "${packages[@]}"
 
-# Node.js and npm for web/: uPlot (embedded into the binary at build time) and playwright-core (the
-# browser tests). A machine whose nodejs package already brings npm keeps it; Debian's nodejs and
-# npm packages are the fallback. npm ci installs exactly the committed web/package-lock.json, and
-# must run before CMake, which embeds web/node_modules/uplot.
+# Node.js and npm for engine/web/: uPlot (embedded into the binary at build time) and
+# playwright-core (the browser tests). A machine whose nodejs package already brings npm keeps it;
+# Debian's nodejs and npm packages are the fallback. npm ci installs exactly the committed
+# engine/web/package-lock.json, and must run before CMake, which embeds
+# engine/web/node_modules/uplot.
 if ! command -v npm >/dev/null 2>&1; then
   install_missing_packages setup nodejs npm
 fi
-if [[ ! -f "$here/web/node_modules/.package-lock.json" ||
-      "$here/web/package-lock.json" -nt "$here/web/node_modules/.package-lock.json" ]]; then
-  echo "setup: npm ci in web/" >&2
-  (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error)
+if [[ ! -f "$here/engine/web/node_modules/.package-lock.json" ||
+      "$here/engine/web/package-lock.json" -nt "$here/engine/web/node_modules/.package-lock.json" ]]; then
+  echo "setup: npm ci in engine/web/" >&2
+  (cd "$here/engine/web" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 if [[ "$preset" == --packages-only ]]; then exit 0; fi

@@ -1,6 +1,6 @@
 #pragma once
 // The web files embedded into the binary at build time (tools/cmake/embed_assets.cmake): uPlot
-// from web/node_modules and the page templates from web/. Nothing is read at run time.
+// from engine/web/node_modules and the page templates from engine/web/. Nothing is read at run time.
 
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-// What the browser tests share: Debian's Chromium through playwright-core (web/node_modules), a
+// What the browser tests share: Debian's Chromium through playwright-core (engine/web/node_modules), a
 // pass/fail tally, and a `techdep serve` started on a port it prints.
 import {spawn} from "node:child_process";
 import {existsSync} from "node:fs";
@@ -15,7 +15,7 @@ export async function launchBrowser() {
     console.log(`SKIP: ${chromium} is not installed (apt-get install chromium)`);
     process.exit(77);
   }
-  const require = createRequire(path.join(root, "web", "package.json"));
+  const require = createRequire(path.join(root, "engine", "web", "package.json"));
   const {chromium: playwright} = require("playwright-core");
   return playwright.launch({
     executablePath: chromium,

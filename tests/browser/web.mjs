@@ -1,5 +1,5 @@
 // Browser tests of report.html and the classroom page in Debian's Chromium, driven by
-// playwright-core (web/node_modules). Usage:
+// playwright-core (engine/web/node_modules). Usage:
 //   node tests/browser/web.mjs TECHDEP_BINARY SCREENSHOT_DIR
 // Exits 77 (CTest's skip code) when Chromium is not installed; 0 when every check passed.
 import {spawnSync} from "node:child_process";

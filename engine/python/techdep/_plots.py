@@ -1,4 +1,4 @@
-"""matplotlib figures of runs and ensembles, in report.html's colours (web/charts.js)."""
+"""matplotlib figures of runs and ensembles, in report.html's colours (engine/web/charts.js)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 
 from ._errors import UsageError
 
-# web/charts.js: TECHDEP_COLOURS; bands are the line colour at alpha 0x22 (5-95 %) and 0x44
+# engine/web/charts.js: TECHDEP_COLOURS; bands are the line colour at alpha 0x22 (5-95 %) and 0x44
 # (25-75 %).
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39",
