@@ -143,6 +143,7 @@ class ObservationModel {
     std::vector<double> model(spec.observations.size(), std::nan(""));
     SimulationOptions options;
     options.threads = request_.threads;
+    options.metrics = MetricScope::Scenario;  // only the observations are read
     Simulation simulation(spec, options);
     const auto note = [&] {
       const MetricsFrame& frame = simulation.metrics();

@@ -27,6 +27,7 @@ SeriesTable simulate_series(const ScenarioSpec& spec, int threads) {
 
   SimulationOptions options;
   options.threads = threads;
+  options.metrics = MetricScope::Scenario;  // it compares the scenario's recorded series
   Simulation simulation(spec, options);
   const auto record = [&] {
     const MetricsFrame& frame = simulation.metrics();

@@ -362,6 +362,7 @@ RunOutcome run_scenario(const RunRequest& request) {
   sim_options.check_invariants = request.check_invariants;
   sim_options.threads = request.threads;
   sim_options.frames = FrameSchedule::RecordedSteps;
+  sim_options.metrics = MetricScope::Scenario;
   // The simulation takes the scenario over, so a large world's tables are not held twice; the
   // run reads it from there.
   Simulation simulation(std::move(loaded.spec), sim_options);
@@ -433,6 +434,7 @@ MemoryRun run_in_memory(const RunRequest& request, const std::function<void(int,
   sim_options.check_invariants = request.check_invariants;
   sim_options.threads = request.threads;
   sim_options.frames = FrameSchedule::RecordedSteps;
+  sim_options.metrics = MetricScope::Scenario;
   Simulation simulation(loaded_spec, sim_options);
   TimeseriesFiles files;
   files.long_text = &run.timeseries_csv;

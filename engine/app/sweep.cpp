@@ -251,6 +251,7 @@ RunResult execute_run(const LoadedScenario& loaded, const Plan& plan, std::size_
     options.replicate = static_cast<std::uint64_t>(plan.replicate_of(index));
     options.point = static_cast<std::uint64_t>(plan.point_of(index));
     options.frames = FrameSchedule::RecordedSteps;  // as `techdep run`: the same bytes
+    options.metrics = MetricScope::Scenario;
     Simulation simulation(spec, options);
     std::size_t column = 0;
     const auto record = [&] {

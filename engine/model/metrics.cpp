@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "model/phases.hpp"
 #include "techdep/core/parallel.hpp"
@@ -11,6 +14,17 @@
 #include "techdep/matrix/total_dependency.hpp"
 
 namespace techdep {
+
+bool optional_flow_metric(Metric metric) {
+  switch (metric) {
+    case Metric::SiteShare:
+    case Metric::ImportValueByShipper:
+    case Metric::ImportValueBySite:
+    case Metric::ImportValueByBrand:
+    case Metric::InstalledBase: return true;
+    default: return false;
+  }
+}
 
 double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, int partner,
                            int segment) const {
@@ -33,6 +47,14 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
   const auto cell = c * static_cast<std::size_t>(sectors) + static_cast<std::size_t>(sector);
   const auto pair = cell * static_cast<std::size_t>(countries) + static_cast<std::size_t>(partner);
   const auto bloc = cell * static_cast<std::size_t>(blocs) + static_cast<std::size_t>(partner);
+  // A caller that reads a breakdown its own MetricScope left out is a programming error.
+  const auto breakdown = [&](const std::vector<double>& values) {
+    if (values.empty()) {
+      throw std::logic_error(fmt::format("metric {} was not computed in this run (MetricScope)",
+                                         metric_info(metric).name));
+    }
+    return values[pair];
+  };
   switch (metric) {
     case Metric::DomesticShare: return domestic_share[cell];
     case Metric::ImportShare: return import_share[cell];
@@ -54,13 +76,13 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
     case Metric::ReturnFlow: return return_flow[c];
     case Metric::ComplianceGap: return compliance_gap[cell];
     case Metric::Sovereignty: return sovereignty[c];
-    case Metric::SiteShare: return site_share[pair];
-    case Metric::ImportValueByShipper: return import_value_by_shipper[pair];
-    case Metric::ImportValueBySite: return import_value_by_site[pair];
-    case Metric::ImportValueByBrand: return import_value_by_brand[pair];
+    case Metric::SiteShare: return breakdown(site_share);
+    case Metric::ImportValueByShipper: return breakdown(import_value_by_shipper);
+    case Metric::ImportValueBySite: return breakdown(import_value_by_site);
+    case Metric::ImportValueByBrand: return breakdown(import_value_by_brand);
     case Metric::ImportUnitValue: return import_unit_value[cell];
     case Metric::ImportValue: return import_value[cell];
-    case Metric::InstalledBase: return installed_base[pair];
+    case Metric::InstalledBase: return breakdown(installed_base);
     case Metric::Distrust:
       return distrust[c * static_cast<std::size_t>(countries) + static_cast<std::size_t>(partner)];
     case Metric::DiasporaByDestination:
@@ -195,8 +217,15 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
          {&frame.supplier_share, &frame.shipper_share, &frame.site_share,
           &frame.import_value_by_shipper, &frame.import_value_by_site,
           &frame.import_value_by_brand, &frame.installed_base}) {
-      std::ranges::fill(rows(*v, cn), 0.0);
+      if (!v->empty()) std::ranges::fill(rows(*v, cn), 0.0);
     }
+    // The optional breakdowns the run's MetricScope left out are empty: null, and skipped.
+    const auto or_null = [](std::vector<double>& v) { return v.empty() ? nullptr : v.data(); };
+    double* const installed_base = or_null(frame.installed_base);
+    double* const site_share = or_null(frame.site_share);
+    double* const value_by_site = or_null(frame.import_value_by_site);
+    double* const value_by_brand = or_null(frame.import_value_by_brand);
+    double* const value_by_shipper = or_null(frame.import_value_by_shipper);
     std::ranges::fill(rows(frame.bloc_share, static_cast<std::size_t>(spec.bloc_count())), 0.0);
     std::ranges::fill(rows(frame.segment_supplier_share, spec.segments.size() * cn), 0.0);
     for (auto c = static_cast<CountryId>(begin); c < static_cast<CountryId>(end); ++c) {
@@ -210,17 +239,21 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
         double imports = 0.0;
         double rerouted = 0.0;
         double installed = 0.0;
-        for (std::size_t o = first; o < first + count; ++o) installed += state.installed_base[o];
+        if (installed_base != nullptr) {
+          for (std::size_t o = first; o < first + count; ++o) installed += state.installed_base[o];
+        }
         for (std::size_t o = first; o < first + count; ++o) {
           if (installed > 0.0) {
-            frame.installed_base[row + static_cast<std::size_t>(options.origin[o])] +=
+            installed_base[row + static_cast<std::size_t>(options.origin[o])] +=
                 state.installed_base[o] / installed;
           }
           const CountryId k = options.origin[o];
           const double share = state.share[o];
           const double via_hubs = state.rerouted[o];
           frame.supplier_share[row + static_cast<std::size_t>(k)] += share;
-          frame.site_share[row + static_cast<std::size_t>(options.site[o])] += share;
+          if (site_share != nullptr) {
+            site_share[row + static_cast<std::size_t>(options.site[o])] += share;
+          }
           frame.shipper_share[row + static_cast<std::size_t>(options.shipper[o])] +=
               share - via_hubs;
           const double option_value = value[o - first];
@@ -230,20 +263,25 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
                                  via_hubs * (via_hubs > 0.0 ? option_policy.multiplier[o] : 1.0))
                           : 0.0;
           if (imports_now.value > 0.0) {
-            frame.import_value_by_site[row + static_cast<std::size_t>(options.site[o])] +=
-                option_value / imports_now.value;
-            frame.import_value_by_brand[row + static_cast<std::size_t>(k)] +=
-                option_value / imports_now.value;
-            frame.import_value_by_shipper[row + static_cast<std::size_t>(options.shipper[o])] +=
-                direct_value / imports_now.value;
+            if (value_by_site != nullptr) {
+              value_by_site[row + static_cast<std::size_t>(options.site[o])] +=
+                  option_value / imports_now.value;
+            }
+            if (value_by_brand != nullptr) {
+              value_by_brand[row + static_cast<std::size_t>(k)] += option_value / imports_now.value;
+            }
+            if (value_by_shipper != nullptr) {
+              value_by_shipper[row + static_cast<std::size_t>(options.shipper[o])] +=
+                  direct_value / imports_now.value;
+            }
           }
           if (via_hubs > 0.0 && option_policy.route[o] >= 0) {
             const auto r = static_cast<std::size_t>(option_policy.route[o]);
             for (std::size_t q = routes.first[r]; q < routes.first[r + 1]; ++q) {
               const auto hub = static_cast<std::size_t>(routes.hub[q]);
               frame.shipper_share[row + hub] += via_hubs * routes.fraction[q];
-              if (imports_now.value > 0.0) {
-                frame.import_value_by_shipper[row + hub] +=
+              if (imports_now.value > 0.0 && value_by_shipper != nullptr) {
+                value_by_shipper[row + hub] +=
                     (option_value - direct_value) * routes.fraction[q] / imports_now.value;
               }
             }

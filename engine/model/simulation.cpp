@@ -33,6 +33,13 @@ std::string_view phase_name(Phase phase) {
   return "unknown";
 }
 
+bool scenario_reads_metric(const ScenarioSpec& spec, Metric metric) {
+  const auto& written = spec.outputs.metrics;
+  const auto reads = [&](const auto& item) { return item.metric == metric; };
+  return written.empty() || std::ranges::find(written, metric) != written.end() ||
+         std::ranges::any_of(spec.observations, reads) || std::ranges::any_of(spec.rules, reads);
+}
+
 std::vector<unsigned char> recorded_or_observed_steps(const ScenarioSpec& spec) {
   const auto last = static_cast<std::size_t>(std::max(0, spec.time.steps));
   std::vector<unsigned char> steps(last + 1, 0);
@@ -338,11 +345,17 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
         &frame.import_unit_value, &frame.import_value, &frame.compliance_gap}) {
     v->assign(cells, 0.0);
   }
-  for (std::vector<double>* v :
-       {&frame.supplier_share, &frame.shipper_share, &frame.site_share,
-        &frame.import_value_by_shipper, &frame.import_value_by_site,
-        &frame.import_value_by_brand, &frame.installed_base}) {
-    v->assign(flows, 0.0);
+  frame.supplier_share.assign(flows, 0.0);
+  frame.shipper_share.assign(flows, 0.0);
+  for (const auto& [metric, values] :
+       {std::pair{Metric::SiteShare, &frame.site_share},
+        std::pair{Metric::ImportValueByShipper, &frame.import_value_by_shipper},
+        std::pair{Metric::ImportValueBySite, &frame.import_value_by_site},
+        std::pair{Metric::ImportValueByBrand, &frame.import_value_by_brand},
+        std::pair{Metric::InstalledBase, &frame.installed_base}}) {
+    if (options.metrics == MetricScope::All || scenario_reads_metric(spec, metric)) {
+      values->assign(flows, 0.0);
+    }
   }
   frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
   frame.bloc_share.assign(cells * static_cast<std::size_t>(spec.bloc_count()), 0.0);

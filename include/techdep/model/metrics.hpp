@@ -8,6 +8,10 @@
 
 namespace techdep {
 
+/// The per-flow breakdowns that only outputs read, never the model: a run may leave them empty
+/// (SimulationOptions::metrics).
+bool optional_flow_metric(Metric metric);
+
 struct MetricsFrame {
   int step = 0;
   int countries = 0;
@@ -18,8 +22,10 @@ struct MetricsFrame {
   std::vector<double> domestic_share, import_share, shortage, rerouted_share, hhi, critical,
       capacity, price_index, import_unit_value, import_value, compliance_gap;
   // [c][s][k]
-  std::vector<double> supplier_share, shipper_share, site_share, import_value_by_shipper,
-      import_value_by_site, import_value_by_brand, installed_base;
+  std::vector<double> supplier_share, shipper_share;
+  /// [c][s][k], or empty where the run's MetricScope left them out (optional_flow_metric)
+  std::vector<double> site_share, import_value_by_shipper, import_value_by_site,
+      import_value_by_brand, installed_base;
   /// [c][s][k]; computed only for the output countries when the metric is selected, NaN elsewhere
   std::vector<double> total_dependency;
   // [c][s][b]

@@ -28,6 +28,17 @@ enum class FrameSchedule {
 /// steps, the last step, the observed steps): FrameSchedule::RecordedSteps computes these.
 std::vector<unsigned char> recorded_or_observed_steps(const ScenarioSpec& spec);
 
+/// Which metrics a Simulation computes. The model itself never reads the per-flow breakdowns of
+/// optional_flow_metric (site, value by brand, site and shipper, installed base): in W3 they are
+/// five arrays of 32 MB that nothing but an output would look at.
+enum class MetricScope {
+  All,       ///< every metric: callers that may ask for any (explain, the classroom, the game)
+  Scenario,  ///< the optional breakdowns only where the scenario writes, observes or tests them
+};
+
+/// Whether the scenario's outputs, observations or rules read `metric`.
+bool scenario_reads_metric(const ScenarioSpec& spec, Metric metric);
+
 struct SimulationOptions {
   bool check_invariants = false;  ///< after every phase; always on in debug builds
   int threads = 1;                ///< results do not depend on it
@@ -37,6 +48,8 @@ struct SimulationOptions {
   std::uint64_t point = 0;
   /// Rules read the metrics after every step, so any rule makes this EveryStep.
   FrameSchedule frames = FrameSchedule::EveryStep;
+  /// metrics().value() of an optional breakdown the scope left out is a logic_error.
+  MetricScope metrics = MetricScope::All;
 };
 
 /// A rule that fired: recorded for events.csv and the summary.

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -160,4 +162,64 @@ TEST_CASE("Per-country phases on two threads give the same bits as on one", "[mo
     CHECK(a.bloc_share == p.bloc_share);
     CHECK(a.total_dependency == p.total_dependency);
   }
+}
+
+TEST_CASE("A scenario-scoped run leaves out the breakdowns no one reads, and nothing else moves",
+          "[model][schedule]") {
+  techdep::ScenarioSpec spec =
+      techdep::load_scenario(std::string(TECHDEP_SOURCE_DIR) + "/scenarios/sanctions-2022.yaml")
+          .spec;
+  spec.outputs.metrics = {techdep::Metric::SupplierShare, techdep::Metric::InstalledBase};
+  spec.observations.clear();
+  spec.rules.clear();
+  SimulationOptions options;
+  Simulation whole(spec, options);
+  options.metrics = techdep::MetricScope::Scenario;
+  Simulation scoped(spec, options);
+  const auto russia = static_cast<techdep::CountryId>(
+      std::find_if(spec.countries.begin(), spec.countries.end(),
+                   [](const techdep::CountrySpec& c) { return c.id == "RUS"; }) -
+      spec.countries.begin());
+  REQUIRE(russia < static_cast<techdep::CountryId>(spec.countries.size()));
+  bool sites_differ = false;
+  while (!whole.finished()) {
+    whole.step();
+    scoped.step();
+    const MetricsFrame& a = whole.metrics();
+    const MetricsFrame& b = scoped.metrics();
+    check_same_state(a, b);
+    CHECK(a.installed_base == b.installed_base);
+    CHECK(a.import_value == b.import_value);
+    CHECK(a.import_unit_value == b.import_unit_value);
+    CHECK(a.domestic_share == b.domestic_share);
+    CHECK(b.site_share.empty());
+    CHECK(b.import_value_by_brand.empty());
+    CHECK(b.import_value_by_site.empty());
+    CHECK(b.import_value_by_shipper.empty());
+    sites_differ = sites_differ || a.site_share != a.supplier_share;
+  }
+  // The breakdown left out is a real one in this world (brands made abroad), not a copy.
+  CHECK(sites_differ);
+  CHECK_THROWS_AS(scoped.metrics().value(techdep::Metric::SiteShare, russia, 0, 0), std::logic_error);
+  CHECK_NOTHROW(whole.metrics().value(techdep::Metric::SiteShare, russia, 0, 0));
+}
+
+TEST_CASE("What a scenario reads: its outputs (all when none are listed), observations, rules",
+          "[model][schedule]") {
+  techdep::ScenarioSpec spec = teaching_world(1);
+  using techdep::Metric;
+  using techdep::scenario_reads_metric;
+  CHECK(scenario_reads_metric(spec, Metric::ImportValueBySite));  // no list: every metric
+  spec.outputs.metrics = {Metric::Shortage};
+  spec.observations.clear();
+  spec.rules.clear();
+  CHECK(scenario_reads_metric(spec, Metric::Shortage));
+  CHECK_FALSE(scenario_reads_metric(spec, Metric::SiteShare));
+  spec.observations.push_back({});
+  spec.observations.back().metric = Metric::SiteShare;
+  CHECK(scenario_reads_metric(spec, Metric::SiteShare));
+  CHECK_FALSE(scenario_reads_metric(spec, Metric::InstalledBase));
+  spec.rules.push_back({});
+  spec.rules.back().metric = Metric::InstalledBase;
+  CHECK(scenario_reads_metric(spec, Metric::InstalledBase));
 }
