@@ -15,17 +15,6 @@
 
 namespace techdep {
 
-bool optional_flow_metric(Metric metric) {
-  switch (metric) {
-    case Metric::SiteShare:
-    case Metric::ImportValueByShipper:
-    case Metric::ImportValueBySite:
-    case Metric::ImportValueByBrand:
-    case Metric::InstalledBase: return true;
-    default: return false;
-  }
-}
-
 double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, int partner,
                            int segment) const {
   const auto c = static_cast<std::size_t>(country);

@@ -8,10 +8,6 @@
 
 namespace techdep {
 
-/// The per-flow breakdowns that only outputs read, never the model: a run may leave them empty
-/// (SimulationOptions::metrics).
-bool optional_flow_metric(Metric metric);
-
 struct MetricsFrame {
   int step = 0;
   int countries = 0;
@@ -23,7 +19,8 @@ struct MetricsFrame {
       capacity, price_index, import_unit_value, import_value, compliance_gap;
   // [c][s][k]
   std::vector<double> supplier_share, shipper_share;
-  /// [c][s][k], or empty where the run's MetricScope left them out (optional_flow_metric)
+  /// [c][s][k]; breakdowns only outputs read, never the model: empty where the run's
+  /// MetricScope left them out (SimulationOptions::metrics)
   std::vector<double> site_share, import_value_by_shipper, import_value_by_site,
       import_value_by_brand, installed_base;
   /// [c][s][k]; computed only for the output countries when the metric is selected, NaN elsewhere

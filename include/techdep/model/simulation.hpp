@@ -29,7 +29,7 @@ enum class FrameSchedule {
 std::vector<unsigned char> recorded_or_observed_steps(const ScenarioSpec& spec);
 
 /// Which metrics a Simulation computes. The model itself never reads the per-flow breakdowns of
-/// optional_flow_metric (site, value by brand, site and shipper, installed base): in W3 they are
+/// MetricsFrame (site, value by brand, site and shipper, installed base): in W3 they are
 /// five arrays of 32 MB that nothing but an output would look at.
 enum class MetricScope {
   All,       ///< every metric: callers that may ask for any (explain, the classroom, the game)
