@@ -61,9 +61,6 @@ void find_routes(const RouteInputs& inputs, RouteTable& table) {
   table.multiplier.assign(requests, 0.0);
   table.availability.assign(requests, 0.0);
   table.cheaper_than_direct = 0;
-  auto at = [&](std::size_t buyer, std::size_t sector, std::size_t origin) {
-    return (buyer * sectors + sector) * countries + origin;
-  };
   auto weight = [&](std::size_t from, std::size_t to) {
     return edge_weight(inputs.trade_cost[from * countries + to], inputs.reroute_markup);
   };
@@ -81,6 +78,19 @@ void find_routes(const RouteInputs& inputs, RouteTable& table) {
     ++sector_first[static_cast<std::size_t>(request.sector) + 1];
   }
   std::partial_sum(sector_first.begin(), sector_first.end(), sector_first.begin());
+  // The closed legs of each sector as (origin, buyer) pairs, bucketed by sector.
+  std::vector<std::size_t> closed_first(sectors + 1, 0);
+  const auto sector_of = [&](std::size_t flow) { return flow / countries % sectors; };
+  for (const std::size_t flow : inputs.closed_legs) ++closed_first[sector_of(flow) + 1];
+  std::partial_sum(closed_first.begin(), closed_first.end(), closed_first.begin());
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> closed(inputs.closed_legs.size());
+  {
+    std::vector<std::size_t> next(closed_first.begin(), closed_first.end() - 1);
+    for (const std::size_t flow : inputs.closed_legs) {
+      closed[next[sector_of(flow)]++] = {static_cast<std::uint32_t>(flow % countries),
+                                         static_cast<std::uint32_t>(flow / countries / sectors)};
+    }
+  }
 
   std::vector<std::vector<Route>> routes(requests);
   std::vector<int> cheaper(sectors, 0);
@@ -93,17 +103,24 @@ void find_routes(const RouteInputs& inputs, RouteTable& table) {
     std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
     std::vector<EdgeWeight> weights;
     std::vector<double> log_weight(countries);
+    std::vector<unsigned char> leg_closed(countries * countries, 0);  // [from][to]
     for (std::size_t sector = begin; sector < end; ++sector) {
       if (sector_first[sector] == sector_first[sector + 1]) continue;
+      for (std::size_t n = closed_first[sector]; n < closed_first[sector + 1]; ++n) {
+        leg_closed[closed[n].first * countries + closed[n].second] = 1;
+      }
       // Sorted by source, then target, as compressed rows require.
       edges.clear();
       weights.clear();
       for (std::size_t from = 0; from < countries; ++from) {
         for (std::size_t to = 0; to < countries; ++to) {
-          if (from == to || !(inputs.restriction[at(to, sector, from)] < 1.0)) continue;
+          if (from == to || leg_closed[from * countries + to]) continue;
           edges.emplace_back(static_cast<std::uint32_t>(from), static_cast<std::uint32_t>(to));
           weights.push_back({weight(from, to)});
         }
+      }
+      for (std::size_t n = closed_first[sector]; n < closed_first[sector + 1]; ++n) {
+        leg_closed[closed[n].first * countries + closed[n].second] = 0;
       }
       const RouteGraph graph(boost::edges_are_sorted, edges.begin(), edges.end(), weights.begin(),
                              static_cast<std::uint32_t>(countries));

@@ -49,14 +49,16 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
     case Metric::ImportShare: return import_share[cell];
     case Metric::Shortage: return shortage[cell];
     case Metric::SupplierShare: return supplier_share[pair];
-    case Metric::ShipperShare: return shipper_share[pair];
+    case Metric::ShipperShare: return breakdown(shipper_share);
     case Metric::ReroutedShare: return rerouted_share[cell];
     case Metric::BlocShare: return bloc_share[bloc];
     case Metric::Hhi: return hhi[cell];
     case Metric::Critical: return critical[cell];
     case Metric::Capacity: return capacity[cell];
     case Metric::PriceIndex: return price_index[cell];
-    case Metric::TotalDependency: return total_dependency[pair];
+    case Metric::TotalDependency:
+      return total_dependency.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                      : total_dependency[pair];
     case Metric::Talent: return talent[c];
     case Metric::Emigrants: return emigrants[c];
     case Metric::Returns: return returns[c];
@@ -210,6 +212,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
     }
     // The optional breakdowns the run's MetricScope left out are empty: null, and skipped.
     const auto or_null = [](std::vector<double>& v) { return v.empty() ? nullptr : v.data(); };
+    double* const shipper_share = or_null(frame.shipper_share);
     double* const installed_base = or_null(frame.installed_base);
     double* const site_share = or_null(frame.site_share);
     double* const value_by_site = or_null(frame.import_value_by_site);
@@ -243,8 +246,9 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
           if (site_share != nullptr) {
             site_share[row + static_cast<std::size_t>(options.site[o])] += share;
           }
-          frame.shipper_share[row + static_cast<std::size_t>(options.shipper[o])] +=
-              share - via_hubs;
+          if (shipper_share != nullptr) {
+            shipper_share[row + static_cast<std::size_t>(options.shipper[o])] += share - via_hubs;
+          }
           const double option_value = value[o - first];
           const double direct_value =
               share > 0.0 ? option_value * (share - via_hubs) /
@@ -268,7 +272,9 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
             const auto r = static_cast<std::size_t>(option_policy.route[o]);
             for (std::size_t q = routes.first[r]; q < routes.first[r + 1]; ++q) {
               const auto hub = static_cast<std::size_t>(routes.hub[q]);
-              frame.shipper_share[row + hub] += via_hubs * routes.fraction[q];
+              if (shipper_share != nullptr) {
+                shipper_share[row + hub] += via_hubs * routes.fraction[q];
+              }
               if (imports_now.value > 0.0 && value_by_shipper != nullptr) {
                 value_by_shipper[row + hub] +=
                     (option_value - direct_value) * routes.fraction[q] / imports_now.value;

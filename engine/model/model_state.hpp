@@ -21,10 +21,20 @@ struct Parameters {
   double reroute_markup = 0.0;
 };
 
+/// R of one flow, by territory, that some active event names (docs/model.md section 3).
+struct LegRestriction {
+  std::size_t flow = 0;  // [c][s][k], like ScenarioSpec::supply_index
+  double restriction = 0.0;
+};
+
 /// Policy instruments, rebuilt by the events phase every step from the active events.
 struct Policy {
-  std::vector<double> restriction;       // R[c][s][k]
-  std::vector<double> evasion;           // e[c][s][k]
+  bool built = false;  // apply_events has built the instruments once
+  // The flows the events name, sorted by flow; every other flow is open (R = 0). Sparse because
+  // events name a few flows of the C S C (32 MB on W3 as a dense array), and only the route
+  // search reads them: a leg is closed where R = 1 (`closed_legs`, sorted flows).
+  std::vector<LegRestriction> leg_restriction;
+  std::vector<std::size_t> closed_legs;
   std::vector<double> distrust;          // rho[c][k]
   std::vector<double> investment;        // I[c][s]
   std::vector<double> mandate;           // M[c][s]

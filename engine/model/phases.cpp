@@ -212,12 +212,11 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   // Parameters and policy are functions of the event strengths alone: between ramps (most steps)
   // they are what the last step built, and rebuilding the flow-sized arrays would cost more than
   // the rest of the step.
-  if (!policy.restriction.empty() && !activity_moved &&
-      scratch.strength_prev == policy.event_strength) {
+  if (policy.built && !activity_moved && scratch.strength_prev == policy.event_strength) {
     return;
   }
   // Routes read R, e, tau and mu: they move only with the events that set those.
-  bool routes_changed = policy.restriction.empty() ||
+  bool routes_changed = !policy.built ||
                         scratch.strength_prev.size() != policy.event_strength.size();
   for (std::size_t i = 0; i < events.size() && !routes_changed; ++i) {
     routes_changed = moves_routes(events[i]) && (activity_moved || scratch.strength_prev[i] !=
@@ -235,10 +234,11 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
     }
   }
 
-  // `restriction` first holds the open fraction prod(1 - r) of every flow: independent controls
-  // on the same flow compound (R = 1 - (1 - Re)(1 - Ri), model.md section 3).
-  policy.restriction.assign(cn * sn * cn, 1.0);
-  policy.evasion.assign(cn * sn * cn, 0.0);
+  // `leg_restriction` first collects each event's open fraction 1 - r of the flows it names;
+  // merged below in event order, independent controls on the same flow compound
+  // (R = 1 - (1 - Re)(1 - Ri), model.md section 3).
+  policy.built = true;
+  policy.leg_restriction.clear();
   policy.distrust.assign(spec.distrust.begin(), spec.distrust.end());
   policy.investment.assign(cn * sn, 0.0);
   policy.mandate.assign(cn * sn, 0.0);
@@ -252,25 +252,20 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
 
   auto restrict = [&](CountryId origin, CountryId buyer, SectorId sector, double amount) {
     if (origin == buyer) return;
-    policy.restriction[spec.supply_index(buyer, sector, origin)] *= 1.0 - amount;
+    policy.leg_restriction.push_back({spec.supply_index(buyer, sector, origin), 1.0 - amount});
   };
 
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventSpec& event = events[i];
     const double strength = policy.event_strength[i];
-    // A ramped control at its first step restricts nothing yet but already sets its evasion.
-    if (strength <= 0.0 && !(event.type == EventType::ExportControl && policy.event_active[i])) {
-      continue;
-    }
+    // (A ramped control's evasion from its first step, at strength 0, is the option policy's.)
+    if (strength <= 0.0) continue;
     switch (event.type) {
       case EventType::ExportControl:
         for (const CountryId origin : event.from) {
           for (const CountryId buyer : event.to) {
-            for_sectors(event, sectors, [&](SectorId s) {
-              restrict(origin, buyer, s, event.intensity * strength);
-              double& evasion = policy.evasion[spec.supply_index(buyer, s, origin)];
-              evasion = std::max(evasion, event.evasion);
-            });
+            for_sectors(event, sectors,
+                        [&](SectorId s) { restrict(origin, buyer, s, event.intensity * strength); });
           }
         }
         break;
@@ -385,7 +380,22 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
     }
   }
 
-  for (double& value : policy.restriction) value = 1.0 - value;
+  // A stable sort keeps each flow's factors in event order: the products round as the dense
+  // array's did.
+  std::vector<LegRestriction>& legs = policy.leg_restriction;
+  std::ranges::stable_sort(legs, {}, &LegRestriction::flow);
+  std::size_t merged = 0;
+  for (std::size_t i = 0; i < legs.size();) {
+    const std::size_t flow = legs[i].flow;
+    double open = 1.0;
+    for (; i < legs.size() && legs[i].flow == flow; ++i) open *= legs[i].restriction;
+    legs[merged++] = {flow, 1.0 - open};
+  }
+  legs.resize(merged);
+  policy.closed_legs.clear();
+  for (const LegRestriction& leg : legs) {
+    if (!(leg.restriction < 1.0)) policy.closed_legs.push_back(leg.flow);
+  }
   if (routes_changed) ++policy.route_version;
 }
 
@@ -862,7 +872,7 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
     }
   }
 
-  const RouteInputs inputs{spec.country_count(), spec.sector_count(), policy.restriction,
+  const RouteInputs inputs{spec.country_count(), spec.sector_count(), policy.closed_legs,
                            params.trade_cost,    params.reroute_markup, spec.routes.dispersion,
                            gathered.requests,    gathered.relay_open,  threads};
   find_routes(inputs, gathered.routes);

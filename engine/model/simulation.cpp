@@ -192,8 +192,11 @@ void Simulation::Impl::check(Phase phase) {
       check_finite(phase, "price", params.price, &Impl::price_name);
       check_finite(phase, "trade_cost", params.trade_cost, &Impl::pair_name);
       check_finite(phase, "distrust", policy.distrust, &Impl::pair_name);
-      check_unit(phase, "restriction", policy.restriction, &Impl::flow_name);
-      check_unit(phase, "evasion", policy.evasion, &Impl::flow_name);
+      for (const detail::LegRestriction& leg : policy.leg_restriction) {
+        if (!(leg.restriction >= 0.0 && leg.restriction <= 1.0)) {
+          fail(phase, "restriction", flow_name(leg.flow), leg.restriction, "a value in [0, 1]");
+        }
+      }
       check_unit(phase, "investment", policy.investment, &Impl::cell_name);
       check_unit(phase, "mandate", policy.mandate, &Impl::cell_name);
       for (std::size_t s = 0; s < spec.sectors.size(); ++s) {
@@ -346,9 +349,9 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
     v->assign(cells, 0.0);
   }
   frame.supplier_share.assign(flows, 0.0);
-  frame.shipper_share.assign(flows, 0.0);
   for (const auto& [metric, values] :
-       {std::pair{Metric::SiteShare, &frame.site_share},
+       {std::pair{Metric::ShipperShare, &frame.shipper_share},
+        std::pair{Metric::SiteShare, &frame.site_share},
         std::pair{Metric::ImportValueByShipper, &frame.import_value_by_shipper},
         std::pair{Metric::ImportValueBySite, &frame.import_value_by_site},
         std::pair{Metric::ImportValueByBrand, &frame.import_value_by_brand},
@@ -357,7 +360,6 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
       values->assign(flows, 0.0);
     }
   }
-  frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
   frame.bloc_share.assign(cells * static_cast<std::size_t>(spec.bloc_count()), 0.0);
   frame.segments = spec.segment_count();
   const std::size_t segment_cells = cells * spec.segments.size();
@@ -393,6 +395,7 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
   if (dependency_wanted || rules_read_it) {
     dependency.emplace(spec.country_count(), spec.sector_count(), std::move(focus));
+    frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
   }
 
   // Which frames are computed after their step, whoever asks: all of them for interactive

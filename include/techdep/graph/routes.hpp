@@ -23,9 +23,10 @@ struct RouteRequest {
 struct RouteInputs {
   int countries = 0;
   int sectors = 0;
-  /// R of the edge origin -> buyer by territory, [c][s][k]: a leg i -> j of a route is open
-  /// while R < 1 (legs run to hubs, which no restriction on the target names)
-  std::span<const double> restriction;
+  /// The edges origin -> buyer closed by territory (R = 1), as ascending [c][s][k] indices
+  /// (like ScenarioSpec::supply_index); a leg i -> j of a route is open unless listed (legs run
+  /// to hubs, which no restriction on the target names)
+  std::span<const std::size_t> closed_legs;
   std::span<const double> trade_cost;  ///< tau[k][c], [k][c]
   double reroute_markup = 0.0;         ///< mu, paid on every hop
   double dispersion = 8.0;             ///< theta of the logit over routes

@@ -18,12 +18,13 @@ struct MetricsFrame {
   std::vector<double> domestic_share, import_share, shortage, rerouted_share, hhi, critical,
       capacity, price_index, import_unit_value, import_value, compliance_gap;
   // [c][s][k]
-  std::vector<double> supplier_share, shipper_share;
+  std::vector<double> supplier_share;
   /// [c][s][k]; breakdowns only outputs read, never the model: empty where the run's
   /// MetricScope left them out (SimulationOptions::metrics)
-  std::vector<double> site_share, import_value_by_shipper, import_value_by_site,
+  std::vector<double> shipper_share, site_share, import_value_by_shipper, import_value_by_site,
       import_value_by_brand, installed_base;
-  /// [c][s][k]; computed only for the output countries when the metric is selected, NaN elsewhere
+  /// [c][s][k]; computed only for the output countries when the metric is selected, NaN elsewhere;
+  /// empty (every value NaN) when the run solves no total dependency
   std::vector<double> total_dependency;
   // [c][s][b]
   std::vector<double> bloc_share;

@@ -7,13 +7,12 @@
 
 namespace {
 
-// Countries 0..n-1, one sector. `restriction` closes legs origin -> buyer; each request asks for
-// routes of goods made at `site`, shipped by `shipper`, to `buyer`, with every relay open unless
+// Countries 0..n-1, one sector. `closed` lists the legs origin -> buyer that are closed; each
+// request asks for routes of goods made at `site`, shipped by `shipper`, to `buyer`, with every relay open unless
 // `relay` says otherwise.
 struct RouteWorld {
   explicit RouteWorld(int n)
-      : countries(n), restriction(static_cast<std::size_t>(n * n), 0.0),
-        trade_cost(static_cast<std::size_t>(n * n), 1.0) {}
+      : countries(n), trade_cost(static_cast<std::size_t>(n * n), 1.0) {}
   std::size_t flow(int origin, int buyer) const {
     return static_cast<std::size_t>(buyer * countries + origin);
   }
@@ -26,13 +25,15 @@ struct RouteWorld {
   }
   techdep::RouteTable run(double markup, double dispersion = 8.0) const {
     techdep::RouteTable table;
-    techdep::find_routes({countries, 1, restriction, trade_cost, markup, dispersion, requests,
-                          relay, 1},
+    std::vector<std::size_t> legs = closed;
+    std::ranges::sort(legs);
+    techdep::find_routes({countries, 1, legs, trade_cost, markup, dispersion, requests, relay, 1},
                          table);
     return table;
   }
   int countries;
-  std::vector<double> restriction, trade_cost, relay;
+  std::vector<double> trade_cost, relay;
+  std::vector<std::size_t> closed;
   std::vector<techdep::RouteRequest> requests;
 };
 
@@ -75,7 +76,7 @@ TEST_CASE("Routes name the last hub of a multi-hop path and never beat the direc
   RouteWorld w(4);  // 0 -> 1 -> 2 -> 3; the direct edge 0 -> 3 is dear
   w.ask(0, 3);
   w.relay_open(0, 1) = 0.0;           // hub 1 may not ship to 3
-  w.restriction[w.flow(0, 2)] = 1.0;  // nor may 0 ship to 2 directly
+  w.closed.push_back(w.flow(0, 2));  // nor may 0 ship to 2 directly
   w.trade_cost[static_cast<std::size_t>(0 * 4 + 3)] = 5.0;
   const techdep::RouteTable table = w.run(0.1);
   REQUIRE(table.first[1] - table.first[0] == 1);
@@ -117,16 +118,16 @@ TEST_CASE("Routes of many sectors on several threads equal those on one", "[grap
   const int countries = 9;
   const int sectors = 7;
   const auto flows = static_cast<std::size_t>(countries * sectors * countries);
-  std::vector<double> restriction(flows), trade_cost(81), relay;
+  std::vector<double> trade_cost(81), relay;
+  std::vector<std::size_t> closed;
   std::vector<techdep::RouteRequest> requests;
   unsigned seed = 11;
   const auto next = [&seed] {
     seed = seed * 1103515245U + 12345U;
     return static_cast<double>((seed >> 8) % 1000) / 1000.0;
   };
-  for (double& r : restriction) {
-    const double draw = next();
-    r = draw < 0.2 ? 1.0 : (draw < 0.6 ? draw : 0.0);
+  for (std::size_t flow = 0; flow < flows; ++flow) {
+    if (next() < 0.2) closed.push_back(flow);
   }
   for (double& cost : trade_cost) cost = 1.0 + next();
   for (int s = sectors - 1; s >= 0; --s) {
@@ -139,9 +140,9 @@ TEST_CASE("Routes of many sectors on several threads equal those on one", "[grap
     }
   }
   techdep::RouteTable one, three;
-  techdep::find_routes({countries, sectors, restriction, trade_cost, 0.3, 8.0, requests, relay, 1},
+  techdep::find_routes({countries, sectors, closed, trade_cost, 0.3, 8.0, requests, relay, 1},
                        one);
-  techdep::find_routes({countries, sectors, restriction, trade_cost, 0.3, 8.0, requests, relay, 3},
+  techdep::find_routes({countries, sectors, closed, trade_cost, 0.3, 8.0, requests, relay, 3},
                        three);
   CHECK(one.multiplier == three.multiplier);
   CHECK(one.availability == three.availability);
@@ -149,4 +150,25 @@ TEST_CASE("Routes of many sectors on several threads equal those on one", "[grap
   CHECK(one.fraction == three.fraction);
   CHECK(one.cheaper_than_direct == three.cheaper_than_direct);
   CHECK(one.hub.size() > 100);  // the world has routes, so the comparison above means something
+}
+
+TEST_CASE("A leg closed in one sector stays open in the others", "[graph]") {
+  // 0 = site, 1 = hub, 2 = buyer; two sectors. The leg 0 -> 1 is closed in sector 1 only.
+  const int countries = 3;
+  const int sectors = 2;
+  const auto flow = [&](int origin, int buyer, int sector) {
+    return static_cast<std::size_t>((buyer * sectors + sector) * countries + origin);
+  };
+  const std::vector<std::size_t> closed{flow(0, 1, 1)};
+  const std::vector<double> trade_cost(9, 1.0);
+  const std::vector<techdep::RouteRequest> requests{{2, 0, 0, 0}, {2, 1, 0, 0}};
+  const std::vector<double> relay(6, 1.0);
+  techdep::RouteTable table;
+  techdep::find_routes({countries, sectors, closed, trade_cost, 0.3, 8.0, requests, relay, 2},
+                       table);
+  REQUIRE(table.first.size() == 3);
+  CHECK(table.first[1] - table.first[0] == 1);  // sector 0 goes through the hub
+  CHECK(table.hub[table.first[0]] == 1);
+  CHECK(table.first[2] == table.first[1]);  // sector 1 has no open route
+  CHECK(table.availability[1] == 0.0);
 }
