@@ -5,7 +5,7 @@
 //       (shares, shortages) and what it returned for the focus buyers, as raw little-endian
 //       arrays plus meta.json, so the NumPy baselines solve the very same systems and their
 //       answers can be compared with the engine's.
-//   techdep_bench time-td DUMP_DIR [--repeat R]
+//   techdep_bench time-td DUMP_DIR [--repeat R] [--threads T]
 //       Solves the dumped systems again in order with the engine's solver (warm starts carried
 //       from dumped step to dumped step, as the baselines do) and prints the best time of R runs
 //       and the largest difference from the dumped answers.
@@ -169,10 +169,20 @@ int dump_td(int argc, char** argv) {
 }
 
 int time_td(int argc, char** argv) {
-  if (argc < 3) usage("time-td DUMP_DIR [--repeat R]");
+  if (argc < 3) usage("time-td DUMP_DIR [--repeat R] [--threads T]");
   const std::string dir = argv[2];
   int repeat = 3;
-  if (argc >= 5 && std::string(argv[3]) == "--repeat") repeat = std::stoi(argv[4]);
+  int threads = 1;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--repeat") {
+      repeat = std::stoi(argv[i + 1]);
+    } else if (flag == "--threads") {
+      threads = std::stoi(argv[i + 1]);
+    } else {
+      usage("unknown option " + flag);
+    }
+  }
   std::ifstream meta_in(dir + "/meta.json");
   const std::string meta((std::istreambuf_iterator<char>(meta_in)), std::istreambuf_iterator<char>());
   const int countries = meta_int(meta, "countries");
@@ -195,7 +205,7 @@ int time_td(int argc, char** argv) {
   long total_iterations = 0;
   std::vector<double> out(flows, 0.0);
   for (int r = 0; r < repeat; ++r) {
-    techdep::TotalDependencySolver solver(countries, sectors, focus);
+    techdep::TotalDependencySolver solver(countries, sectors, focus, threads);
     total_iterations = 0;
     const auto start = Clock::now();
     const double cpu_start = cpu_seconds();

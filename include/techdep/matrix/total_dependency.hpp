@@ -32,6 +32,7 @@ struct DependencySolveReport {
   bool transposed = true;  ///< per-origin transposed solves, or per-focus-buyer forward solves
   int iterations = 0;      ///< sweeps of the largest solve
   double residual = 0.0;   ///< infinity norm of the last residual
+  int threads = 1;         ///< blocks of origins the transposed solves ran on, one thread each
 };
 
 /// Stopping rule of the sweeps: infinity norm of the residual b - (I - G) y. The error is at most
@@ -46,7 +47,9 @@ inline constexpr int kDependencyMaxIterations = 100000;
 class TotalDependencySolver {
  public:
   /// `focus`: the buyers whose total dependency is wanted (sorted, unique; empty = every country).
-  TotalDependencySolver(int countries, int sectors, std::vector<int> focus);
+  /// `threads`: the transposed solves of large states split the origins between up to this many
+  /// threads; the results do not depend on it.
+  TotalDependencySolver(int countries, int sectors, std::vector<int> focus, int threads = 1);
   ~TotalDependencySolver();
   TotalDependencySolver(TotalDependencySolver&&) noexcept;
   TotalDependencySolver& operator=(TotalDependencySolver&&) noexcept;
