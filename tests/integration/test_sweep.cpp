@@ -75,6 +75,21 @@ techdep::SweepRequest sweep_request(const std::string& scenario, const fs::path&
   return request;
 }
 
+// Runs `request` until `runs` runs have finished, then stops it as Ctrl-C would; leaves
+// `request` set up to resume.
+techdep::SweepOutcome stop_after(techdep::SweepRequest& request, std::atomic<bool>& interrupt,
+                                 std::size_t runs) {
+  request.interrupt = &interrupt;
+  request.on_progress = [&interrupt, runs](const techdep::SweepProgress& progress) {
+    if (progress.done == runs) interrupt = true;
+  };
+  const techdep::SweepOutcome outcome = techdep::run_sweep(request);
+  interrupt = false;
+  request.on_progress = nullptr;
+  request.resume = true;
+  return outcome;
+}
+
 nlohmann::json manifest(const fs::path& folder) {
   return nlohmann::json::parse(read_text(folder / "manifest.json"));
 }
@@ -432,20 +447,41 @@ TEST_CASE("After a stop, runs already computed are saved, not summarised, and th
   const fs::path out = dir.path() / "out";
   std::atomic<bool> interrupt{false};
   techdep::SweepRequest request = sweep_request("grid.yaml", out, 1);
-  request.interrupt = &interrupt;
-  request.on_progress = [&](const techdep::SweepProgress& progress) {
-    if (progress.done == 11) interrupt = true;
-  };
-  const techdep::SweepOutcome first = techdep::run_sweep(request);
+  const techdep::SweepOutcome first = stop_after(request, interrupt, 11);
   CHECK(first.status == techdep::RunStatus::Interrupted);
   CHECK(first.runs_this_session == 11);
   CHECK_FALSE(fs::exists(out));
-  interrupt = false;
-  request.on_progress = nullptr;
-  request.resume = true;
   const techdep::SweepOutcome second = techdep::run_sweep(request);
   CHECK(second.status == techdep::RunStatus::Completed);
   CHECK(second.runs_this_session == 1);
+}
+
+TEST_CASE("Saved runs pack their constant series; a run file cut short is computed again",
+          "[sweep]") {
+  const TempDir dir;
+  const fs::path out = dir.path() / "out";
+  std::atomic<bool> interrupt{false};
+  techdep::SweepRequest request = sweep_request("grid.yaml", out, 1);
+  // Runs 9 and 10 wait in their run files for run 11, the rest of their point.
+  stop_after(request, interrupt, 11);
+  const fs::path runs = techdep::incomplete_dir(out) / "runs";
+  REQUIRE(fs::exists(runs / "9.run"));
+  REQUIRE(fs::exists(runs / "10.run"));
+  // Unpacked, run 9 would hold every recorded value: 12 runs' series x steps in timeseries.csv.
+  techdep::SweepRequest straight = sweep_request("grid.yaml", dir.path() / "straight");
+  techdep::run_sweep(straight);
+  const std::size_t values_per_run =
+      read_csv(dir.path() / "straight" / "timeseries.csv").size() / 12;
+  CHECK(fs::file_size(runs / "9.run") < values_per_run * sizeof(double) / 2);
+  // A crash while writing run 10 leaves it short: resuming computes it again.
+  fs::resize_file(runs / "10.run", fs::file_size(runs / "10.run") - 8);
+  const techdep::SweepOutcome second = techdep::run_sweep(request);
+  CHECK(second.status == techdep::RunStatus::Completed);
+  CHECK(second.runs_this_session == 2);
+  for (const char* file : {"summary.csv", "timeseries.csv"}) {
+    INFO(file);
+    CHECK(read_text(out / file) == read_text(dir.path() / "straight" / file));
+  }
 }
 
 TEST_CASE("Runs in flight when a stop is asked for are dropped, and resuming redoes them", "[sweep]") {
