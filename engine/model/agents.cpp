@@ -566,11 +566,11 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
        {&scratch.cut_ratio, &scratch.served, &scratch.distrust_base,
         &scratch.segment_distrust_base, &scratch.firm_weight,
         &scratch.firm_trial, &scratch.distrust, &scratch.distrust0}) {
-    v->assign(cn * scratch.width, 0.0);
+    v->assign(cn * scratch.stride<double>(), 0.0);
   }
   scratch.destination_cdf.assign(cn * cn, 0.0);
   scratch.return_rate.assign(cn * cn, 0.0);
-  scratch.firm_fixed.assign(cn * scratch.width, 0);
+  scratch.firm_fixed.assign(cn * scratch.stride<unsigned char>(), 0);
   for (std::vector<std::uint64_t>* v : {&scratch.leaving, &scratch.abroad, &scratch.returning}) {
     v->assign(cn * cn, 0);
   }

@@ -56,10 +56,20 @@ struct AgentScratch {
   std::vector<std::uint64_t> at_home, leaving, abroad, returning;  // [c], [c][j], [c][j], [c][j]
   std::vector<double> talent_flow;              // [c]
 
+  /// Elements from one country's row of a [c][option] array to the next: whole cache lines and
+  /// one more, so that threads on neighbouring countries never write to the same line, however
+  /// the array is aligned. Rows of 16 options packed end to end (W2) made the firms' step on two
+  /// threads 30% slower than without that false sharing.
+  template <typename T>
+  std::size_t stride() const {
+    constexpr std::size_t kLine = 64;
+    return ((width * sizeof(T) + kLine - 1) / kLine + 1) * kLine / sizeof(T);
+  }
+
   /// Country c's row of a [c][option] array.
   template <typename T>
   std::span<T> row(std::vector<T>& values, std::size_t c) const {
-    return std::span<T>(values.data() + c * width, width);
+    return std::span<T>(values.data() + c * stride<T>(), width);
   }
 };
 
