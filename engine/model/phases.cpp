@@ -578,13 +578,13 @@ double path_log_trade_cost(const ScenarioSpec& spec, const LogPriceTables& table
 
 double idle_capability(const ScenarioSpec& spec, const OptionLists& options,
                        const ModelState& state, std::size_t cell) {
-  // Only capability idle beyond the initial slack counts: a world at rest stays at rest.
-  const CountryId buyer = static_cast<CountryId>(cell / spec.sectors.size());
-  const SectorId sector = static_cast<SectorId>(cell % spec.sectors.size());
-  const double domestic =
-      state.share[options.first[cell] + static_cast<std::size_t>(options.domestic[cell])];
-  const double initial_slack =
-      spec.capability[cell] - spec.supply[spec.supply_index(buyer, sector, buyer)];
+  // Only capability idle beyond the initial slack counts: a world at rest stays at rest. The
+  // start's domestic share is the domestic option's, S0[c][s][c] (read there, not from the dense
+  // table: a cache miss per cell and step, 5% of W3).
+  const std::size_t option =
+      options.first[cell] + static_cast<std::size_t>(options.domestic[cell]);
+  const double domestic = state.share[option];
+  const double initial_slack = spec.capability[cell] - options.initial_share[option];
   return std::max(0.0, (state.capability[cell] - domestic) - initial_slack);
 }
 
@@ -1360,10 +1360,11 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
                             transfer;
       const double idle = idle_capability(spec, options, state, cell);
       // Experience: years of demand served beyond the start's domestic share.
-      const double domestic =
-          state.share[options.first[cell] + static_cast<std::size_t>(options.domestic[cell])];
+      const std::size_t domestic_option =
+          options.first[cell] + static_cast<std::size_t>(options.domestic[cell]);
       state.experience[cell] +=
-          std::max(0.0, domestic - spec.supply[spec.supply_index(c, s, c)]) * years_per_step;
+          std::max(0.0, state.share[domestic_option] - options.initial_share[domestic_option]) *
+          years_per_step;
       scratch.capability_next[cell] =
           std::clamp(cap + std::min(1.0 - cap, growth) - sec.depreciation * idle, 0.0, 1.0);
     }
