@@ -82,6 +82,26 @@ int exit_code_of(RunStatus status) {
 
 // ---- one run --------------------------------------------------------------------------------
 
+/// The `rows` x `columns` row-major matrix `values`, transposed; in tiles, so that both sides are
+/// read and written a cache line at a time.
+std::vector<double> transposed(const std::vector<double>& values, std::size_t rows,
+                               std::size_t columns) {
+  constexpr std::size_t kTile = 32;
+  std::vector<double> out(values.size());
+  for (std::size_t row0 = 0; row0 < rows; row0 += kTile) {
+    const std::size_t row_end = std::min(rows, row0 + kTile);
+    for (std::size_t column0 = 0; column0 < columns; column0 += kTile) {
+      const std::size_t column_end = std::min(columns, column0 + kTile);
+      for (std::size_t row = row0; row < row_end; ++row) {
+        for (std::size_t column = column0; column < column_end; ++column) {
+          out[column * rows + row] = values[row * columns + column];
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /// What a run produced. Encoded as bytes for run files and MPI messages; the values come last so
 /// that a reader can take the rest without them.
 struct RunResult {
@@ -269,7 +289,10 @@ RunResult execute_run(const LoadedScenario& loaded, const Plan& plan, std::size_
     const std::vector<int> steps = recorded_steps(spec);
     result.steps.assign(steps.begin(), steps.end());
     result.series = keys.size();
-    result.values.assign(keys.size() * steps.size(), 0.0);
+    // Recorded step by step, contiguously, and turned series-major once at the end: writing
+    // each step's values straight into [series][step] (a stride of the step count) was a cache
+    // miss a value, 10% of W7.
+    std::vector<double> by_step(keys.size() * steps.size(), 0.0);
     SimulationOptions options;
     options.check_invariants = check_invariants;
     options.replicate = static_cast<std::uint64_t>(plan.replicate_of(index));
@@ -277,15 +300,20 @@ RunResult execute_run(const LoadedScenario& loaded, const Plan& plan, std::size_
     options.frames = FrameSchedule::RecordedSteps;  // as `techdep run`: the same bytes
     options.metrics = MetricScope::Scenario;
     Simulation simulation(spec, options);
+    // The series resolved once: a value's lookup (a switch and its index) cost 5% of W7.
+    const MetricsFrame& frame = simulation.metrics();
+    std::vector<const double*> sources;
+    sources.reserve(keys.size());
+    for (const SeriesKey& key : keys) {
+      sources.push_back(frame.address(key.metric, key.country, key.sector, key.partner,
+                                      key.segment));
+    }
     std::size_t column = 0;
     const auto record = [&] {
       if (column >= steps.size() || simulation.step_index() != steps[column]) return;
-      const MetricsFrame& frame = simulation.metrics();
-      for (std::size_t series = 0; series < keys.size(); ++series) {
-        const SeriesKey& key = keys[series];
-        result.values[series * steps.size() + column] =
-            series_value(frame, key);
-      }
+      simulation.metrics();  // computes this step's frame, in place
+      double* const row = by_step.data() + column * keys.size();
+      for (std::size_t series = 0; series < keys.size(); ++series) row[series] = *sources[series];
       ++column;
     };
     record();
@@ -300,6 +328,7 @@ RunResult execute_run(const LoadedScenario& loaded, const Plan& plan, std::size_
       simulation.step();
       record();
     }
+    result.values = transposed(by_step, steps.size(), keys.size());
   } catch (const std::exception& error) {
     result.state = RunState::Failed;
     result.error = error.what();

@@ -15,21 +15,26 @@
 
 namespace techdep {
 
-double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, int partner,
-                           int segment) const {
+namespace {
+// What `address` points at for a value the run did not compute: total dependency without a solve.
+constexpr double kNotComputed = std::numeric_limits<double>::quiet_NaN();
+}  // namespace
+
+const double* MetricsFrame::address(Metric metric, CountryId country, SectorId sector,
+                                   int partner, int segment) const {
   const auto c = static_cast<std::size_t>(country);
   if (segment >= 0 && per_segment(metric)) {
     const auto slot = (c * static_cast<std::size_t>(sectors) + static_cast<std::size_t>(sector)) *
                           static_cast<std::size_t>(segments) +
                       static_cast<std::size_t>(segment);
     switch (metric) {
-      case Metric::DomesticShare: return segment_domestic_share[slot];
-      case Metric::ImportShare: return segment_import_share[slot];
-      case Metric::Shortage: return segment_shortage[slot];
-      case Metric::ComplianceGap: return segment_compliance_gap[slot];
+      case Metric::DomesticShare: return &segment_domestic_share[slot];
+      case Metric::ImportShare: return &segment_import_share[slot];
+      case Metric::Shortage: return &segment_shortage[slot];
+      case Metric::ComplianceGap: return &segment_compliance_gap[slot];
       case Metric::SupplierShare:
-        return segment_supplier_share[slot * static_cast<std::size_t>(countries) +
-                                      static_cast<std::size_t>(partner)];
+        return &segment_supplier_share[slot * static_cast<std::size_t>(countries) +
+                                       static_cast<std::size_t>(partner)];
       default: break;
     }
   }
@@ -42,45 +47,50 @@ double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, in
       throw std::logic_error(fmt::format("metric {} was not computed in this run (MetricScope)",
                                          metric_info(metric).name));
     }
-    return values[pair];
+    return &values[pair];
   };
   switch (metric) {
-    case Metric::DomesticShare: return domestic_share[cell];
-    case Metric::ImportShare: return import_share[cell];
-    case Metric::Shortage: return shortage[cell];
-    case Metric::SupplierShare: return supplier_share[pair];
+    case Metric::DomesticShare: return &domestic_share[cell];
+    case Metric::ImportShare: return &import_share[cell];
+    case Metric::Shortage: return &shortage[cell];
+    case Metric::SupplierShare: return &supplier_share[pair];
     case Metric::ShipperShare: return breakdown(shipper_share);
-    case Metric::ReroutedShare: return rerouted_share[cell];
-    case Metric::BlocShare: return bloc_share[bloc];
-    case Metric::Hhi: return hhi[cell];
-    case Metric::Critical: return critical[cell];
-    case Metric::Capacity: return capacity[cell];
-    case Metric::PriceIndex: return price_index[cell];
+    case Metric::ReroutedShare: return &rerouted_share[cell];
+    case Metric::BlocShare: return &bloc_share[bloc];
+    case Metric::Hhi: return &hhi[cell];
+    case Metric::Critical: return &critical[cell];
+    case Metric::Capacity: return &capacity[cell];
+    case Metric::PriceIndex: return &price_index[cell];
     case Metric::TotalDependency:
-      return total_dependency.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                      : total_dependency[pair];
-    case Metric::Talent: return talent[c];
-    case Metric::Emigrants: return emigrants[c];
-    case Metric::Returns: return returns[c];
-    case Metric::Diaspora: return diaspora[c];
-    case Metric::RemoteWorkers: return remote_workers[c];
-    case Metric::ReturnFlow: return return_flow[c];
-    case Metric::ComplianceGap: return compliance_gap[cell];
-    case Metric::Sovereignty: return sovereignty[c];
+      return total_dependency.empty() ? &kNotComputed : &total_dependency[pair];
+    case Metric::Talent: return &talent[c];
+    case Metric::Emigrants: return &emigrants[c];
+    case Metric::Returns: return &returns[c];
+    case Metric::Diaspora: return &diaspora[c];
+    case Metric::RemoteWorkers: return &remote_workers[c];
+    case Metric::ReturnFlow: return &return_flow[c];
+    case Metric::ComplianceGap: return &compliance_gap[cell];
+    case Metric::Sovereignty: return &sovereignty[c];
     case Metric::SiteShare: return breakdown(site_share);
     case Metric::ImportValueByShipper: return breakdown(import_value_by_shipper);
     case Metric::ImportValueBySite: return breakdown(import_value_by_site);
     case Metric::ImportValueByBrand: return breakdown(import_value_by_brand);
-    case Metric::ImportUnitValue: return import_unit_value[cell];
-    case Metric::ImportValue: return import_value[cell];
+    case Metric::ImportUnitValue: return &import_unit_value[cell];
+    case Metric::ImportValue: return &import_value[cell];
     case Metric::InstalledBase: return breakdown(installed_base);
     case Metric::Distrust:
-      return distrust[c * static_cast<std::size_t>(countries) + static_cast<std::size_t>(partner)];
+      return &distrust[c * static_cast<std::size_t>(countries) +
+                       static_cast<std::size_t>(partner)];
     case Metric::DiasporaByDestination:
-      return diaspora_by_destination[c * static_cast<std::size_t>(countries) +
-                                     static_cast<std::size_t>(partner)];
+      return &diaspora_by_destination[c * static_cast<std::size_t>(countries) +
+                                      static_cast<std::size_t>(partner)];
   }
-  return std::numeric_limits<double>::quiet_NaN();
+  return &kNotComputed;
+}
+
+double MetricsFrame::value(Metric metric, CountryId country, SectorId sector, int partner,
+                           int segment) const {
+  return *address(metric, country, sector, partner, segment);
 }
 
 namespace detail {

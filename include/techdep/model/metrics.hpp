@@ -47,6 +47,11 @@ struct MetricsFrame {
   /// segment id, per_segment metrics only) picks one demand segment; -1 is the whole.
   double value(Metric metric, CountryId country, SectorId sector, int partner,
                int segment = -1) const;
+  /// Where `value` reads it: a pointer into this frame's arrays (or to a NaN for a value not
+  /// computed), valid while the frame lives unresized. A Simulation sizes its frame once, so a
+  /// caller recording many steps can resolve its series once and read them every step.
+  const double* address(Metric metric, CountryId country, SectorId sector, int partner,
+                        int segment = -1) const;
 };
 
 }  // namespace techdep

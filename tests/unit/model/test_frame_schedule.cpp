@@ -10,6 +10,7 @@
 #include "support/spec_builder.hpp"
 #include "techdep/matrix/total_dependency.hpp"
 #include "techdep/model/simulation.hpp"
+#include "techdep/output/timeseries_writer.hpp"
 #include "techdep/scenario/load_scenario.hpp"
 
 namespace {
@@ -228,4 +229,34 @@ TEST_CASE("What a scenario reads: its outputs (all when none are listed), observ
   spec.rules.push_back({});
   spec.rules.back().metric = Metric::InstalledBase;
   CHECK(scenario_reads_metric(spec, Metric::InstalledBase));
+}
+
+TEST_CASE("A series' address is resolved once and reads its value at every step",
+          "[model][schedule]") {
+  // import-substitution has demand segments, so per-segment series are among those recorded.
+  techdep::ScenarioSpec spec =
+      techdep::load_scenario(std::string(TECHDEP_SOURCE_DIR) +
+                             "/scenarios/import-substitution.yaml")
+          .spec;
+  const std::vector<techdep::SeriesKey> keys = techdep::selected_series(spec);
+  Simulation simulation(spec, SimulationOptions{});
+  std::vector<const double*> addresses;
+  for (const techdep::SeriesKey& key : keys) {
+    addresses.push_back(simulation.metrics().address(key.metric, key.country, key.sector,
+                                                     key.partner, key.segment));
+  }
+  std::size_t moved = 0;
+  for (int step = 0; step < 30; ++step) {
+    simulation.step();
+    const MetricsFrame& frame = simulation.metrics();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const techdep::SeriesKey& key = keys[i];
+      const double value =
+          frame.value(key.metric, key.country, key.sector, key.partner, key.segment);
+      REQUIRE((*addresses[i] == value || (std::isnan(value) && std::isnan(*addresses[i]))));
+      moved += step == 29 && value != 0.0 ? 1 : 0;
+    }
+  }
+  CHECK(keys.size() > 500);
+  CHECK(moved > 100);  // the values read are live ones, not zeros
 }
