@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 
 #include "techdep/core/error.hpp"
-#include "techdep/core/parallel.hpp"
 
 namespace techdep {
 namespace {
@@ -311,9 +310,10 @@ void build_coupling(const DependencyInputs& in, Coupling& coupling) {
   }
 }
 
-// One block's Gauss-Seidel sweeps, in two halves so that blocks on several threads can agree on
-// when to stop: `start` (cold start or warm start, Z from Y) and `sweep` (one sweep, returning
-// its residual over the block).
+// One block's Gauss-Seidel sweeps, in steps so that blocks on several threads can agree on when
+// to stop: `prepare` (every allocation, and the cold start, before any thread starts), `mix_all`
+// (Z from Y) and `sweep` (one sweep, returning its residual over the block). Only `prepare` can
+// throw: a block that failed on its thread would leave the others waiting for it.
 class BlockSweeper {
  public:
   BlockSweeper(const DependencyInputs& in, const SparseMix& mix, const Coupling& coupling,
@@ -323,7 +323,7 @@ class BlockSweeper {
         sectors_(static_cast<std::size_t>(in.sectors)), width_(block.width),
         rows_(countries_ * width_) {}
 
-  void start() {
+  void prepare() {
     const std::size_t size = sectors_ * rows_;
     std::vector<double>& y = block_.y;
     if (y.size() != size) {  // cold start: Y = B
@@ -338,6 +338,9 @@ class BlockSweeper {
     block_.sources.resize(std::max(countries_, sectors_));
     block_.weights.resize(sectors_);
     block_.diagonal.assign(rows_, 0.0);  // only its diagonal is ever written
+  }
+
+  void mix_all() {
     for (std::size_t s = 0; s < sectors_; ++s) mix_sector(s);
   }
 
@@ -415,26 +418,33 @@ class SpinBarrier {
  public:
   explicit SpinBarrier(std::size_t parties) : parties_(parties) {}
 
-  // The last to arrive runs `completion` before anyone leaves.
+  // The last to arrive runs `completion` before anyone leaves. False once cancelled: then
+  // nobody waits any more.
   template <class Completion>
-  void arrive_and_wait(Completion&& completion) {
+  bool arrive_and_wait(Completion&& completion) {
     const std::uint64_t generation = generation_.load(std::memory_order_acquire);
     if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parties_) {
       completion();
       arrived_.store(0, std::memory_order_relaxed);
       generation_.store(generation + 1, std::memory_order_release);
-      return;
+      return true;
     }
     for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
+      if (cancelled_.load(std::memory_order_acquire)) return false;
       if (spins >= kSpinsBeforeYield) std::this_thread::yield();
     }
+    return true;
   }
+
+  // For a party that will never arrive (its thread could not be started).
+  void cancel() { cancelled_.store(true, std::memory_order_release); }
 
  private:
   static constexpr int kSpinsBeforeYield = 1 << 14;
   const std::size_t parties_;
   std::atomic<std::size_t> arrived_{0};
   std::atomic<std::uint64_t> generation_{0};
+  std::atomic<bool> cancelled_{false};
 };
 
 DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<const int> focus,
@@ -455,13 +465,17 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<con
     diverged = report.iterations >= kDependencyMaxIterations && !(residual < kDependencyTolerance);
     return residual < kDependencyTolerance || diverged;
   };
+  std::vector<BlockSweeper> sweepers;
+  sweepers.reserve(blocks.size());
+  for (OriginBlock& block : blocks) {
+    extrapolate_warm_start(block, state);
+    sweepers.emplace_back(in, work.sparse, work.coupling, block).prepare();
+  }
   if (blocks.size() == 1) {
-    BlockSweeper sweeper(in, work.sparse, work.coupling, blocks[0]);
-    extrapolate_warm_start(blocks[0], state);
-    sweeper.start();
-    while (!converged(sweeper.sweep())) {
+    sweepers[0].mix_all();
+    while (!converged(sweepers[0].sweep())) {
     }
-    if (!diverged) sweeper.write(focus, total_dependency);
+    if (!diverged) sweepers[0].write(focus, total_dependency);
   } else {
     // The last block to finish a sweep decides, for all, whether another is needed.
     bool done = false;
@@ -471,16 +485,23 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<con
       for (const OriginBlock& block : blocks) residual = std::max(residual, block.residual);
       done = converged(residual);
     };
-    parallel_blocks(blocks.size(), blocks.size(), [&](std::size_t b, std::size_t, std::size_t) {
-      BlockSweeper sweeper(in, work.sparse, work.coupling, blocks[b]);
-      extrapolate_warm_start(blocks[b], state);
-      sweeper.start();
+    const auto run_block = [&](std::size_t b) noexcept {
+      sweepers[b].mix_all();
       do {
-        blocks[b].residual = sweeper.sweep();
-        sync.arrive_and_wait(decide);
+        blocks[b].residual = sweepers[b].sweep();
+        if (!sync.arrive_and_wait(decide)) return;
       } while (!done);
-      if (!diverged) sweeper.write(focus, total_dependency);
-    });
+      if (!diverged) sweepers[b].write(focus, total_dependency);
+    };
+    std::vector<std::jthread> helpers;  // joined when they go out of scope, even on a throw
+    helpers.reserve(blocks.size() - 1);
+    try {
+      for (std::size_t b = 1; b < blocks.size(); ++b) helpers.emplace_back(run_block, b);
+    } catch (...) {
+      sync.cancel();  // the helpers started leave the barrier instead of waiting for block 0
+      throw;
+    }
+    run_block(0);
   }
   if (diverged) throw_divergence(report.iterations, report.residual);
   return report;
