@@ -290,7 +290,6 @@ struct Coupling {
 // Work arrays kept between calls, so a step allocates nothing once they are sized.
 struct Workspace {
   MatrixXd base, mixed, next;  // the forward solves'
-  std::vector<double> value_added;
   SparseMix sparse;
   Coupling coupling;
 };
@@ -471,28 +470,24 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<con
     extrapolate_warm_start(block, state);
     sweepers.emplace_back(in, work.sparse, work.coupling, block).prepare();
   }
-  if (blocks.size() == 1) {
-    sweepers[0].mix_all();
-    while (!converged(sweepers[0].sweep())) {
-    }
-    if (!diverged) sweepers[0].write(focus, total_dependency);
-  } else {
-    // The last block to finish a sweep decides, for all, whether another is needed.
-    bool done = false;
-    SpinBarrier sync(blocks.size());
-    const auto decide = [&] {
-      double residual = 0.0;
-      for (const OriginBlock& block : blocks) residual = std::max(residual, block.residual);
-      done = converged(residual);
-    };
-    const auto run_block = [&](std::size_t b) noexcept {
-      sweepers[b].mix_all();
-      do {
-        blocks[b].residual = sweepers[b].sweep();
-        if (!sync.arrive_and_wait(decide)) return;
-      } while (!done);
-      if (!diverged) sweepers[b].write(focus, total_dependency);
-    };
+  // The last block to finish a sweep decides, for all, whether another is needed (with one
+  // block, the barrier only runs the decision).
+  bool done = false;
+  SpinBarrier sync(blocks.size());
+  const auto decide = [&] {
+    double residual = 0.0;
+    for (const OriginBlock& block : blocks) residual = std::max(residual, block.residual);
+    done = converged(residual);
+  };
+  const auto run_block = [&](std::size_t b) noexcept {
+    sweepers[b].mix_all();
+    do {
+      blocks[b].residual = sweepers[b].sweep();
+      if (!sync.arrive_and_wait(decide)) return;
+    } while (!done);
+    if (!diverged) sweepers[b].write(focus, total_dependency);
+  };
+  {
     std::vector<std::jthread> helpers;  // joined when they go out of scope, even on a throw
     helpers.reserve(blocks.size() - 1);
     try {
@@ -604,9 +599,8 @@ DependencySolveReport TotalDependencySolver::solve(const DependencyInputs& in,
   }
 
   build_mix(in, self.mix);
-  std::vector<double>& value = self.work.value_added;
-  value.resize(static_cast<std::size_t>(sectors));
-  for (int s = 0; s < sectors; ++s) value[static_cast<std::size_t>(s)] = value_added(in, s);
+  build_coupling(in, self.work.coupling);
+  const std::vector<double>& value = self.work.coupling.value;
   DependencySolveReport worst;
   worst.transposed = false;
   for (std::size_t f = 0; f < self.focus.size(); ++f) {
