@@ -313,8 +313,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
           frame.bloc_share[cell * static_cast<std::size_t>(spec.bloc_count()) +
                            static_cast<std::size_t>(b)] = sum;
         }
-        frame.domestic_share[cell] = state.share[first + static_cast<std::size_t>(
-                                                             options.domestic[cell])];
+        frame.domestic_share[cell] = state.share[options.domestic_option(cell)];
         frame.import_share[cell] = imports;
         frame.shortage[cell] = state.shortage[cell];
         frame.rerouted_share[cell] = rerouted;

@@ -88,6 +88,10 @@ struct OptionLists {
 
   std::size_t size() const { return origin.size(); }
   std::size_t count(std::size_t cell) const { return first[cell + 1] - first[cell]; }
+  /// The option of the cell's own producers.
+  std::size_t domestic_option(std::size_t cell) const {
+    return first[cell] + static_cast<std::size_t>(domestic[cell]);
+  }
   std::size_t slots() const { return slot_segment.size(); }
   bool segmented(std::size_t cell) const { return slot_first[cell + 1] > slot_first[cell]; }
 };

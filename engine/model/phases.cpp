@@ -234,8 +234,8 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
     }
   }
 
-  // `leg_restriction` first collects each event's open fraction 1 - r of the flows it names;
-  // merged below in event order, independent controls on the same flow compound
+  // `leg_restriction` first collects each event's restriction r of the flows it names; merged
+  // below in event order, independent controls on the same flow compound
   // (R = 1 - (1 - Re)(1 - Ri), model.md section 3).
   policy.built = true;
   policy.leg_restriction.clear();
@@ -252,7 +252,7 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
 
   auto restrict = [&](CountryId origin, CountryId buyer, SectorId sector, double amount) {
     if (origin == buyer) return;
-    policy.leg_restriction.push_back({spec.supply_index(buyer, sector, origin), 1.0 - amount});
+    policy.leg_restriction.push_back({spec.supply_index(buyer, sector, origin), amount});
   };
 
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -388,7 +388,7 @@ void apply_events(const ScenarioSpec& spec, std::span<const EventSpec> events,
   for (std::size_t i = 0; i < legs.size();) {
     const std::size_t flow = legs[i].flow;
     double open = 1.0;
-    for (; i < legs.size() && legs[i].flow == flow; ++i) open *= legs[i].restriction;
+    for (; i < legs.size() && legs[i].flow == flow; ++i) open *= 1.0 - legs[i].restriction;
     legs[merged++] = {flow, 1.0 - open};
   }
   legs.resize(merged);
@@ -512,8 +512,7 @@ void build_segment_slots(const ScenarioSpec& spec, OptionLists& options) {
     // options of every segment keep the cell's proportions, so the segments sum to the whole.
     const std::size_t first = options.first[cell];
     const std::size_t count = options.count(cell);
-    const double domestic =
-        options.initial_share[first + static_cast<std::size_t>(options.domestic[cell])];
+    const double domestic = options.initial_share[options.domestic_option(cell)];
     double served = 0.0;
     for (std::size_t o = first; o < first + count; ++o) served += options.initial_share[o];
     double given_mass = 0.0;
@@ -581,8 +580,7 @@ double idle_capability(const ScenarioSpec& spec, const OptionLists& options,
   // Only capability idle beyond the initial slack counts: a world at rest stays at rest. The
   // start's domestic share is the domestic option's, S0[c][s][c] (read there, not from the dense
   // table: a cache miss per cell and step, 5% of W3).
-  const std::size_t option =
-      options.first[cell] + static_cast<std::size_t>(options.domestic[cell]);
+  const std::size_t option = options.domestic_option(cell);
   const double domestic = state.share[option];
   const double initial_slack = spec.capability[cell] - options.initial_share[option];
   return std::max(0.0, (state.capability[cell] - domestic) - initial_slack);
@@ -770,8 +768,7 @@ void update_option_policy(const ScenarioSpec& spec, std::span<const EventSpec> e
       for (SectorId s = 0; s < static_cast<SectorId>(sn); ++s) {
         if (!names(event, buyer, s)) continue;
         const std::size_t cell = spec.cell_index(buyer, s);
-        const std::size_t domestic = options.first[cell] +
-                                     static_cast<std::size_t>(options.domestic[cell]);
+        const std::size_t domestic = options.domestic_option(cell);
         for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
           if (o == domestic) continue;
           const int brand = options.origin[o];
@@ -1360,8 +1357,7 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
                             transfer;
       const double idle = idle_capability(spec, options, state, cell);
       // Experience: years of demand served beyond the start's domestic share.
-      const std::size_t domestic_option =
-          options.first[cell] + static_cast<std::size_t>(options.domestic[cell]);
+      const std::size_t domestic_option = options.domestic_option(cell);
       state.experience[cell] +=
           std::max(0.0, state.share[domestic_option] - options.initial_share[domestic_option]) *
           years_per_step;
