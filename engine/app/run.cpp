@@ -248,6 +248,8 @@ struct FolderFacts {
   std::string resolved_sha256;
   std::optional<std::size_t> long_rows;  ///< timeseries.csv is in the folder
   std::optional<std::size_t> wide_rows;  ///< wide.csv is in the folder
+  std::string long_sha256;  ///< hashed as it was written; empty: read it back
+  std::string wide_sha256;
   Clock::time_point write_start;
 };
 
@@ -260,14 +262,17 @@ void write_folder_files(RunFolder& folder, const FolderFacts& facts) {
   write_file_atomically(folder.staged("summary.txt"), record.summary);
 
   Json outputs = Json::array();
-  const auto add_output = [&](const std::string& name, std::optional<std::size_t> rows) {
-    Json entry = {{"file", name}, {"sha256", sha256_file_hex(folder.staged(name))}};
+  const auto add_output = [&](const std::string& name, std::optional<std::size_t> rows,
+                              const std::string& known_sha256 = {}) {
+    Json entry = {{"file", name},
+                  {"sha256", known_sha256.empty() ? sha256_file_hex(folder.staged(name))
+                                                  : known_sha256}};
     if (rows) entry["rows"] = *rows;
     outputs.push_back(entry);
   };
   add_output("scenario.resolved.yaml", std::nullopt);
-  if (facts.long_rows) add_output("timeseries.csv", *facts.long_rows);
-  if (facts.wide_rows) add_output("wide.csv", *facts.wide_rows);
+  if (facts.long_rows) add_output("timeseries.csv", *facts.long_rows, facts.long_sha256);
+  if (facts.wide_rows) add_output("wide.csv", *facts.wide_rows, facts.wide_sha256);
   add_output("observations.csv", record.observation_rows);
   add_output("events.csv", record.event_rows);
   add_output("summary.txt", std::nullopt);
@@ -371,6 +376,9 @@ RunOutcome run_scenario(const RunRequest& request) {
   TimeseriesFiles files;
   if (request.format != OutputFormat::Wide) files.long_csv = folder.staged("timeseries.csv");
   if (request.format != OutputFormat::Long) files.wide_csv = folder.staged("wide.csv");
+  // The rows are formatted, written and hashed beside the simulation when the run may use more
+  // than one thread: on W2 that is a fifth of the run's time taken off the simulation's path.
+  files.in_background = request.threads > 1;
   TimeseriesWriter writer(spec, files);
 
   const RunRecord record = simulate_recorded(simulation, writer, request.interrupt, {});
@@ -391,6 +399,8 @@ RunOutcome run_scenario(const RunRequest& request) {
                   .resolved_sha256 = resolved_sha256,
                   .long_rows = files.long_csv ? std::optional(writer.long_rows()) : std::nullopt,
                   .wide_rows = files.wide_csv ? std::optional(writer.wide_rows()) : std::nullopt,
+                  .long_sha256 = writer.long_sha256(),
+                  .wide_sha256 = writer.wide_sha256(),
                   .write_start = write_start});
   folder.commit();
 
@@ -465,6 +475,8 @@ void write_run_folder(const MemoryRun& run, const fs::path& out_dir,
                                          .resolved_sha256 = resolved_sha256,
                                          .long_rows = run.timeseries_rows,
                                          .wide_rows = std::nullopt,
+                                         .long_sha256 = sha256_hex(run.timeseries_csv),
+                                         .wide_sha256 = {},
                                          .write_start = write_start});
   folder.commit();
 }

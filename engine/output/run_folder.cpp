@@ -89,8 +89,10 @@ void remove_stale_staging_dirs(const fs::path& parent) {
 
 }  // namespace
 
-StagedFile::StagedFile(fs::path final_path)
-    : final_path_(std::move(final_path)), in_run_folder_(in_own_staging_dir(final_path_)) {
+StagedFile::StagedFile(fs::path final_path, bool with_sha256)
+    : final_path_(std::move(final_path)),
+      digest_(with_sha256 ? std::make_unique<Sha256Stream>() : nullptr),
+      in_run_folder_(in_own_staging_dir(final_path_)) {
   temp_path_ = final_path_;
   temp_path_ += fmt::format(".tmp-{}", unique_suffix());
   file_ = std::fopen(temp_path_.c_str(), "wbx");
@@ -112,9 +114,11 @@ void StagedFile::write(std::string_view bytes) {
   if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
     throw IoError(fmt::format("{}: cannot write: {}", final_path_.string(), errno_text()));
   }
+  if (digest_) digest_->update(bytes);
 }
 
 void StagedFile::commit() {
+  if (digest_) sha256_hex_ = digest_->hex();
   sync_file(file_, final_path_);
   const int close_status = std::fclose(file_);
   file_ = nullptr;

@@ -11,6 +11,9 @@ namespace techdep {
 namespace {
 
 constexpr std::size_t kFlushBytes = std::size_t{1} << 20;
+// Steps waiting for the background writer: enough to ride out a slow write, few enough that a
+// large world's values (W3: 60,000 series a step) stay small.
+constexpr std::size_t kMaxPendingSteps = 4;
 
 template <typename Id>
 std::vector<Id> all_or(const std::vector<Id>& chosen, int count) {
@@ -159,12 +162,12 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
   for (const SeriesKey& key : series_) row_prefix_.push_back(series_csv_fields(spec, key) + ',');
 
   long_text_ = files.long_text;
-  if (files.long_csv) long_file_ = std::make_unique<StagedFile>(*files.long_csv);
+  if (files.long_csv) long_file_ = std::make_unique<StagedFile>(*files.long_csv, true);
   if (long_file_ || long_text_) {
     long_buffer_ = kTimeseriesHeader;
   }
   if (files.wide_csv) {
-    wide_file_ = std::make_unique<StagedFile>(*files.wide_csv);
+    wide_file_ = std::make_unique<StagedFile>(*files.wide_csv, true);
     wide_buffer_ = "step,date";
     for (const SeriesKey& key : series_) {
       wide_buffer_ += ',';
@@ -185,46 +188,124 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
     }
     wide_buffer_ += '\n';
   }
+  if (files.in_background) background_ = std::thread([this] { write_in_background(); });
 }
 
-TimeseriesWriter::~TimeseriesWriter() = default;
+TimeseriesWriter::~TimeseriesWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    pending_.clear();  // not committed: the staged files are removed, unfinished
+  }
+  stop_background();
+}
 
 void TimeseriesWriter::record(const MetricsFrame& frame) {
-  // Every selected series exists, so NaN here means the model broke: stop rather than publish it
-  // as an empty cell that reads like "no value" (docs/reliability.md, numerical faults).
-  for (const SeriesKey& key : series_) {
-    if (std::isnan(series_value(frame, key))) {
+  rethrow_background_error();
+  std::vector<double> values;
+  if (background_.joinable()) {
+    std::unique_lock lock(mutex_);
+    if (!spare_.empty()) {
+      values = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  } else {
+    values = std::move(values_);
+  }
+  values.resize(series_.size());
+  for (std::size_t index = 0; index < series_.size(); ++index) {
+    values[index] = series_value(frame, series_[index]);
+    // Every selected series exists, so NaN here means the model broke: stop rather than publish
+    // it as an empty cell that reads like "no value" (docs/reliability.md, numerical faults).
+    if (std::isnan(values[index])) {
       throw NumericalError(fmt::format(
           "step {} ({}): invariant 'finite-output' broken: {} is NaN; nothing was written "
           "(run with --check to find the phase that produced it)",
-          frame.step, step_label(spec_.time, frame.step), series_name(spec_, key)));
+          frame.step, step_label(spec_.time, frame.step), series_name(spec_, series_[index])));
     }
   }
-  const std::string date = step_label(spec_.time, frame.step);
+  if (long_file_ || long_text_) long_rows_ += series_.size();
+  if (wide_file_) ++wide_rows_;
+  if (!background_.joinable()) {
+    format_step(frame.step, values);
+    values_ = std::move(values);
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] {
+    return pending_.size() < kMaxPendingSteps || background_error_ != nullptr;
+  });
+  if (background_error_) {
+    lock.unlock();
+    rethrow_background_error();
+  }
+  pending_.push_back(Pending{frame.step, std::move(values)});
+  changed_.notify_all();
+}
+
+void TimeseriesWriter::format_step(int step, const std::vector<double>& values) {
+  const std::string date = step_label(spec_.time, step);
   if (long_file_ || long_text_) {
-    const std::string step_prefix =
-        fmt::format("{}{},{},", scenario_point_replicate_, frame.step, date);
+    const std::string step_prefix = fmt::format("{}{},{},", scenario_point_replicate_, step, date);
     for (std::size_t index = 0; index < series_.size(); ++index) {
-      const SeriesKey& key = series_[index];
       long_buffer_ += step_prefix;
       long_buffer_ += row_prefix_[index];
-      append_csv_number(long_buffer_, series_value(frame, key));
+      append_csv_number(long_buffer_, values[index]);
       long_buffer_ += '\n';
       // A large world's frame is megabytes of rows: written as it goes, not held whole.
       flush_if_large();
     }
-    long_rows_ += series_.size();
   }
   if (wide_file_) {
-    fmt::format_to(std::back_inserter(wide_buffer_), "{},{}", frame.step, date);
-    for (const SeriesKey& key : series_) {
+    fmt::format_to(std::back_inserter(wide_buffer_), "{},{}", step, date);
+    for (const double value : values) {
       wide_buffer_ += ',';
-      append_csv_number(wide_buffer_, series_value(frame, key));
+      append_csv_number(wide_buffer_, value);
     }
     wide_buffer_ += '\n';
-    ++wide_rows_;
   }
   flush_if_large();
+}
+
+void TimeseriesWriter::write_in_background() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return !pending_.empty() || finishing_; });
+    if (pending_.empty()) return;  // finishing, and everything is written
+    Pending step = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    try {
+      format_step(step.step, step.values);
+    } catch (...) {
+      lock.lock();
+      background_error_ = std::current_exception();
+      pending_.clear();
+      changed_.notify_all();
+      return;
+    }
+    lock.lock();
+    spare_.push_back(std::move(step.values));
+    changed_.notify_all();
+  }
+}
+
+void TimeseriesWriter::stop_background() {
+  if (!background_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    finishing_ = true;
+  }
+  changed_.notify_all();
+  background_.join();
+}
+
+void TimeseriesWriter::rethrow_background_error() {
+  std::exception_ptr error;
+  {
+    std::lock_guard lock(mutex_);
+    error = background_error_;
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void TimeseriesWriter::flush_if_large() {
@@ -239,6 +320,8 @@ void TimeseriesWriter::flush_if_large() {
 }
 
 void TimeseriesWriter::commit() {
+  stop_background();
+  rethrow_background_error();
   if (long_file_) {
     long_file_->write(long_buffer_);
     long_buffer_.clear();
@@ -250,6 +333,16 @@ void TimeseriesWriter::commit() {
     wide_buffer_.clear();
     wide_file_->commit();
   }
+}
+
+const std::string& TimeseriesWriter::long_sha256() const {
+  static const std::string none;
+  return long_file_ ? long_file_->sha256_hex() : none;
+}
+
+const std::string& TimeseriesWriter::wide_sha256() const {
+  static const std::string none;
+  return wide_file_ ? wide_file_->sha256_hex() : none;
 }
 
 }  // namespace techdep

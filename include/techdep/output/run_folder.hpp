@@ -4,8 +4,11 @@
 // into place at the end. An existing folder is never overwritten.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "techdep/output/digest.hpp"
 
 namespace techdep {
 
@@ -17,7 +20,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 /// write (a full disk included), naming the file.
 class StagedFile {
  public:
-  explicit StagedFile(std::filesystem::path final_path);
+  /// `with_sha256`: hash the bytes as they are written (sha256_hex() after commit), so a large
+  /// file's manifest entry does not read it back.
+  explicit StagedFile(std::filesystem::path final_path, bool with_sha256 = false);
   ~StagedFile();
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;
@@ -27,9 +32,13 @@ class StagedFile {
   /// folder is a RunFolder's staging folder, which RunFolder::commit syncs once for all files).
   void commit();
   const std::filesystem::path& final_path() const { return final_path_; }
+  /// The committed contents' SHA-256 (lower-case hex); empty unless made `with_sha256`.
+  const std::string& sha256_hex() const { return sha256_hex_; }
 
  private:
   std::filesystem::path final_path_;
+  std::unique_ptr<Sha256Stream> digest_;
+  std::string sha256_hex_;
   std::filesystem::path temp_path_;
   std::FILE* file_ = nullptr;
   bool in_run_folder_ = false;  ///< in a RunFolder's staging folder: its commit syncs the names

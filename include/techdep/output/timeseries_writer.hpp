@@ -3,11 +3,16 @@
 // (docs/output-format.md). Numbers use fmt's shortest round-trip form; a value that does not
 // exist (NaN) is an empty field.
 
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "techdep/model/metrics.hpp"
@@ -53,6 +58,9 @@ struct TimeseriesFiles {
   /// timeseries.csv's bytes kept in memory instead of a file (the Python package's runs);
   /// filled at commit(). Not with long_csv.
   std::string* long_text = nullptr;
+  /// Format, write and hash the rows on a thread of the writer's own while the simulation goes
+  /// on (a run given more than one thread); otherwise record() does it before it returns.
+  bool in_background = false;
 };
 
 class TimeseriesWriter {
@@ -61,16 +69,27 @@ class TimeseriesWriter {
                    int replicate = 0);
   ~TimeseriesWriter();
 
-  /// Appends the rows of one recorded step.
+  /// Appends the rows of one recorded step. Throws NumericalError for a NaN series (nothing of
+  /// the step is written) and, in the background, the IoError of an earlier step's write.
   void record(const MetricsFrame& frame);
   /// Flushes and renames the files into place. Throws IoError.
   void commit();
-
   std::size_t long_rows() const { return long_rows_; }
   std::size_t wide_rows() const { return wide_rows_; }
+  /// The committed files' SHA-256 (lower-case hex), hashed as they were written.
+  const std::string& long_sha256() const;
+  const std::string& wide_sha256() const;
 
  private:
+  struct Pending {
+    int step = 0;
+    std::vector<double> values;  ///< one per series, in series_ order
+  };
+  void format_step(int step, const std::vector<double>& values);
   void flush_if_large();
+  void write_in_background();
+  void stop_background();
+  void rethrow_background_error();
 
   const ScenarioSpec& spec_;
   std::vector<SeriesKey> series_;
@@ -83,6 +102,18 @@ class TimeseriesWriter {
   std::string wide_buffer_;
   std::size_t long_rows_ = 0;
   std::size_t wide_rows_ = 0;
+  std::vector<double> values_;  ///< the step being recorded (record() without the background)
+
+  // The background writer: record() hands steps over through `pending_` (bounded, so a slow disk
+  // holds the simulation back instead of queueing the whole run), spent value arrays come back
+  // through `spare_`.
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Pending> pending_;
+  std::vector<std::vector<double>> spare_;
+  bool finishing_ = false;
+  std::exception_ptr background_error_;
+  std::thread background_;
 };
 
 /// Appends a value in the CSV number form: shortest round trip, empty for NaN.

@@ -4,14 +4,20 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
 #include <cmath>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "integration/cli_runner.hpp"
 #include "techdep/app/resources.hpp"
 #include "techdep/core/error.hpp"
 #include "techdep/model/simulation.hpp"
+#include "techdep/output/digest.hpp"
 #include "techdep/output/run_folder.hpp"
 #include "techdep/output/timeseries_writer.hpp"
 #include "techdep/scenario/limits.hpp"
@@ -148,14 +154,113 @@ TEST_CASE("A NaN in a selected series stops the writer with a named invariant", 
   frame.shortage[0] = std::nan("");
   const TempDir dir;
   {
-    techdep::TimeseriesWriter writer(loaded.spec,
-                                     techdep::TimeseriesFiles{dir.path() / "timeseries.csv", {}});
+    techdep::TimeseriesFiles files;
+    files.long_csv = dir.path() / "timeseries.csv";
+    files.in_background = GENERATE(false, true);
+    techdep::TimeseriesWriter writer(loaded.spec, files);
     CHECK_THROWS_WITH(writer.record(frame),
                       "step 0 (2021-01): invariant 'finite-output' broken: shortage.EST.chips is "
                       "NaN; nothing was written (run with --check to find the phase that "
                       "produced it)");
   }
   // The writer was abandoned: no file under the final name, no temporary file left.
+  CHECK(fs::is_empty(dir.path()));
+}
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST_CASE("A writer in the background writes the same bytes and hashes them as it writes",
+          "[reliability]") {
+  const techdep::LoadedScenario loaded =
+      techdep::load_scenario(TECHDEP_SOURCE_DIR "/tests/data/cli/tiny.yaml");
+  techdep::Simulation simulation(loaded.spec);
+  const TempDir dir;
+  const auto files = [&](const std::string& name, bool in_background) {
+    techdep::TimeseriesFiles chosen;
+    chosen.long_csv = dir.path() / (name + "-long.csv");
+    chosen.wide_csv = dir.path() / (name + "-wide.csv");
+    chosen.in_background = in_background;
+    return chosen;
+  };
+  techdep::TimeseriesWriter here(loaded.spec, files("here", false));
+  techdep::TimeseriesWriter behind(loaded.spec, files("behind", true));
+  // More steps than the background may hold back, each a different frame that the next step
+  // overwrites: the writer must have taken the values, not a reference to the frame.
+  for (int step = 0; step < 24; ++step) {
+    here.record(simulation.metrics());
+    behind.record(simulation.metrics());
+    simulation.step();
+  }
+  here.commit();
+  behind.commit();
+  CHECK(behind.long_rows() == here.long_rows());
+  CHECK(behind.wide_rows() == 24);
+  for (const std::string layout : {"long", "wide"}) {
+    const std::string expected = file_text(dir.path() / ("here-" + layout + ".csv"));
+    CHECK(expected.size() > 1000);
+    CHECK(file_text(dir.path() / ("behind-" + layout + ".csv")) == expected);
+  }
+  // Each digest is the committed file's, whichever way it was written.
+  for (const techdep::TimeseriesWriter* writer : {&here, &behind}) {
+    const std::string name = writer == &here ? "here" : "behind";
+    CHECK(writer->long_sha256() == techdep::sha256_file_hex(dir.path() / (name + "-long.csv")));
+    CHECK(writer->wide_sha256() == techdep::sha256_file_hex(dir.path() / (name + "-wide.csv")));
+  }
+  CHECK(here.long_sha256() != here.wide_sha256());
+}
+
+// A file-size limit makes write(2) fail with EFBIG (SIGXFSZ ignored) as a full disk would.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit limited = previous_;
+    limited.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &limited);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previous_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit previous_{};
+  void (*previous_handler_)(int) = nullptr;
+};
+
+TEST_CASE("A write that fails in the background stops the run with the file's error",
+          "[reliability]") {
+  const techdep::LoadedScenario loaded =
+      techdep::load_scenario(TECHDEP_SOURCE_DIR "/tests/data/cli/tiny.yaml");
+  const techdep::Simulation simulation(loaded.spec);
+  const TempDir dir;
+  std::string message;
+  int recorded = 0;
+  {
+    const FileSizeLimit limit(64 * 1024);
+    techdep::TimeseriesFiles files;
+    files.long_csv = dir.path() / "timeseries.csv";
+    files.in_background = true;
+    techdep::TimeseriesWriter writer(loaded.spec, files);
+    try {
+      // Megabytes of rows: the background writer's flushes pass the limit long before the end,
+      // and a later record() (or the commit) reports what failed.
+      for (; recorded < 20000; ++recorded) writer.record(simulation.metrics());
+      writer.commit();
+      FAIL("the writes past the file-size limit were not reported");
+    } catch (const techdep::IoError& error) {
+      message = error.what();
+    }
+  }
+  CHECK_THAT(message, Catch::Contains("timeseries.csv: cannot write"));
+  CHECK(recorded < 20000);  // record() reported it: the simulation did not run on to the end
+  // Abandoned: no file under the final name, no temporary file left.
   CHECK(fs::is_empty(dir.path()));
 }
 
