@@ -9,7 +9,6 @@
 
 #include "model/phases.hpp"
 #include "techdep/core/error.hpp"
-#include "techdep/core/parallel.hpp"
 #include "techdep/core/rng.hpp"
 #include "techdep/matrix/ces_targets.hpp"
 
@@ -581,23 +580,28 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
 
 void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                         const OptionPolicy& option_policy, const Calibration& calibration,
-                        const Targets& targets, int step, int threads, AgentPopulations& agents,
-                        ModelState& state) {
+                        const Targets& targets, int step, WorkerTeam* team,
+                        AgentPopulations& agents, ModelState& state) {
   // Each country's cells write only their own rows of the state and of the scratch.
-  parallel_for(spec.countries.size(), threads, [&](std::size_t c) {
-    update_country_firms(spec, params, policy, option_policy, calibration, targets, step,
-                         static_cast<CountryId>(c), agents, state);
+  const std::size_t countries = spec.countries.size();
+  for_chunks_on(team, countries, 1, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t c = begin; c < end; ++c) {
+      update_country_firms(spec, params, policy, option_policy, calibration, targets, step,
+                           static_cast<CountryId>(c), agents, state);
+    }
   });
 }
 
 void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                           const OptionLists& options, const OptionPolicy& option_policy,
-                          std::span<const EventSpec> events, int step, int threads,
+                          std::span<const EventSpec> events, int step, WorkerTeam* team,
                           AgentPopulations& agents, ModelState& state) {
   const std::size_t cn = spec.countries.size();
-  parallel_for(cn, threads, [&](std::size_t c) {
-    move_country_workers(spec, params, policy, options, option_policy, events, step,
-                         static_cast<CountryId>(c), agents, state);
+  for_chunks_on(team, cn, 1, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t c = begin; c < end; ++c) {
+      move_country_workers(spec, params, policy, options, option_policy, events, step,
+                           static_cast<CountryId>(c), agents, state);
+    }
   });
 
   // The agents are a sample of each stock: the fraction of agents abroad at j who returned is

@@ -91,8 +91,8 @@ AgentPopulations make_agent_populations(const ScenarioSpec& spec, const OptionLi
 /// Writes the size-weighted shares, shortage and rerouted parts into `state`.
 void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                         const OptionPolicy& option_policy, const Calibration& calibration,
-                        const Targets& targets, int step, int threads, AgentPopulations& agents,
-                        ModelState& state);
+                        const Targets& targets, int step, WorkerTeam* team,
+                        AgentPopulations& agents, ModelState& state);
 
 /// Phase 6 in agent mode. Returns first (each worker abroad with its own probability), then each
 /// worker at home leaves with its own hazard and picks a destination by logit over attraction
@@ -100,7 +100,7 @@ void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, cons
 /// fractions of agents who moved, as in aggregate mode (training included).
 void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                           const OptionLists& options, const OptionPolicy& option_policy,
-                          std::span<const EventSpec> events, int step, int threads,
+                          std::span<const EventSpec> events, int step, WorkerTeam* team,
                           AgentPopulations& agents, ModelState& state);
 
 }  // namespace techdep::detail

@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "model/phases.hpp"
-#include "techdep/core/parallel.hpp"
 #include "techdep/matrix/ces_targets.hpp"
 #include "techdep/matrix/total_dependency.hpp"
 
@@ -205,8 +204,7 @@ void compute_metrics(const ScenarioSpec& spec, const Parameters& params, const P
   const RouteTable& routes = option_policy.routes;
 
   // Each country's cells write only their own rows of the frame.
-  parallel_blocks(cn, scratch.workers.size(),
-                  [&](std::size_t begin, std::size_t end, std::size_t worker) {
+  for_chunks_on(scratch.team, cn, 1, [&](std::size_t begin, std::size_t end, std::size_t worker) {
     const std::span<double> log_price(scratch.workers[worker].log_price);
     const std::span<double> value(scratch.workers[worker].trial_share);
     // Several options share a brand, a site or a shipper, and a hub ships for options that are

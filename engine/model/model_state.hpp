@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "techdep/core/worker_team.hpp"
 #include "techdep/graph/routes.hpp"
 #include "techdep/scenario/scenario_spec.hpp"
 
@@ -202,7 +203,8 @@ struct CellWork {
 
 /// Scratch space of the hot loops, sized once.
 struct Scratch {
-  std::vector<CellWork> workers;  // one per thread of the per-country phases
+  std::vector<CellWork> workers;  // one per worker of `team`
+  WorkerTeam* team = nullptr;     // the per-country phases' threads; null: the caller's only
   LogPriceTables log_tables;
   std::vector<double> strength_prev;  // event strengths the policy was last built from
   std::vector<double> capability_next, talent_flow, leavers, pair_drive;

@@ -97,16 +97,17 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
                      double security_scale = 1.0);
 
 /// Phase 3. CES targets, caps, reroute split and domestic demand of every cell.
-/// Countries run on up to `scratch.workers.size()` threads; each cell writes only its own
+/// Countries run on the workers of `scratch.team`; each cell writes only its own
 /// outputs, so the results do not depend on the thread count.
 void compute_targets(const ScenarioSpec& spec, const Parameters& params, const Policy& policy,
                      const OptionPolicy& option_policy, const Calibration& calibration,
                      const ModelState& state, Targets& targets, Scratch& scratch);
 
 
-/// Phase 4. The immediate cut to the caps, then the geometric approach to the targets.
+/// Phase 4. The immediate cut to the caps, then the geometric approach to the targets; countries
+/// on `team` (null: the caller's thread).
 void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,
-                   const Targets& targets, ModelState& state);
+                   const Targets& targets, WorkerTeam* team, ModelState& state);
 
 /// Phase 4 for a cell split into demand segments: each segment's own cut and adjustment (its
 /// speed `lambda` times the segment's factor), the cell's shares their weighted sum.

@@ -87,6 +87,7 @@ struct Simulation::Impl {
   detail::Targets targets;
   detail::Calibration calibration;
   detail::ModelState state;
+  std::unique_ptr<WorkerTeam> team;  // before `scratch`, which points to it
   detail::Scratch scratch;
   MetricsFrame frame;
   int frame_step = -1;             // the step `frame` describes; -1 before the first
@@ -321,12 +322,16 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   targets.slot_cap.assign(slot_options, kUncapped);
   targets.slot_domestic_demand.assign(option_lists.slots(), 0.0);
   targets.slot_domestic_cap.assign(option_lists.slots(), 0.0);
-  // A thread per block of countries only where a step's per-flow work outweighs starting the
-  // thread and waiting for a core: on W2 (30,000 options) two threads took 1.2 s against 0.65 s
-  // on one while another process used the second core; W3 (420,000) gains.
-  constexpr std::size_t kOptionsPerWorker = 50'000;
-  const auto threads = static_cast<std::size_t>(std::max(1, opts.threads));
-  scratch.workers.resize(std::clamp<std::size_t>(option_count / kOptionsPerWorker, 1, threads));
+  // Threads for the per-country phases where a step's work outweighs waking a helper: worlds of
+  // W2's size (30,000 options) and up, and agent mode (the firms and the workers). The team
+  // lives as long as the run, and its chunks (a country each) go to whichever thread is free,
+  // so a core that another process holds slows the phase by one country's work, not by half.
+  constexpr std::size_t kMinOptionsForTeam = 10'000;
+  if (opts.threads > 1 && (option_count >= kMinOptionsForTeam || spec.mode == Mode::Agents)) {
+    team = std::make_unique<WorkerTeam>(opts.threads);
+    scratch.team = team.get();
+  }
+  scratch.workers.resize(team ? team->size() : 1);
   const std::size_t widest = std::max<std::size_t>(option_lists.max_count, 1);
   for (detail::CellWork& work : scratch.workers) {
     for (std::vector<double>* v :
@@ -663,9 +668,9 @@ void Simulation::Impl::run_step() {
   check(Phase::Targets);
   if (agents) {
     detail::update_firm_shares(spec, params, policy, option_policy, calibration, targets, step,
-                               options.threads, *agents, state);
+                               scratch.team, *agents, state);
   } else {
-    detail::update_shares(spec, params, calibration.options, targets, state);
+    detail::update_shares(spec, params, calibration.options, targets, scratch.team, state);
   }
   check(Phase::Shares);
   grow_hub_capacity();
@@ -679,7 +684,7 @@ void Simulation::Impl::run_step() {
   check(Phase::Capability);
   if (agents) {
     detail::update_worker_talent(spec, params, policy, calibration.options, option_policy,
-                                 events, step, options.threads, *agents, state);
+                                 events, step, scratch.team, *agents, state);
   } else {
     detail::update_talent(spec, params, policy, calibration.options, option_policy, events, state,
                           scratch);

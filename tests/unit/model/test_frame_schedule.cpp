@@ -129,8 +129,10 @@ TEST_CASE("Origins without an initial share never gain one, and the rest still s
   CHECK(empty_flows > 0);  // the world has such flows, so the check above ran
 }
 
-TEST_CASE("Per-country phases on two threads give the same bits as on one", "[model][schedule]") {
-  // Large enough (over 100,000 options) for the simulation to split the countries in two blocks.
+TEST_CASE("Per-country phases on two or three threads give the same bits as on one",
+          "[model][schedule]") {
+  // Large enough (over 10,000 options) for the simulation to run its per-country phases on a
+  // team of threads, and the total dependency solves on blocks of origins.
   std::vector<std::string> countries;
   for (int c = 0; c < 64; ++c) countries.push_back("C" + std::to_string(c));
   techdep::test::SpecBuilder b(countries, {"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8",
@@ -154,10 +156,10 @@ TEST_CASE("Per-country phases on two threads give the same bits as on one", "[mo
   raw.outputs.every = 1;
   const techdep::ScenarioSpec spec = b.build();
   SimulationOptions one;
-  SimulationOptions two;
-  two.threads = 2;
+  SimulationOptions several;
+  several.threads = GENERATE(2, 3);
   Simulation serial(spec, one);
-  Simulation parallel(spec, two);
+  Simulation parallel(spec, several);
   while (!serial.finished()) {
     serial.step();
     parallel.step();
