@@ -1,6 +1,7 @@
 #include "techdep/output/timeseries_writer.hpp"
 
 #include <cmath>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -188,7 +189,13 @@ TimeseriesWriter::TimeseriesWriter(const ScenarioSpec& spec, const TimeseriesFil
     }
     wide_buffer_ += '\n';
   }
-  if (files.in_background) background_ = std::thread([this] { write_in_background(); });
+  if (files.in_background) {
+    try {
+      background_ = std::thread([this] { write_in_background(); });
+    } catch (const std::system_error&) {
+      // No thread to be had: record() formats and writes each step itself, the same bytes.
+    }
+  }
 }
 
 TimeseriesWriter::~TimeseriesWriter() {
