@@ -1,5 +1,7 @@
 #include "techdep/core/rng.hpp"
 
+#include "techdep/core/cpu_dispatch.hpp"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -18,9 +20,7 @@ constexpr std::size_t kBlock = kLanes * kVectors;
 
 // philox4x32 (rng.hpp) of the kBlock counters (item, item >> 32, step, lane), item = first_item
 // + i, at once.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-[[gnu::target_clones("avx512f", "avx2", "default")]]
-#endif
+TECHDEP_TARGET_CLONES
 void philox_block(std::uint64_t first_item, std::size_t count, std::uint32_t step,
                   std::uint32_t lane, std::uint64_t key, std::uint64_t* first_words,
                   std::uint64_t* second_words) {
@@ -61,8 +61,7 @@ void philox_block(std::uint64_t first_item, std::size_t count, std::uint32_t ste
 }
 
 // GCC only: the fuzzing build's clang keeps the portable version.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !TECHDEP_SANITIZED
 #define TECHDEP_PHILOX_AVX512 1
 // philox_block with AVX-512 intrinsics, the same bits. The vector-extension version's multiply of
 // 64-bit lanes compiles to the three-multiply emulation of a 64 x 64 product (GCC does not see

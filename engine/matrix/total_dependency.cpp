@@ -1,5 +1,7 @@
 #include "techdep/matrix/total_dependency.hpp"
 
+#include "techdep/core/cpu_dispatch.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -213,9 +215,7 @@ template <class Source>
   return residual;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-[[gnu::target_clones("avx512f", "avx2", "default")]]
-#endif
+TECHDEP_TARGET_CLONES
 double combine_rows(double* out, const double* __restrict init, std::size_t n,
                     const double* const* __restrict source, const double* __restrict weight,
                     std::size_t count, const double* previous) {
@@ -227,9 +227,7 @@ double combine_rows(double* out, const double* __restrict init, std::size_t n,
 // source rows found from the entries' origins as it goes, in one call a sector. Called row by
 // row, the dispatch and the table of source pointers had cost about as much as a row's few
 // products on W2 (rows of 40 origins, 15 entries): its solver 11% faster this way.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-[[gnu::target_clones("avx512f", "avx2", "default")]]
-#endif
+TECHDEP_TARGET_CLONES
 void mix_rows(double* __restrict out, const double* __restrict y, std::size_t width,
               std::size_t rows, const std::size_t* __restrict row_start,
               const int* __restrict origin, const double* __restrict weight) {
