@@ -583,12 +583,9 @@ void update_firm_shares(const ScenarioSpec& spec, const Parameters& params, cons
                         const Targets& targets, int step, WorkerTeam* team,
                         AgentPopulations& agents, ModelState& state) {
   // Each country's cells write only their own rows of the state and of the scratch.
-  const std::size_t countries = spec.countries.size();
-  for_chunks_on(team, countries, 1, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (std::size_t c = begin; c < end; ++c) {
-      update_country_firms(spec, params, policy, option_policy, calibration, targets, step,
-                           static_cast<CountryId>(c), agents, state);
-    }
+  for_each_on(team, spec.countries.size(), [&](std::size_t c) {
+    update_country_firms(spec, params, policy, option_policy, calibration, targets, step,
+                         static_cast<CountryId>(c), agents, state);
   });
 }
 
@@ -597,11 +594,9 @@ void update_worker_talent(const ScenarioSpec& spec, const Parameters& params, co
                           std::span<const EventSpec> events, int step, WorkerTeam* team,
                           AgentPopulations& agents, ModelState& state) {
   const std::size_t cn = spec.countries.size();
-  for_chunks_on(team, cn, 1, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (std::size_t c = begin; c < end; ++c) {
-      move_country_workers(spec, params, policy, options, option_policy, events, step,
-                           static_cast<CountryId>(c), agents, state);
-    }
+  for_each_on(team, cn, [&](std::size_t c) {
+    move_country_workers(spec, params, policy, options, option_policy, events, step,
+                         static_cast<CountryId>(c), agents, state);
   });
 
   // The agents are a sample of each stock: the fraction of agents abroad at j who returned is

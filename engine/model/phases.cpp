@@ -1253,27 +1253,25 @@ void compute_targets(const ScenarioSpec& spec, const Parameters& params, const P
 void update_shares(const ScenarioSpec& spec, const Parameters& params, const OptionLists& options,
                    const Targets& targets, WorkerTeam* team, ModelState& state) {
   // Each cell writes only its own options and shortage.
-  const std::size_t countries = spec.countries.size();
-  for_chunks_on(team, countries, 1, [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (auto c = static_cast<CountryId>(begin); c < static_cast<CountryId>(end); ++c) {
-      for (SectorId s = 0; s < spec.sector_count(); ++s) {
-        const double lambda = params.sectors[static_cast<std::size_t>(s)].adjustment;
-        const std::size_t cell = spec.cell_index(c, s);
-        if (options.segmented(cell)) {
-          update_segment_shares(spec, lambda, options, targets, cell, state);
-          continue;
-        }
-        double served = 0.0;
-        for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
-          // The cut is immediate (a quantity limit binds at once); the rest moves gradually.
-          const double kept = std::min(state.share[o], targets.cap[o]);
-          const double next = clamp_rounding(kept + lambda * (targets.target[o] - kept));
-          state.share[o] = next;
-          state.rerouted[o] = next * targets.reroute_share[o];
-          served += next;
-        }
-        state.shortage[cell] = clamp_rounding(1.0 - served);
+  for_each_on(team, spec.countries.size(), [&](std::size_t country) {
+    const auto c = static_cast<CountryId>(country);
+    for (SectorId s = 0; s < spec.sector_count(); ++s) {
+      const double lambda = params.sectors[static_cast<std::size_t>(s)].adjustment;
+      const std::size_t cell = spec.cell_index(c, s);
+      if (options.segmented(cell)) {
+        update_segment_shares(spec, lambda, options, targets, cell, state);
+        continue;
       }
+      double served = 0.0;
+      for (std::size_t o = options.first[cell]; o < options.first[cell + 1]; ++o) {
+        // The cut is immediate (a quantity limit binds at once); the rest moves gradually.
+        const double kept = std::min(state.share[o], targets.cap[o]);
+        const double next = clamp_rounding(kept + lambda * (targets.target[o] - kept));
+        state.share[o] = next;
+        state.rerouted[o] = next * targets.reroute_share[o];
+        served += next;
+      }
+      state.shortage[cell] = clamp_rounding(1.0 - served);
     }
   });
 }
@@ -1322,53 +1320,51 @@ void update_capability(const ScenarioSpec& spec, const Parameters& params, const
   const double years_per_step = spec.time.months_per_step / 12.0;
   // Each cell writes only its own next capability and experience, reading this step's
   // capabilities (the next ones go to their own array): countries are independent.
-  for_chunks_on(scratch.team, spec.countries.size(), 1,
-                [&](std::size_t begin, std::size_t end, std::size_t) {
-    for (auto c = static_cast<CountryId>(begin); c < static_cast<CountryId>(end); ++c) {
-      const double initial_talent = spec.countries[static_cast<std::size_t>(c)].talent;
-      const double talent_ratio =
-          initial_talent > 0.0 ? effective_talent(spec, state, static_cast<std::size_t>(c)) /
-                                     initial_talent
-                               : 1.0;
-      for (SectorId s = 0; s < sectors; ++s) {
-        const SectorSpec& sec = params.sectors[static_cast<std::size_t>(s)];
-        const std::size_t cell = spec.cell_index(c, s);
-        const double cap = state.capability[cell];
+  for_each_on(scratch.team, spec.countries.size(), [&](std::size_t country) {
+    const auto c = static_cast<CountryId>(country);
+    const double initial_talent = spec.countries[static_cast<std::size_t>(c)].talent;
+    const double talent_ratio =
+        initial_talent > 0.0 ? effective_talent(spec, state, static_cast<std::size_t>(c)) /
+                                   initial_talent
+                             : 1.0;
+    for (SectorId s = 0; s < sectors; ++s) {
+      const SectorSpec& sec = params.sectors[static_cast<std::size_t>(s)];
+      const std::size_t cell = spec.cell_index(c, s);
+      const double cap = state.capability[cell];
 
-        double transfer = 0.0;
-        for (std::size_t e = 0; e < events.size(); ++e) {
-          const EventSpec& event = events[e];
-          const double strength = policy.event_strength[e];
-          if (event.type != EventType::Agreement || strength <= 0.0 || event.tech_transfer <= 0.0) {
-            continue;
-          }
-          if (!event.sectors.empty() &&
-              std::find(event.sectors.begin(), event.sectors.end(), s) == event.sectors.end()) {
-            continue;
-          }
-          if (std::find(event.from.begin(), event.from.end(), c) == event.from.end()) continue;
-          for (const CountryId partner : event.from) {
-            const double lead = state.capability[spec.cell_index(partner, s)] - cap;
-            transfer = std::max(transfer, event.tech_transfer * strength * std::max(0.0, lead));
-          }
+      double transfer = 0.0;
+      for (std::size_t e = 0; e < events.size(); ++e) {
+        const EventSpec& event = events[e];
+        const double strength = policy.event_strength[e];
+        if (event.type != EventType::Agreement || strength <= 0.0 || event.tech_transfer <= 0.0) {
+          continue;
         }
-
-        const double gap = std::max(0.0, targets.domestic_demand[cell] - cap);
-        const double talent_factor =
-            sec.talent_intensity == 0.0 ? 1.0 : std::pow(talent_ratio, sec.talent_intensity);
-        const double drive = policy.investment[cell] + sec.demand_pull * gap;
-        const double growth = sec.capacity_growth * drive *
-                                  talent_factor * targets.input_availability[cell] * (1.0 - cap) +
-                              transfer;
-        const double idle = idle_capability(spec, options, state, cell);
-        // Experience: years of demand served beyond the start's domestic share.
-        const std::size_t domestic_option = options.domestic_option(cell);
-        state.experience[cell] +=
-            std::max(0.0, state.share[domestic_option] - options.initial_share[domestic_option]) *
-            years_per_step;
-        scratch.capability_next[cell] =
-            std::clamp(cap + std::min(1.0 - cap, growth) - sec.depreciation * idle, 0.0, 1.0);
+        if (!event.sectors.empty() &&
+            std::find(event.sectors.begin(), event.sectors.end(), s) == event.sectors.end()) {
+          continue;
+        }
+        if (std::find(event.from.begin(), event.from.end(), c) == event.from.end()) continue;
+        for (const CountryId partner : event.from) {
+          const double lead = state.capability[spec.cell_index(partner, s)] - cap;
+          transfer = std::max(transfer, event.tech_transfer * strength * std::max(0.0, lead));
+        }
       }
+
+      const double gap = std::max(0.0, targets.domestic_demand[cell] - cap);
+      const double talent_factor =
+          sec.talent_intensity == 0.0 ? 1.0 : std::pow(talent_ratio, sec.talent_intensity);
+      const double drive = policy.investment[cell] + sec.demand_pull * gap;
+      const double growth = sec.capacity_growth * drive *
+                                talent_factor * targets.input_availability[cell] * (1.0 - cap) +
+                            transfer;
+      const double idle = idle_capability(spec, options, state, cell);
+      // Experience: years of demand served beyond the start's domestic share.
+      const std::size_t domestic_option = options.domestic_option(cell);
+      state.experience[cell] +=
+          std::max(0.0, state.share[domestic_option] - options.initial_share[domestic_option]) *
+          years_per_step;
+      scratch.capability_next[cell] =
+          std::clamp(cap + std::min(1.0 - cap, growth) - sec.depreciation * idle, 0.0, 1.0);
     }
   });
   state.capability.swap(scratch.capability_next);

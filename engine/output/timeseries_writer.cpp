@@ -209,14 +209,12 @@ TimeseriesWriter::~TimeseriesWriter() {
 void TimeseriesWriter::record(const MetricsFrame& frame) {
   rethrow_background_error();
   std::vector<double> values;
-  if (background_.joinable()) {
-    std::unique_lock lock(mutex_);
+  {
+    std::lock_guard lock(mutex_);
     if (!spare_.empty()) {
       values = std::move(spare_.back());
       spare_.pop_back();
     }
-  } else {
-    values = std::move(values_);
   }
   values.resize(series_.size());
   for (std::size_t index = 0; index < series_.size(); ++index) {
@@ -234,7 +232,8 @@ void TimeseriesWriter::record(const MetricsFrame& frame) {
   if (wide_file_) ++wide_rows_;
   if (!background_.joinable()) {
     format_step(frame.step, values);
-    values_ = std::move(values);
+    std::lock_guard lock(mutex_);
+    spare_.push_back(std::move(values));
     return;
   }
   std::unique_lock lock(mutex_);

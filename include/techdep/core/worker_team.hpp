@@ -75,4 +75,13 @@ void for_chunks_on(WorkerTeam* team, std::size_t count, std::size_t grain, Task&
   team->for_chunks(count, grain, task);
 }
 
+/// task(index) for every index of [0, count), one index a chunk on `team`, or in order on the
+/// caller's thread without one: for tasks that need no scratch of their worker.
+template <class Task>
+void for_each_on(WorkerTeam* team, std::size_t count, Task&& task) {
+  for_chunks_on(team, count, 1, [&](std::size_t begin, std::size_t end, std::size_t) {
+    for (std::size_t index = begin; index < end; ++index) task(index);
+  });
+}
+
 }  // namespace techdep

@@ -102,11 +102,10 @@ class TimeseriesWriter {
   std::string wide_buffer_;
   std::size_t long_rows_ = 0;
   std::size_t wide_rows_ = 0;
-  std::vector<double> values_;  ///< the step being recorded (record() without the background)
 
   // The background writer: record() hands steps over through `pending_` (bounded, so a slow disk
   // holds the simulation back instead of queueing the whole run), spent value arrays come back
-  // through `spare_`.
+  // through `spare_` (where record() also keeps its own without the background).
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Pending> pending_;
