@@ -3,11 +3,12 @@
 #include "techdep/core/cpu_dispatch.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
-#include <thread>
+#include <limits>
+#include <memory>
+#include <ranges>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "techdep/core/error.hpp"
+#include "techdep/core/worker_team.hpp"
 
 namespace techdep {
 namespace {
@@ -244,30 +246,41 @@ void mix_rows(double* __restrict out, const double* __restrict y, std::size_t wi
 }
 
 // Origins' columns of Y are independent right-hand sides: the transposed solves split them into
-// blocks of whole vectors, each with its own Y, Z and warm starts ([s][j][k within the block]),
-// swept on its own thread. Every block sweeps as often as the slowest needs (one stopping rule
-// over all of them), and each value is computed by the same operations in the same order however
-// the origins are split, so the bits do not depend on the thread count.
+// tiles of whole vectors, each with its own Y, Z and warm starts ([s][j][k within the tile]),
+// swept on its own until it converges, while its Y and Z stay in cache. Each value is computed by
+// the same operations in the same order however the origins are split, and every tile ends on the
+// same sweep (the first at which all of them meet the stopping rule), so the bits depend neither
+// on the split nor on the thread count.
 struct OriginBlock {
-  std::size_t first = 0;  // origin k of the block's first column
+  std::size_t first = 0;  // origin k of the tile's first column
   std::size_t width = 0;
   std::vector<double> y, before, earlier;  // the last solution and the two before it
   std::vector<double> z, diagonal;
   std::vector<const double*> sources;
   std::vector<double> weights;
   double residual = 0.0;
+  int sweeps = 0;  // in the current solve
 };
 
-// A thread per block of origins only where a sweep outweighs waking a thread every sweep: W2's
-// state (80,000 doubles) gains on 2 threads; sanctions-2022's (3,179) would lose.
+// Several tiles only where a sweep outweighs handing tiles to threads: W2's state (80,000
+// doubles) gains on 2 threads; sanctions-2022's (3,179) would lose.
 constexpr std::size_t kMinStatePerThread = std::size_t{1} << 15;  // doubles
+// A tile's Y and Z together at most this large. A sweep reads each sector's Z blocks several
+// times (once for every sector that uses it as an input): from cache when the tile is small,
+// from memory when the whole state is swept at once. W3 (100 sectors x 200 countries, 64 MB of
+// Y and Z) with tiles of 2 vectors, 5 MB each: its solver 2.92 to 1.74 s on one thread, 1.60 to
+// 0.97 s on two; tiles of 1 vector (more per-entry work for each row) and of 4 were slower.
+constexpr std::size_t kMaxTileBytes = std::size_t{6} << 20;
 
 std::vector<OriginBlock> split_origins(std::size_t countries, std::size_t sectors, int threads) {
-  const std::size_t vectors = countries / kLanes;
+  const std::size_t vectors = std::max<std::size_t>(1, countries / kLanes);
   const std::size_t state = sectors * countries * countries;
-  const std::size_t blocks = std::max<std::size_t>(
-      1, std::min({static_cast<std::size_t>(std::max(1, threads)), vectors,
-                   state / kMinStatePerThread}));
+  const std::size_t vector_bytes = 2 * sizeof(double) * sectors * countries * kLanes;
+  const std::size_t tile_vectors = std::max<std::size_t>(1, kMaxTileBytes / vector_bytes);
+  const std::size_t for_cache = (vectors + tile_vectors - 1) / tile_vectors;
+  const std::size_t for_threads = std::min(
+      {static_cast<std::size_t>(std::max(1, threads)), vectors, state / kMinStatePerThread});
+  const std::size_t blocks = std::max<std::size_t>({1, for_cache, for_threads});
   std::vector<OriginBlock> split(blocks);
   for (std::size_t b = 0; b < blocks; ++b) {
     split[b].first = b * vectors / blocks * kLanes;
@@ -338,10 +351,10 @@ void build_coupling(const DependencyInputs& in, Coupling& coupling) {
   }
 }
 
-// One block's Gauss-Seidel sweeps, in steps so that blocks on several threads can agree on when
+// One tile's Gauss-Seidel sweeps, in steps so that tiles on several threads can agree on when
 // to stop: `prepare` (every allocation, and the cold start, before any thread starts), `mix_all`
-// (Z from Y) and `sweep` (one sweep, returning its residual over the block). Only `prepare` can
-// throw: a block that failed on its thread would leave the others waiting for it.
+// (Z from Y) and `sweep` (one sweep, returning its residual over the tile). Only `prepare` can
+// throw.
 class BlockSweeper {
  public:
   BlockSweeper(const DependencyInputs& in, const SparseMix& mix, const Coupling& coupling,
@@ -431,95 +444,54 @@ class BlockSweeper {
   std::size_t countries_, sectors_, width_, rows_;
 };
 
-// The blocks meet after every sweep. A W2 sweep is about 0.1 ms, and waking a sleeping thread
-// costs about as much in a VM (std::barrier's futex made 2 threads slower than 1), so waiting
-// threads spin, yielding the core after a while in case it is oversubscribed.
-class SpinBarrier {
- public:
-  explicit SpinBarrier(std::size_t parties) : parties_(parties) {}
-
-  // The last to arrive runs `completion` before anyone leaves. False once cancelled: then
-  // nobody waits any more.
-  template <class Completion>
-  bool arrive_and_wait(Completion&& completion) {
-    const std::uint64_t generation = generation_.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parties_) {
-      completion();
-      arrived_.store(0, std::memory_order_relaxed);
-      generation_.store(generation + 1, std::memory_order_release);
-      return true;
-    }
-    for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
-      if (cancelled_.load(std::memory_order_acquire)) return false;
-      if (spins >= kSpinsBeforeYield) std::this_thread::yield();
-    }
-    return true;
-  }
-
-  // For a party that will never arrive (its thread could not be started).
-  void cancel() { cancelled_.store(true, std::memory_order_release); }
-
- private:
-  static constexpr int kSpinsBeforeYield = 1 << 14;
-  const std::size_t parties_;
-  std::atomic<std::size_t> arrived_{0};
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<bool> cancelled_{false};
-};
-
 DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<const int> focus,
                                        std::vector<OriginBlock>& blocks, Workspace& work,
-                                       std::span<double> total_dependency) {
+                                       WorkerTeam* team, std::span<double> total_dependency) {
   build_sparse_mix(in, work.sparse);
   build_coupling(in, work.coupling);
   const std::size_t state = static_cast<std::size_t>(in.sectors) *
                             static_cast<std::size_t>(in.countries) *
                             static_cast<std::size_t>(in.countries);
-  DependencySolveReport report;
-  report.transposed = true;
-  report.threads = static_cast<int>(blocks.size());
-  bool diverged = false;
-  const auto converged = [&](double residual) {
-    report.residual = residual;
-    ++report.iterations;
-    diverged = report.iterations >= kDependencyMaxIterations && !(residual < kDependencyTolerance);
-    return residual < kDependencyTolerance || diverged;
-  };
   std::vector<BlockSweeper> sweepers;
   sweepers.reserve(blocks.size());
   for (OriginBlock& block : blocks) {
     extrapolate_warm_start(block, state);
     sweepers.emplace_back(in, work.sparse, work.coupling, block).prepare();
+    block.residual = std::numeric_limits<double>::infinity();
+    block.sweeps = 0;
   }
-  // The last block to finish a sweep decides, for all, whether another is needed (with one
-  // block, the barrier only runs the decision).
-  bool done = false;
-  SpinBarrier sync(blocks.size());
-  const auto decide = [&] {
-    double residual = 0.0;
-    for (const OriginBlock& block : blocks) residual = std::max(residual, block.residual);
-    done = converged(residual);
-  };
-  const auto run_block = [&](std::size_t b) noexcept {
-    sweepers[b].mix_all();
-    do {
-      blocks[b].residual = sweepers[b].sweep();
-      if (!sync.arrive_and_wait(decide)) return;
-    } while (!done);
-    if (!diverged) sweepers[b].write(focus, total_dependency);
-  };
-  {
-    std::vector<std::jthread> helpers;  // joined when they go out of scope, even on a throw
-    helpers.reserve(blocks.size() - 1);
-    try {
-      for (std::size_t b = 1; b < blocks.size(); ++b) helpers.emplace_back(run_block, b);
-    } catch (...) {
-      sync.cancel();  // the helpers started leave the barrier instead of waiting for block 0
-      throw;
-    }
-    run_block(0);
+  // Every tile sweeps until it has done `common` sweeps and meets the stopping rule. Tiles of
+  // one solve nearly always converge on the same sweep (W2, W3); when they do not, those that
+  // stopped early catch up to the latest and check again, until all stop on the same sweep.
+  int common = 0;
+  for (bool agreed = false; !agreed;) {
+    for_each_on(team, blocks.size(), [&](std::size_t b) {
+      OriginBlock& block = blocks[b];
+      if (block.sweeps == 0) sweepers[b].mix_all();
+      while (block.sweeps < common ||
+             (!(block.residual < kDependencyTolerance) &&
+              block.sweeps < kDependencyMaxIterations)) {
+        block.residual = sweepers[b].sweep();
+        ++block.sweeps;
+      }
+      // Written while the tile is in cache; rewritten if it has to catch up.
+      if (block.residual < kDependencyTolerance) sweepers[b].write(focus, total_dependency);
+    });
+    const auto [fewest, most] = std::ranges::minmax(
+        blocks | std::views::transform([](const OriginBlock& block) { return block.sweeps; }));
+    agreed = fewest == most || most >= kDependencyMaxIterations;
+    common = most;
   }
-  if (diverged) throw_divergence(report.iterations, report.residual);
+  DependencySolveReport report;
+  report.transposed = true;
+  report.iterations = common;
+  report.threads = static_cast<int>(std::min(team == nullptr ? 1 : team->size(), blocks.size()));
+  for (const OriginBlock& block : blocks) {
+    report.residual = std::max(report.residual, block.residual);
+  }
+  if (!(report.residual < kDependencyTolerance)) {
+    throw_divergence(report.iterations, report.residual);
+  }
   return report;
 }
 
@@ -572,17 +544,20 @@ struct TotalDependencySolver::Impl {
   std::vector<int> focus;
   int threads = 1;
   MatrixXd mix;
-  std::vector<OriginBlock> per_origin;  // the transposed solves' blocks and warm starts
+  WorkerTeam* team = nullptr;  // the caller's, or `own_team`
+  std::unique_ptr<WorkerTeam> own_team;
+  std::vector<OriginBlock> per_origin;  // the transposed solves' tiles and warm starts
   std::vector<MatrixXd> per_buyer;  // warm starts of the forward solves, one per focus buyer
   Workspace work;
 };
 
 TotalDependencySolver::TotalDependencySolver(int countries, int sectors, std::vector<int> focus,
-                                             int threads)
+                                             int threads, WorkerTeam* team)
     : impl_(std::make_unique<Impl>()) {
   impl_->countries = countries;
   impl_->sectors = sectors;
-  impl_->threads = threads;
+  impl_->threads = team == nullptr ? threads : static_cast<int>(team->size());
+  impl_->team = team;
   if (focus.empty()) {
     for (int c = 0; c < countries; ++c) focus.push_back(c);
   }
@@ -615,8 +590,14 @@ DependencySolveReport TotalDependencySolver::solve(const DependencyInputs& in,
     if (self.per_origin.empty()) {
       self.per_origin = split_origins(static_cast<std::size_t>(countries),
                                       static_cast<std::size_t>(sectors), self.threads);
+      // A team of its own, kept for every later solve, when the caller has none to lend.
+      if (self.team == nullptr && self.threads > 1 && self.per_origin.size() > 1) {
+        self.own_team = std::make_unique<WorkerTeam>(self.threads);
+        self.team = self.own_team.get();
+      }
     }
-    return solve_transposed(in, self.focus, self.per_origin, self.work, total_dependency);
+    return solve_transposed(in, self.focus, self.per_origin, self.work, self.team,
+                            total_dependency);
   }
 
   build_mix(in, self.mix);

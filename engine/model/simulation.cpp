@@ -399,7 +399,8 @@ Simulation::Impl::Impl(ScenarioSpec scenario, SimulationOptions opts)
   std::sort(focus.begin(), focus.end());
   focus.erase(std::unique(focus.begin(), focus.end()), focus.end());
   if (dependency_wanted || rules_read_it) {
-    dependency.emplace(spec.country_count(), spec.sector_count(), std::move(focus), opts.threads);
+    dependency.emplace(spec.country_count(), spec.sector_count(), std::move(focus), opts.threads,
+                       team.get());
     frame.total_dependency.assign(flows, std::numeric_limits<double>::quiet_NaN());
   }
 

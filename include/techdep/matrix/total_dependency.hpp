@@ -1,8 +1,9 @@
 #pragma once
 // Total dependency (model.md section 7, "the matrix model"): the value-added origin of a buyer's
 // demand, direct and through the input-output chain. The coupling matrix G is never formed: it is
-// applied as a structured operator (shares times coefficients) and the system is solved by Jacobi
-// (Neumann) sweeps, warm-started from the previous call.
+// applied as a structured operator (shares times coefficients) and the system is solved by
+// sweeps (Gauss-Seidel over sectors for the transposed form, Jacobi for the forward one),
+// warm-started from the previous calls.
 
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,8 @@
 #include <vector>
 
 namespace techdep {
+
+class WorkerTeam;
 
 /// The state the matrix model reads. Arrays are indexed like ScenarioSpec tables.
 struct DependencyInputs {
@@ -30,9 +33,9 @@ struct DependencyInputs {
 /// How the last solve went.
 struct DependencySolveReport {
   bool transposed = true;  ///< per-origin transposed solves, or per-focus-buyer forward solves
-  int iterations = 0;      ///< sweeps of the largest solve
+  int iterations = 0;      ///< sweeps of the largest solve (every tile of origins does as many)
   double residual = 0.0;   ///< infinity norm of the last residual
-  int threads = 1;         ///< blocks of origins the transposed solves ran on, one thread each
+  int threads = 1;         ///< threads the transposed solve's tiles of origins were shared among
 };
 
 /// Stopping rule of the sweeps: infinity norm of the residual b - (I - G) y. The error is at most
@@ -47,9 +50,12 @@ inline constexpr int kDependencyMaxIterations = 100000;
 class TotalDependencySolver {
  public:
   /// `focus`: the buyers whose total dependency is wanted (sorted, unique; empty = every country).
-  /// `threads`: the transposed solves of large states split the origins between up to this many
-  /// threads; the results do not depend on it.
-  TotalDependencySolver(int countries, int sectors, std::vector<int> focus, int threads = 1);
+  /// `threads`: the transposed solves of large states share tiles of origins among up to this
+  /// many threads; the results do not depend on it. `team`: threads to share them among (its
+  /// size then stands for `threads`), not used by anything else during solve(); without one
+  /// and with `threads` > 1 the solver keeps a team of its own.
+  TotalDependencySolver(int countries, int sectors, std::vector<int> focus, int threads = 1,
+                        WorkerTeam* team = nullptr);
   ~TotalDependencySolver();
   TotalDependencySolver(TotalDependencySolver&&) noexcept;
   TotalDependencySolver& operator=(TotalDependencySolver&&) noexcept;
