@@ -225,23 +225,94 @@ double combine_rows(double* out, const double* __restrict init, std::size_t n,
                      previous);
 }
 
-// Z = mix Y for one sector's `rows` rows, each `width` long: combine_rows on every row, the
-// source rows found from the entries' origins as it goes, in one call a sector. Called row by
+// Two rows of Z = mix Y at once, `Vectors` whole vectors each: rows of a narrow tile of origins
+// have one or two vectors, so one row alone is a chain of dependent adds per vector that waits
+// on the add latency; two rows interleaved keep twice as many independent chains in flight. Each
+// row's terms are still added in its own order, so the bits are those of one row at a time.
+template <std::size_t Vectors>
+[[gnu::always_inline]] inline void mix_row_pair(double* out, const double* __restrict y,
+                                                std::size_t width, const int* origin_a,
+                                                const double* weight_a, std::size_t count_a,
+                                                const int* origin_b, const double* weight_b,
+                                                std::size_t count_b) {
+  Lanes sum_a[Vectors];
+  Lanes sum_b[Vectors];
+  for (std::size_t v = 0; v < Vectors; ++v) sum_a[v] = sum_b[v] = Lanes{};
+  const auto add = [&](Lanes* sum, const int* origin, const double* weight, std::size_t e) {
+    const double* from = y + static_cast<std::size_t>(origin[e]) * width;
+    for (std::size_t v = 0; v < Vectors; ++v) {
+      Lanes term;
+      std::memcpy(&term, from + v * kLanes, sizeof term);
+      sum[v] += weight[e] * term;
+    }
+  };
+  const std::size_t both = std::min(count_a, count_b);
+  std::size_t e = 0;
+  for (; e < both; ++e) {
+    add(sum_a, origin_a, weight_a, e);
+    add(sum_b, origin_b, weight_b, e);
+  }
+  for (std::size_t rest = e; rest < count_a; ++rest) add(sum_a, origin_a, weight_a, rest);
+  for (std::size_t rest = e; rest < count_b; ++rest) add(sum_b, origin_b, weight_b, rest);
+  for (std::size_t v = 0; v < Vectors; ++v) {
+    std::memcpy(out + v * kLanes, &sum_a[v], sizeof(Lanes));
+    std::memcpy(out + width + v * kLanes, &sum_b[v], sizeof(Lanes));
+  }
+}
+
+// One row of Z = mix Y: combine_row with the source rows found from the entries' origins.
+[[gnu::always_inline]] inline void mix_row(double* out, const double* __restrict y,
+                                           std::size_t width, const int* origin,
+                                           const double* weight, std::size_t count) {
+  combine_row(
+      out, nullptr, width,
+      [y, width, origin](std::size_t e) { return y + static_cast<std::size_t>(origin[e]) * width; },
+      weight, count, nullptr);
+}
+
+// Rows of whole vectors, `Vectors` each, two at a time (the last alone when `rows` is odd).
+template <std::size_t Vectors>
+[[gnu::always_inline]] inline void mix_rows_paired(double* out, const double* __restrict y,
+                                                   std::size_t rows,
+                                                   const std::size_t* row_start,
+                                                   const int* origin, const double* weight) {
+  constexpr std::size_t width = Vectors * kLanes;
+  std::size_t row = 0;
+  for (; row + 1 < rows; row += 2, out += 2 * width) {
+    const std::size_t a = row_start[row];
+    const std::size_t b = row_start[row + 1];
+    mix_row_pair<Vectors>(out, y, width, origin + a, weight + a, b - a, origin + b, weight + b,
+                          row_start[row + 2] - b);
+  }
+  if (row < rows) {
+    const std::size_t a = row_start[row];
+    mix_row(out, y, width, origin + a, weight + a, row_start[row + 1] - a);
+  }
+}
+
+// Z = mix Y for one sector's `rows` rows, each `width` long, in one call a sector. Called row by
 // row, the dispatch and the table of source pointers had cost about as much as a row's few
 // products on W2 (rows of 40 origins, 15 entries): its solver 11% faster this way.
 TECHDEP_TARGET_CLONES
 void mix_rows(double* __restrict out, const double* __restrict y, std::size_t width,
               std::size_t rows, const std::size_t* __restrict row_start,
               const int* __restrict origin, const double* __restrict weight) {
+  switch (width) {
+    case kLanes:
+      mix_rows_paired<1>(out, y, rows, row_start, origin, weight);
+      return;
+    case 2 * kLanes:
+      mix_rows_paired<2>(out, y, rows, row_start, origin, weight);
+      return;
+    case 3 * kLanes:
+      mix_rows_paired<3>(out, y, rows, row_start, origin, weight);
+      return;
+    default:
+      break;
+  }
   for (std::size_t row = 0; row < rows; ++row, out += width) {
     const std::size_t first = row_start[row];
-    const int* const row_origin = origin + first;
-    combine_row(
-        out, nullptr, width,
-        [y, width, row_origin](std::size_t e) {
-          return y + static_cast<std::size_t>(row_origin[e]) * width;
-        },
-        weight + first, row_start[row + 1] - first, nullptr);
+    mix_row(out, y, width, origin + first, weight + first, row_start[row + 1] - first);
   }
 }
 
