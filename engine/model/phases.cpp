@@ -616,18 +616,29 @@ void fill_log_prices(const ScenarioSpec& spec, const Parameters& params, const P
   const std::size_t cell = spec.cell_index(buyer, sector);
   const std::size_t first = options.first[cell];
   const std::size_t count = options.count(cell);
+  // A brand's options (its production sites and shippers) are listed together and share its
+  // price and the buyer's distrust of it: one log1p a brand, not one an option.
+  CountryId brand = -1;
+  double brand_price = 0.0;
+  double brand_distrust = 0.0;
   for (std::size_t o = 0; o < count; ++o) {
     const CountryId k = options.origin[first + o];
     if (k == buyer) {
       log_price[o] = domestic_log_price(spec, params, tables, options, state, buyer, sector);
       continue;
     }
-    const std::size_t pair = spec.pair_index(buyer, k);
-    log_price[o] = tables.price[idx(static_cast<std::size_t>(k), sn,
-                                    static_cast<std::size_t>(sector))] +
+    if (k != brand) {
+      const std::size_t pair = spec.pair_index(buyer, k);
+      brand = k;
+      brand_price = tables.price[idx(static_cast<std::size_t>(k), sn,
+                                     static_cast<std::size_t>(sector))];
+      brand_distrust =
+          std::log1p(sensitivity * (policy.distrust[pair] + state.lasting_distrust[pair]));
+    }
+    log_price[o] = brand_price +
                    path_log_trade_cost(spec, tables, options.site[first + o],
                                        options.shipper[first + o], buyer) +
-                   std::log1p(sensitivity * (policy.distrust[pair] + state.lasting_distrust[pair]));
+                   brand_distrust;
   }
   std::fill(lock_in.begin(), lock_in.end(), 0.0);
   if (sec.switching_cost == 0.0 && sec.network_effect == 0.0) return;
