@@ -422,10 +422,9 @@ void build_coupling(const DependencyInputs& in, Coupling& coupling) {
   }
 }
 
-// One tile's Gauss-Seidel sweeps, in steps so that tiles on several threads can agree on when
-// to stop: `prepare` (every allocation, and the cold start, before any thread starts), `mix_all`
-// (Z from Y) and `sweep` (one sweep, returning its residual over the tile). Only `prepare` can
-// throw.
+// One tile's Gauss-Seidel sweeps, in steps so that tiles can agree on when to stop: `prepare`
+// (every allocation, and the cold start), `mix_all` (Z from Y) and `sweep` (one sweep, returning
+// its residual over the tile).
 class BlockSweeper {
  public:
   BlockSweeper(const DependencyInputs& in, const SparseMix& mix, const Coupling& coupling,
@@ -526,8 +525,7 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<con
   std::vector<BlockSweeper> sweepers;
   sweepers.reserve(blocks.size());
   for (OriginBlock& block : blocks) {
-    extrapolate_warm_start(block, state);
-    sweepers.emplace_back(in, work.sparse, work.coupling, block).prepare();
+    sweepers.emplace_back(in, work.sparse, work.coupling, block);
     block.residual = std::numeric_limits<double>::infinity();
     block.sweeps = 0;
   }
@@ -538,7 +536,11 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<con
   for (bool agreed = false; !agreed;) {
     for_each_on(team, blocks.size(), [&](std::size_t b) {
       OriginBlock& block = blocks[b];
-      if (block.sweeps == 0) sweepers[b].mix_all();
+      if (block.sweeps == 0) {
+        extrapolate_warm_start(block, state);
+        sweepers[b].prepare();
+        sweepers[b].mix_all();
+      }
       while (block.sweeps < common ||
              (!(block.residual < kDependencyTolerance) &&
               block.sweeps < kDependencyMaxIterations)) {
