@@ -8,7 +8,6 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <ranges>
 #include <utility>
 #include <vector>
 
@@ -225,10 +224,11 @@ double combine_rows(double* out, const double* __restrict init, std::size_t n,
                      previous);
 }
 
-// Two rows of Z = mix Y at once, `Vectors` whole vectors each: rows of a narrow tile of origins
-// have one or two vectors, so one row alone is a chain of dependent adds per vector that waits
-// on the add latency; two rows interleaved keep twice as many independent chains in flight. Each
-// row's terms are still added in its own order, so the bits are those of one row at a time.
+// Two rows of Z = mix Y at once, `Vectors` whole vectors each: a row of a few vectors is as many
+// chains of dependent adds, which wait on the add latency; two rows interleaved keep twice as
+// many independent chains in flight (W3's solver 5% faster with tiles of 2 vectors, W5's 5% with
+// rows of 5). Each row's terms are still added in its own order, so the bits are those of one
+// row at a time.
 template <std::size_t Vectors>
 [[gnu::always_inline]] inline void mix_row_pair(double* out, const double* __restrict y,
                                                 std::size_t width, const int* origin_a,
@@ -290,6 +290,23 @@ template <std::size_t Vectors>
   }
 }
 
+// Rows of 1 to 5 whole vectors go two at a time (W3's tiles: 2, W2's full rows: 5); wider rows
+// already keep up to 8 vectors' chains in flight each (combine_row).
+constexpr std::size_t kMaxPairedVectors = 5;
+
+// mix_rows_paired for the row width among 1 to sizeof...(Less) + 1 vectors, if it is one.
+template <std::size_t... Less>
+[[gnu::always_inline]] inline bool mix_rows_paired_if(std::size_t width, double* out,
+                                                      const double* __restrict y,
+                                                      std::size_t rows,
+                                                      const std::size_t* row_start,
+                                                      const int* origin, const double* weight,
+                                                      std::index_sequence<Less...>) {
+  return ((width == (Less + 1) * kLanes &&
+           (mix_rows_paired<Less + 1>(out, y, rows, row_start, origin, weight), true)) ||
+          ...);
+}
+
 // Z = mix Y for one sector's `rows` rows, each `width` long, in one call a sector. Called row by
 // row, the dispatch and the table of source pointers had cost about as much as a row's few
 // products on W2 (rows of 40 origins, 15 entries): its solver 11% faster this way.
@@ -297,18 +314,9 @@ TECHDEP_TARGET_CLONES
 void mix_rows(double* __restrict out, const double* __restrict y, std::size_t width,
               std::size_t rows, const std::size_t* __restrict row_start,
               const int* __restrict origin, const double* __restrict weight) {
-  switch (width) {
-    case kLanes:
-      mix_rows_paired<1>(out, y, rows, row_start, origin, weight);
-      return;
-    case 2 * kLanes:
-      mix_rows_paired<2>(out, y, rows, row_start, origin, weight);
-      return;
-    case 3 * kLanes:
-      mix_rows_paired<3>(out, y, rows, row_start, origin, weight);
-      return;
-    default:
-      break;
+  if (mix_rows_paired_if(width, out, y, rows, row_start, origin, weight,
+                         std::make_index_sequence<kMaxPairedVectors>{})) {
+    return;
   }
   for (std::size_t row = 0; row < rows; ++row, out += width) {
     const std::size_t first = row_start[row];
@@ -550,8 +558,12 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<con
       // Written while the tile is in cache; rewritten if it has to catch up.
       if (block.residual < kDependencyTolerance) sweepers[b].write(focus, total_dependency);
     });
-    const auto [fewest, most] = std::ranges::minmax(
-        blocks | std::views::transform([](const OriginBlock& block) { return block.sweeps; }));
+    int fewest = kDependencyMaxIterations;
+    int most = 0;
+    for (const OriginBlock& block : blocks) {
+      fewest = std::min(fewest, block.sweeps);
+      most = std::max(most, block.sweeps);
+    }
     agreed = fewest == most || most >= kDependencyMaxIterations;
     common = most;
   }
