@@ -571,6 +571,7 @@ DependencySolveReport solve_transposed(const DependencyInputs& in, std::span<con
   report.transposed = true;
   report.iterations = common;
   report.threads = static_cast<int>(std::min(team == nullptr ? 1 : team->size(), blocks.size()));
+  report.tiles = static_cast<int>(blocks.size());
   for (const OriginBlock& block : blocks) {
     report.residual = std::max(report.residual, block.residual);
   }

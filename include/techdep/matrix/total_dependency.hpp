@@ -36,6 +36,7 @@ struct DependencySolveReport {
   int iterations = 0;      ///< sweeps of the largest solve (every tile of origins does as many)
   double residual = 0.0;   ///< infinity norm of the last residual
   int threads = 1;         ///< threads the transposed solve's tiles of origins were shared among
+  int tiles = 1;           ///< tiles of origins the transposed solve swept, each in cache
 };
 
 /// Stopping rule of the sweeps: infinity norm of the residual b - (I - G) y. The error is at most

@@ -126,6 +126,62 @@ std::vector<double> three_inputs_per_sector(std::size_t sectors, std::size_t str
   return inputs;
 }
 
+// A world of `countries` and `sectors` with three inputs per sector (three_inputs_per_sector),
+// its initial shares all 0 for the test to fill and no shortage.
+World lcg_world(int countries, int sectors, std::size_t stride, std::size_t spread, double scale,
+                Lcg& next) {
+  World w;
+  w.countries = countries;
+  w.sectors = sectors;
+  const auto c = static_cast<std::size_t>(countries);
+  const auto s = static_cast<std::size_t>(sectors);
+  w.inputs = three_inputs_per_sector(s, stride, spread, scale, next);
+  w.initial.assign(s * c * c, 0.0);
+  w.shortage.assign(s * c, 0.0);
+  return w;
+}
+
+// Solves three versions of `w` on 1, 2 and 3 threads, its shortages drawn anew for each (up to
+// `shortage_step` times the solve's number) and its shares scaled to match, so the warm starts
+// (extrapolated) are compared too. Every thread count must give the same sweeps and bits, and
+// every buyer's total dependency must sum to what is served, 1 - U. Returns each solve's reports
+// on 1, 2 and 3 threads.
+std::vector<std::vector<techdep::DependencySolveReport>> solve_on_1_2_3_threads(
+    World& w, Lcg& next, double shortage_step) {
+  const auto countries = static_cast<std::size_t>(w.countries);
+  std::vector<techdep::TotalDependencySolver> solvers;
+  for (const int threads : {1, 2, 3}) {
+    solvers.emplace_back(w.countries, w.sectors, std::vector<int>{}, threads);
+  }
+  std::vector<std::vector<techdep::DependencySolveReport>> reports;
+  std::vector<std::vector<double>> answers(3, std::vector<double>(w.initial.size()));
+  for (int solve = 0; solve < 3; ++solve) {
+    w.share = w.initial;
+    for (std::size_t cell = 0; cell < w.shortage.size(); ++cell) {
+      w.shortage[cell] = shortage_step * solve * next();
+      for (std::size_t k = 0; k < countries; ++k) {
+        w.share[cell * countries + k] *= 1.0 - w.shortage[cell];
+      }
+    }
+    std::vector<techdep::DependencySolveReport>& these = reports.emplace_back();
+    for (std::size_t t = 0; t < solvers.size(); ++t) {
+      these.push_back(solvers[t].solve(w.view(), answers[t]));
+    }
+    CHECK(these[1].iterations == these[0].iterations);
+    CHECK(these[2].iterations == these[0].iterations);
+    CHECK(answers[1] == answers[0]);
+    CHECK(answers[2] == answers[0]);
+    double worst = 0.0;
+    for (std::size_t cell = 0; cell < w.shortage.size(); ++cell) {
+      double sum = 0.0;
+      for (std::size_t k = 0; k < countries; ++k) sum += answers[0][cell * countries + k];
+      worst = std::max(worst, std::abs(sum - (1.0 - w.shortage[cell])));
+    }
+    CHECK(worst < 1e-11);
+  }
+  return reports;
+}
+
 }  // namespace
 
 TEST_CASE("Total dependency reproduces a hand-worked Leontief inverse", "[matrix]") {
@@ -239,14 +295,8 @@ TEST_CASE("Transposed solves split between threads give the same bits as on one"
   // 27 origins (3 whole vectors and a tail) and 140 sectors: a state large enough for up to 3
   // blocks of origins. Shares, shortages and 3 inputs per sector from an LCG; three solves of a
   // drifting world, so the warm starts (extrapolated) are compared too.
-  World w;
-  w.countries = 27;
-  w.sectors = 140;
   Lcg next{5};
-  const auto sectors = static_cast<std::size_t>(w.sectors);
-  w.inputs = three_inputs_per_sector(sectors, 7, 31, 0.2, next);
-  w.initial.assign(sectors * 27 * 27, 0.0);
-  w.shortage.assign(sectors * 27, 0.0);
+  World w = lcg_world(27, 140, 7, 31, 0.2, next);
   for (int c = 0; c < 27; ++c) {
     for (int s = 0; s < w.sectors; ++s) {
       double total = 0.0;
@@ -260,35 +310,10 @@ TEST_CASE("Transposed solves split between threads give the same bits as on one"
       for (int k = 0; k < 27; ++k) w.initial[w.at(c, s, k)] /= total;
     }
   }
-  std::vector<techdep::TotalDependencySolver> solvers;
-  for (const int threads : {1, 2, 3}) {
-    solvers.emplace_back(27, w.sectors, std::vector<int>{}, threads);
-  }
-  std::vector<std::vector<double>> answers(3, std::vector<double>(w.initial.size()));
-  for (int solve = 0; solve < 3; ++solve) {
-    w.share = w.initial;
-    for (std::size_t cell = 0; cell < w.shortage.size(); ++cell) {
-      w.shortage[cell] = 0.05 * solve * next();
-      for (std::size_t k = 0; k < 27; ++k) w.share[cell * 27 + k] *= 1.0 - w.shortage[cell];
+  for (const auto& reports : solve_on_1_2_3_threads(w, next, 0.05)) {
+    for (std::size_t t = 0; t < reports.size(); ++t) {
+      CHECK(reports[t].threads == static_cast<int>(t) + 1);  // the origins were split
     }
-    std::vector<int> sweeps;
-    for (std::size_t t = 0; t < solvers.size(); ++t) {
-      const techdep::DependencySolveReport report = solvers[t].solve(w.view(), answers[t]);
-      CHECK(report.threads == static_cast<int>(t) + 1);  // the origins were split
-      sweeps.push_back(report.iterations);
-    }
-    CHECK(sweeps[1] == sweeps[0]);
-    CHECK(sweeps[2] == sweeps[0]);
-    CHECK(answers[1] == answers[0]);
-    CHECK(answers[2] == answers[0]);
-    // And the answer is one: every buyer's total dependency sums to what is served, 1 - U.
-    double worst = 0.0;
-    for (std::size_t cell = 0; cell < w.shortage.size(); ++cell) {
-      double sum = 0.0;
-      for (std::size_t k = 0; k < 27; ++k) sum += answers[0][cell * 27 + k];
-      worst = std::max(worst, std::abs(sum - (1.0 - w.shortage[cell])));
-    }
-    CHECK(worst < 1e-11);
   }
 }
 
@@ -298,15 +323,9 @@ TEST_CASE("Tiles of origins that converge on different sweeps end on the same on
   // group's rows. Between solves only group 0-15's shares move, so the third tile's warm start is
   // already its answer: it meets the stopping rule on its first sweep while the others need
   // many, and must catch up with them. Same sweeps and same bits as on one thread (one tile).
-  World w;
-  w.countries = 24;
-  w.sectors = 180;  // a state of 103,680 doubles: room for 3 tiles
   Lcg next{11};
-  const auto sectors = static_cast<std::size_t>(w.sectors);
-  w.inputs = three_inputs_per_sector(sectors, 5, 37, 0.25, next);
+  World w = lcg_world(24, 180, 5, 37, 0.25, next);  // 103,680 doubles of state: room for 3 tiles
   const auto group = [](int c) { return c < 16 ? 0 : 1; };
-  w.initial.assign(sectors * 24 * 24, 0.0);
-  w.shortage.assign(sectors * 24, 0.0);
   const auto draw_mix = [&](int c, std::vector<double>& into) {
     for (int s = 0; s < w.sectors; ++s) {
       double total = 0.0;
@@ -337,5 +356,33 @@ TEST_CASE("Tiles of origins that converge on different sweeps end on the same on
     CHECK(split.residual < techdep::kDependencyTolerance);
     CHECK(on_three == on_one);
     if (solve > 0) CHECK(single.iterations > 3);  // the moving group needed real sweeps
+  }
+}
+
+TEST_CASE("A state too large for one tile in cache is swept in tiles, with the same bits",
+          "[matrix]") {
+  // 64 origins (8 vectors) and 100 sectors: Y and Z of one vector of origins take 0.8 MB, so a
+  // tile holds at most 7 of them and even one thread sweeps 2 tiles. Each buyer buys from its
+  // own producer and 4 others; three solves of a drifting world (warm starts compared too).
+  Lcg next{23};
+  World w = lcg_world(64, 100, 3, 41, 0.25, next);
+  for (int c = 0; c < 64; ++c) {
+    for (int s = 0; s < w.sectors; ++s) {
+      double total = 0.3;
+      w.initial[w.at(c, s, c)] = 0.3;
+      for (int i = 0; i < 4; ++i) {
+        const int k = (c + 1 + static_cast<int>(next() * 63.0)) % 64;
+        const double draw = next() + 0.05;
+        w.initial[w.at(c, s, k)] += draw;
+        total += draw;
+      }
+      for (int k = 0; k < 64; ++k) w.initial[w.at(c, s, k)] /= total;
+    }
+  }
+  for (const auto& reports : solve_on_1_2_3_threads(w, next, 0.04)) {
+    CHECK(reports[0].tiles == 2);  // the cache's split, on one thread
+    CHECK(reports[0].threads == 1);
+    CHECK(reports[1].tiles == 2);
+    CHECK(reports[2].tiles == 3);  // one a thread
   }
 }
