@@ -146,6 +146,16 @@ constexpr std::size_t kLanes = 8;
 constexpr std::size_t kMaxVectors = 8;
 
 // `source(e)` is the e-th term's source row (a table of pointers, or found from an index).
+// sum[v] += weight * from[v], for `Vectors` vectors of partial sums: one term of a row.
+template <std::size_t Vectors>
+[[gnu::always_inline]] inline void add_term(Lanes* sum, const double* from, double weight) {
+  for (std::size_t v = 0; v < Vectors; ++v) {
+    Lanes term;
+    std::memcpy(&term, from + v * kLanes, sizeof term);
+    sum[v] += weight * term;
+  }
+}
+
 template <std::size_t Vectors, class Source>
 [[gnu::always_inline]] inline void combine_chunk(double* out, const double* __restrict init,
                                                  std::size_t k, const Source& source,
@@ -157,15 +167,7 @@ template <std::size_t Vectors, class Source>
     sum[v] = Lanes{};
     if (init) std::memcpy(&sum[v], init + k + v * kLanes, sizeof(Lanes));
   }
-  for (std::size_t e = 0; e < count; ++e) {
-    const double* from = source(e) + k;
-    const double w = weight[e];
-    for (std::size_t v = 0; v < Vectors; ++v) {
-      Lanes term;
-      std::memcpy(&term, from + v * kLanes, sizeof term);
-      sum[v] += w * term;
-    }
-  }
+  for (std::size_t e = 0; e < count; ++e) add_term<Vectors>(sum, source(e) + k, weight[e]);
   for (std::size_t v = 0; v < Vectors; ++v) {
     if (previous) {
       Lanes before;
@@ -239,12 +241,7 @@ template <std::size_t Vectors>
   Lanes sum_b[Vectors];
   for (std::size_t v = 0; v < Vectors; ++v) sum_a[v] = sum_b[v] = Lanes{};
   const auto add = [&](Lanes* sum, const int* origin, const double* weight, std::size_t e) {
-    const double* from = y + static_cast<std::size_t>(origin[e]) * width;
-    for (std::size_t v = 0; v < Vectors; ++v) {
-      Lanes term;
-      std::memcpy(&term, from + v * kLanes, sizeof term);
-      sum[v] += weight[e] * term;
-    }
+    add_term<Vectors>(sum, y + static_cast<std::size_t>(origin[e]) * width, weight[e]);
   };
   const std::size_t both = std::min(count_a, count_b);
   std::size_t e = 0;
